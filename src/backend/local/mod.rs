@@ -1,0 +1,233 @@
+//! The local backend: each child is a process group on this machine running
+//! `mcp-ephemeral-k8s bridge --host 127.0.0.1 --port 0 -- <exec> <pkg> <args…>`.
+//!
+//! Readiness comes from the bridge's stdout events (bound port, then `initialize` done),
+//! not from polling. A child's stderr tail is kept for status and errors. Children get a
+//! parent-death signal, so they stop with the daemon even if it is killed.
+
+mod child;
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+
+use super::{Backend, Endpoints, Progress};
+use crate::{
+    error::{Error, Result},
+    model::{EphemeralMcpServerConfig, Phase, ProcessStatus, ServerStatus, rfc3339},
+};
+pub use child::{ChildState, LOG_TAIL_LINES, LocalChild};
+
+/// How long a bridge may take to bind its port and start its command. Both are local and
+/// take milliseconds; this only guards against a wedged machine.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Extra time a bridge gets to exit after SIGTERM before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs children as local processes.
+pub struct LocalBackend {
+    /// The binary that provides the `bridge` subcommand (normally this very executable).
+    exe: PathBuf,
+    /// Children by name. A std mutex: held only to insert, remove or clone an entry.
+    children: Mutex<HashMap<String, Arc<LocalChild>>>,
+}
+
+impl LocalBackend {
+    /// A backend whose children run `exe bridge …`.
+    pub fn new(exe: PathBuf) -> Self {
+        Self {
+            exe,
+            children: Mutex::default(),
+        }
+    }
+
+    /// A backend using the running executable as the bridge.
+    ///
+    /// # Errors
+    /// When the path of the running executable cannot be found.
+    pub fn from_current_exe() -> Result<Self> {
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::io("cannot find the path of this executable", e))?;
+        Ok(Self::new(exe))
+    }
+
+    fn child(&self, job_name: &str) -> Result<Arc<LocalChild>> {
+        self.children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(job_name)
+            .cloned()
+            .ok_or_else(|| Error::JobNotFound {
+                job_name: job_name.to_owned(),
+            })
+    }
+
+    fn failed(job_name: &str, child: &LocalChild, code: i32, when: &str) -> Error {
+        Error::Job {
+            job_name: job_name.to_owned(),
+            reason: format!("the server exited with code {code} {when}"),
+            log_tail: child.log_tail(),
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    async fn create(
+        &self,
+        job_name: &str,
+        config: &EphemeralMcpServerConfig,
+        progress: &Progress,
+    ) -> Result<Endpoints> {
+        let args = config.bridge_args("127.0.0.1", 0)?.ok_or_else(|| {
+            Error::InvalidRuntime(
+                "the local backend runs packages: give runtime_exec and runtime_mcp (or a preset); \
+                 image-only servers need the Kubernetes backend"
+                    .into(),
+            )
+        })?;
+        progress.report(format!("starting {}", config.command_line()));
+        let child = LocalChild::spawn(job_name, &self.exe, &args, &config.env)?;
+        self.children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(job_name.to_owned(), child.clone());
+
+        // Wait until the bridge has bound its port and started the command (or failed to).
+        let mut state = child.watch_state();
+        let started = tokio::time::timeout(
+            START_TIMEOUT,
+            state.wait_for(|s| {
+                matches!(s, ChildState::Exited { .. })
+                    || (s.addr().is_some() && child.child_pid().is_some())
+            }),
+        )
+        .await
+        .is_ok();
+        let current = child.state();
+        let failure = match (started, &current) {
+            (false, _) => Some(Error::ServerCreation(format!(
+                "the bridge did not start within {START_TIMEOUT:?}"
+            ))),
+            (_, ChildState::Exited { code, .. }) => {
+                Some(Self::failed(job_name, &child, *code, "while starting"))
+            }
+            _ => None,
+        };
+        if let Some(error) = failure {
+            self.delete(job_name, true).await?;
+            return Err(error);
+        }
+        let addr = current.addr().unwrap_or_default();
+        Ok(Endpoints::of_bridge(&format!("http://{addr}")))
+    }
+
+    async fn wait_ready(
+        &self,
+        job_name: &str,
+        timeout: Duration,
+        progress: &Progress,
+    ) -> Result<()> {
+        let child = self.child(job_name)?;
+        let mut state = child.watch_state();
+        let mut lines = child.watch_lines();
+        let deadline = tokio::time::Instant::now() + timeout;
+        progress.report(
+            "waiting for the MCP server to initialize (a first uvx/npx run downloads packages)",
+        );
+        loop {
+            match &*state.borrow_and_update() {
+                ChildState::Ready { .. } => {
+                    progress.report("ready");
+                    return Ok(());
+                }
+                ChildState::Exited { code, .. } => {
+                    return Err(Self::failed(job_name, &child, *code, "before it was ready"));
+                }
+                ChildState::Starting | ChildState::Listening { .. } => {}
+            }
+            tokio::select! {
+                changed = state.changed() => {
+                    if changed.is_err() {
+                        return Err(Self::failed(job_name, &child, 1, "before it was ready"));
+                    }
+                }
+                line = lines.recv() => {
+                    if let Ok(line) = line {
+                        progress.report(line);
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(Error::JobTimeout {
+                        job_name: job_name.to_owned(),
+                        timeout,
+                        log_tail: child.log_tail(),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn status(&self, job_name: &str) -> Result<ServerStatus> {
+        let child = self.child(job_name)?;
+        let state = child.state();
+        let (phase, ready, exit_code) = match &state {
+            ChildState::Starting => (Phase::Pending, false, None),
+            ChildState::Listening { .. } => (Phase::Running, false, None),
+            ChildState::Ready { .. } => (Phase::Running, true, None),
+            ChildState::Exited { code: 0, .. } => (Phase::Succeeded, false, Some(0)),
+            ChildState::Exited { code, .. } => (Phase::Failed, false, Some(*code)),
+        };
+        let log_tail = child.log_tail();
+        let last_error = exit_code.filter(|c| *c != 0).map(|code| {
+            let last = log_tail
+                .last()
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default();
+            format!("the server exited with code {code}{last}")
+        });
+        Ok(ServerStatus {
+            job_name: job_name.to_owned(),
+            backend: self.kind().to_owned(),
+            phase,
+            ready,
+            start_time: Some(rfc3339(child.started_at)),
+            url: state
+                .addr()
+                .map(|a| Endpoints::of_bridge(&format!("http://{a}")).url)
+                .unwrap_or_default(),
+            pods: Vec::new(),
+            conditions: Vec::new(),
+            process: Some(ProcessStatus {
+                pid: child.pid,
+                child_pid: child.child_pid(),
+                exit_code,
+            }),
+            last_error,
+            log_tail,
+        })
+    }
+
+    async fn delete(&self, job_name: &str, _wait: bool) -> Result<Vec<String>> {
+        let child = self
+            .children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(job_name);
+        match child {
+            // Stopping is quick and local, so it always completes before returning.
+            Some(child) => Ok(child.stop(STOP_GRACE).await),
+            None => Ok(Vec::new()),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The bridge: serves one stdio MCP server over legacy SSE and streamable HTTP.
+//!
+//! It is what every child runs (`mcp-ephemeral-k8s bridge -- uvx mcp-server-time`), in a
+//! pod or as a local process. It binds first, so `/health` answers (503 while starting),
+//! then starts the command in its own process group, completes `initialize` with it once,
+//! and serves any number of client sessions through one [`Upstream`]. It exits when the
+//! command exits — with the command's code, or 1 if that was 0, since a server that stops
+//! serving has failed — so a Job sees the failure. On SIGTERM it stops the command's whole
+//! process group and exits 0. Progress on stdout: [`events::BridgeEvent`].
+
+pub mod events;
+
+use std::{net::SocketAddr, process::Stdio, sync::Arc};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::TcpListener,
+    process::{Child, ChildStderr, Command},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    process,
+    proxy::{Forwarder, Upstream},
+    server::{self, CorsPolicy, HttpOptions, Readiness},
+};
+use events::BridgeEvent;
+
+/// What the bridge serves, and where.
+#[derive(Debug, Clone)]
+pub struct BridgeOptions {
+    /// Address to bind (`0.0.0.0` in a pod, `127.0.0.1` locally).
+    pub bind: SocketAddr,
+    /// Browser origins allowed to call it.
+    pub cors: CorsPolicy,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// The stdio MCP server's command line: program, then arguments.
+    pub command: Vec<String>,
+}
+
+/// Why the bridge could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No command after `--`.
+    #[error("no command to run; usage: mcp-ephemeral-k8s bridge -- <command> [args…]")]
+    NoCommand,
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command could not be started.
+    #[error("cannot start {program:?}: {source}; is it installed and on PATH?")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command did not complete `initialize`.
+    #[error("{program:?} did not complete MCP initialize: {reason}")]
+    Initialize {
+        /// The program.
+        program: String,
+        /// What happened.
+        reason: String,
+    },
+    /// Serving HTTP failed.
+    #[error("serving HTTP failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Runs the bridge until the command exits or `ct` is cancelled; returns the exit code
+/// the process should end with.
+///
+/// # Errors
+/// [`Error`] when the bridge cannot start serving.
+pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, Error> {
+    let program = options.command.first().cloned().ok_or(Error::NoCommand)?;
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: options.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: options.bind,
+        source,
+    })?;
+    BridgeEvent::Listening {
+        addr: addr.to_string(),
+    }
+    .emit();
+    tracing::info!(%addr, command = ?options.command, "bridge listening");
+
+    let upstream_slot: Arc<std::sync::OnceLock<Arc<Upstream>>> = Arc::default();
+    let readiness = Readiness::default();
+    let http = HttpOptions {
+        cors: options.cors.clone(),
+        max_body_bytes: options.max_body_bytes,
+        ..HttpOptions::for_bind(addr, ct.child_token())
+    };
+    let slot = upstream_slot.clone();
+    let factory = move || {
+        slot.get()
+            .map(|upstream| Forwarder::new(upstream.clone()))
+            .ok_or_else(|| std::io::Error::other("the MCP server is still starting"))
+    };
+    let router = server::router(factory, readiness.clone(), &http);
+    let http_ct = ct.child_token();
+    let mut serving = tokio::spawn(server::serve(listener, router, http_ct.clone()));
+
+    let mut child = spawn(&options.command, &program)?;
+    let pid = child.id().unwrap_or_default();
+    BridgeEvent::Child { pid }.emit();
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(forward_stderr(stderr));
+    }
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        unreachable!("stdin and stdout are piped")
+    };
+
+    let connect = Upstream::connect((stdout, stdin));
+    let upstream = tokio::select! {
+        result = connect => result,
+        () = ct.cancelled() => return Ok(stop(&mut child, &http_ct, serving).await),
+    };
+    let upstream = match upstream {
+        Ok(upstream) => Arc::new(upstream),
+        Err(e) => {
+            let status = child.wait().await.ok();
+            http_ct.cancel();
+            let reason = match status {
+                Some(status) => format!("{e} (it exited with code {})", process::exit_code(status)),
+                None => e.to_string(),
+            };
+            return Err(Error::Initialize { program, reason });
+        }
+    };
+    let info = &upstream.info().server_info;
+    BridgeEvent::Ready {
+        server: info.name.clone(),
+        version: info.version.clone(),
+    }
+    .emit();
+    tracing::info!(server = %info.name, version = %info.version, "MCP server ready");
+    let _ = upstream_slot.set(upstream);
+    readiness.set_ready();
+
+    tokio::select! {
+        status = child.wait() => {
+            http_ct.cancel();
+            let code = status.map(process::exit_code).unwrap_or(1);
+            tracing::error!(code, "the MCP server exited; the bridge exits too");
+            Ok(if code == 0 { 1 } else { code })
+        }
+        result = &mut serving => {
+            let _ = process::stop_group(&mut child, process::STOP_GRACE).await;
+            match result {
+                Ok(Ok(())) => Ok(0),
+                Ok(Err(e)) => Err(Error::Serve(e)),
+                Err(e) => Err(Error::Serve(std::io::Error::other(e))),
+            }
+        }
+        () = ct.cancelled() => Ok(stop(&mut child, &http_ct, serving).await),
+    }
+}
+
+/// Graceful stop: stop accepting, stop the command's process group, exit 0.
+async fn stop(
+    child: &mut Child,
+    http_ct: &CancellationToken,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+) -> i32 {
+    http_ct.cancel();
+    if let Err(e) = process::stop_group(child, process::STOP_GRACE).await {
+        tracing::warn!(cause = %e, "could not stop the MCP server cleanly");
+    }
+    let _ = tokio::time::timeout(process::STOP_GRACE, serving).await;
+    0
+}
+
+fn spawn(command: &[String], program: &str) -> Result<Child, Error> {
+    let mut cmd = Command::new(program);
+    cmd.args(&command[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    process::isolate(&mut cmd, libc::SIGKILL);
+    cmd.spawn().map_err(|source| Error::Spawn {
+        program: program.to_owned(),
+        source,
+    })
+}
+
+/// Copies the command's stderr to the bridge's, line by line (the pod log, or the
+/// daemon's log tail).
+async fn forward_stderr(stderr: ChildStderr) {
+    let mut lines = BufReader::new(stderr).lines();
+    let mut out = tokio::io::stderr();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let _ = out.write_all(format!("{line}\n").as_bytes()).await;
+    }
+}

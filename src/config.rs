@@ -1,0 +1,403 @@
+//! The command line (clap derive; every flag also reads `MCP_EPHEMERAL_K8S_<FLAG>`) and
+//! its validation into [`ServeConfig`] and [`BridgeOptions`], before any port is bound.
+
+use std::{
+    net::{SocketAddr, ToSocketAddrs},
+    path::PathBuf,
+    time::Duration,
+};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{
+    bridge::BridgeOptions,
+    server::{CorsPolicy, DEFAULT_MAX_BODY_BYTES},
+    session::{DEFAULT_READY_TIMEOUT, MAX_READY_TIMEOUT},
+};
+
+/// A setting is not valid; the message names it, its value and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One flag (or its environment variable) has a bad value.
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Invalid {
+        /// The flag, e.g. `--host`.
+        name: &'static str,
+        /// What was given.
+        value: String,
+        /// Why it is wrong and what would be right.
+        reason: String,
+    },
+}
+
+fn invalid(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Error {
+    Error::Invalid {
+        name,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Start, use and throw away MCP servers on demand.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-ephemeral-k8s", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "MCP_EPHEMERAL_K8S_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the MCP meta-server (the default).
+    Serve(ServeArgs),
+    /// Serve one stdio MCP server over SSE and streamable HTTP (what every child runs).
+    Bridge(BridgeArgs),
+    /// Print the presets as JSON.
+    Presets {
+        /// Directory of extra `*.yaml` presets.
+        #[arg(long, env = "MCP_EPHEMERAL_K8S_PRESETS_DIR")]
+        presets_dir: Option<PathBuf>,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// How MCP clients reach the meta-server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// HTTP: `/sse` + `/messages/`, `/mcp` and `/health` on one port.
+    Sse,
+    /// Same as `sse`: every HTTP transport is served on the one port.
+    Http,
+    /// Same as `sse`: every HTTP transport is served on the one port.
+    StreamableHttp,
+    /// MCP on stdin/stdout, for clients that start the daemon themselves.
+    Stdio,
+}
+
+/// Where children run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// Kubernetes when a kubeconfig or in-cluster config is found, else local. This build
+    /// has the local backend only.
+    Auto,
+    /// Child processes on this machine.
+    Local,
+}
+
+/// `serve` flags.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Transport: sse, http and streamable-http all serve every HTTP endpoint; stdio uses
+    /// stdin/stdout.
+    #[arg(long, value_enum, default_value_t = Transport::Sse, env = "MCP_EPHEMERAL_K8S_TRANSPORT")]
+    pub transport: Transport,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "MCP_EPHEMERAL_K8S_HOST")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8000, env = "MCP_EPHEMERAL_K8S_PORT")]
+    pub port: u16,
+    /// Kubernetes namespace for children (default: the pod's own, else the kubeconfig
+    /// context's, else `default`).
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Where children run.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto, env = "MCP_EPHEMERAL_K8S_BACKEND")]
+    pub backend: BackendChoice,
+    /// Browser origins allowed to call the HTTP endpoints (comma-separated or repeated);
+    /// `*` allows any origin without credentials. Default: none.
+    #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_ORIGINS")]
+    pub allow_origins: Vec<String>,
+    /// Directory of extra `*.yaml` presets (replacing built-in ones of the same name).
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_PRESETS_DIR")]
+    pub presets_dir: Option<PathBuf>,
+    /// Seconds a child gets to become ready when `wait_for_ready` is set.
+    #[arg(long, default_value_t = DEFAULT_READY_TIMEOUT.as_secs(), env = "MCP_EPHEMERAL_K8S_READY_TIMEOUT")]
+    pub ready_timeout: u64,
+    /// Leave children running when the daemon stops (Kubernetes backend).
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_KEEP_CHILDREN")]
+    pub keep_children: bool,
+    /// Largest accepted HTTP request body, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES, env = "MCP_EPHEMERAL_K8S_MAX_BODY_BYTES")]
+    pub max_body_bytes: usize,
+    /// Seconds open sessions and children get to finish on SIGTERM.
+    #[arg(long, default_value_t = 10, env = "MCP_EPHEMERAL_K8S_SHUTDOWN_GRACE")]
+    pub shutdown_grace: u64,
+    /// Accepted for compatibility with the Python original; there is no banner.
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true", env = "MCP_EPHEMERAL_K8S_SHOW_BANNER")]
+    pub show_banner: Option<bool>,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        // Parsing no flags gives the documented defaults.
+        match Cli::parse_from(["mcp-ephemeral-k8s", "serve"]).command {
+            Some(Command::Serve(args)) => args,
+            _ => unreachable!("`serve` parses as Command::Serve"),
+        }
+    }
+}
+
+/// `bridge` flags.
+#[derive(Debug, Clone, Args)]
+pub struct BridgeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0", env = "MCP_EPHEMERAL_K8S_BRIDGE_HOST")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long, default_value_t = 8080, env = "MCP_EPHEMERAL_K8S_BRIDGE_PORT")]
+    pub port: u16,
+    /// Browser origins allowed to call it (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub allow_origins: Vec<String>,
+    /// Largest accepted HTTP request body, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// The stdio MCP server to run, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Validated `serve` settings.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// How clients connect.
+    pub transport: Transport,
+    /// Where to listen (HTTP transports).
+    pub bind: SocketAddr,
+    /// Kubernetes namespace, if given.
+    pub namespace: Option<String>,
+    /// Where children run.
+    pub backend: BackendChoice,
+    /// Browser origins allowed.
+    pub cors: CorsPolicy,
+    /// Extra presets.
+    pub presets_dir: Option<PathBuf>,
+    /// Default readiness timeout.
+    pub ready_timeout: Duration,
+    /// Keep children on shutdown.
+    pub keep_children: bool,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Drain deadline on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl ServeConfig {
+    /// Validates `serve` flags.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the first bad flag.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, Error> {
+        let bind = resolve("--host", &args.host, args.port)?;
+        let cors = CorsPolicy::parse(&args.allow_origins)
+            .map_err(|reason| invalid("--allow-origins", args.allow_origins.join(","), reason))?;
+        if args.ready_timeout == 0 || args.ready_timeout > MAX_READY_TIMEOUT.as_secs() {
+            let reason = format!(
+                "must be between 1 and {} seconds",
+                MAX_READY_TIMEOUT.as_secs()
+            );
+            return Err(invalid("--ready-timeout", args.ready_timeout, reason));
+        }
+        if args.max_body_bytes < 1024 {
+            return Err(invalid(
+                "--max-body-bytes",
+                args.max_body_bytes,
+                "must be at least 1024",
+            ));
+        }
+        if let Some(ns) = &args.namespace
+            && !is_dns1123_label(ns)
+        {
+            let reason = "must be a Kubernetes namespace name (lowercase letters, digits and -)";
+            return Err(invalid("--namespace", ns, reason));
+        }
+        Ok(Self {
+            transport: args.transport,
+            bind,
+            namespace: args.namespace.clone(),
+            backend: args.backend,
+            cors,
+            presets_dir: args.presets_dir.clone(),
+            ready_timeout: Duration::from_secs(args.ready_timeout),
+            keep_children: args.keep_children,
+            max_body_bytes: args.max_body_bytes,
+            shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        })
+    }
+}
+
+impl BridgeArgs {
+    /// Validates `bridge` flags.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the first bad flag.
+    pub fn to_options(&self) -> Result<BridgeOptions, Error> {
+        let bind = resolve("--host", &self.host, self.port)?;
+        let cors = CorsPolicy::parse(&self.allow_origins)
+            .map_err(|reason| invalid("--allow-origins", self.allow_origins.join(","), reason))?;
+        if self.command.first().is_none_or(|c| c.trim().is_empty()) {
+            return Err(invalid(
+                "COMMAND",
+                "",
+                "give the MCP server to run after `--`",
+            ));
+        }
+        Ok(BridgeOptions {
+            bind,
+            cors,
+            max_body_bytes: self.max_body_bytes,
+            command: self.command.clone(),
+        })
+    }
+}
+
+fn is_dns1123_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn resolve(name: &'static str, host: &str, port: u16) -> Result<SocketAddr, Error> {
+    let host_port = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    host_port
+        .to_socket_addrs()
+        .map_err(|e| invalid(name, host, format!("cannot resolve it: {e}")))?
+        .next()
+        .ok_or_else(|| invalid(name, host, "it resolves to no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let mut argv = vec!["mcp-ephemeral-k8s", "serve"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Some(Command::Serve(args)) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_python_original() {
+        let config = ServeConfig::from_args(&ServeArgs::default()).unwrap();
+        assert_eq!(config.bind, "127.0.0.1:8000".parse().unwrap());
+        assert_eq!(config.transport, Transport::Sse);
+        assert_eq!(config.cors, CorsPolicy::Off);
+        assert_eq!(config.ready_timeout, DEFAULT_READY_TIMEOUT);
+    }
+
+    #[test]
+    fn every_transport_name_of_the_original_parses() {
+        for (name, expected) in [
+            ("sse", Transport::Sse),
+            ("http", Transport::Http),
+            ("streamable-http", Transport::StreamableHttp),
+            ("stdio", Transport::Stdio),
+        ] {
+            assert_eq!(serve(&["--transport", name]).transport, expected);
+        }
+    }
+
+    #[test]
+    fn no_subcommand_means_serve() {
+        assert!(
+            Cli::try_parse_from(["mcp-ephemeral-k8s"])
+                .unwrap()
+                .command
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn origins_accept_commas_and_repeats() {
+        let args = serve(&[
+            "--allow-origins",
+            "http://a:1,http://b:2",
+            "--allow-origins",
+            "http://c",
+        ]);
+        assert_eq!(args.allow_origins.len(), 3);
+        assert!(
+            matches!(ServeConfig::from_args(&args).unwrap().cors, CorsPolicy::Origins(o) if o.len() == 3)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named_with_their_value() {
+        let err = ServeConfig::from_args(&serve(&["--host", "no such host.invalid"])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("--host=\"no such host.invalid\" is not valid"),
+            "{err}"
+        );
+        let err = ServeConfig::from_args(&serve(&["--ready-timeout", "0"])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--ready-timeout=\"0\""),
+            "{err}"
+        );
+        let err = ServeConfig::from_args(&serve(&["--namespace", "Bad_NS"])).unwrap_err();
+        assert!(err.to_string().contains("namespace name"), "{err}");
+        let err = ServeConfig::from_args(&serve(&["--allow-origins", "nope"])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--allow-origins=\"nope\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ipv6_hosts_resolve() {
+        let config = ServeConfig::from_args(&serve(&["--host", "::1", "--port", "9"])).unwrap();
+        assert_eq!(config.bind, "[::1]:9".parse().unwrap());
+    }
+
+    #[test]
+    fn bridge_takes_the_command_after_a_double_dash() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "bridge",
+            "--port",
+            "0",
+            "--",
+            "uvx",
+            "mcp-server-time",
+            "--local-timezone",
+            "UTC",
+        ])
+        .unwrap();
+        let Some(Command::Bridge(args)) = cli.command else {
+            panic!()
+        };
+        let options = args.to_options().unwrap();
+        assert_eq!(
+            options.command,
+            ["uvx", "mcp-server-time", "--local-timezone", "UTC"]
+        );
+        assert_eq!(options.bind.port(), 0);
+        assert!(Cli::try_parse_from(["x", "bridge"]).is_err());
+    }
+}

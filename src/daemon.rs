@@ -1,0 +1,135 @@
+//! Running the meta-server: pick the backend, serve the chosen transport until a signal
+//! (or, on stdio, until the client leaves), then drain sessions and delete children.
+
+use std::{io, sync::Arc};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    backend::local::LocalBackend,
+    config::{BackendChoice, ServeConfig, Transport},
+    meta::MetaServer,
+    presets::Presets,
+    server::{self, HttpOptions, Readiness},
+    session::{ManagerSettings, SessionManager},
+};
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The presets could not be loaded.
+    #[error(transparent)]
+    Presets(#[from] crate::presets::Error),
+    /// The backend could not be set up.
+    #[error("cannot set up the {backend} backend: {source}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// Why.
+        #[source]
+        source: crate::Error,
+    },
+    /// The port could not be bound.
+    #[error("cannot listen on {addr}: {source}; is another process using the port? (--port)")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Serving failed.
+    #[error("serving failed: {0}")]
+    Serve(#[source] io::Error),
+}
+
+/// Builds the session manager for `config`.
+///
+/// # Errors
+/// [`Error::Presets`] or [`Error::Backend`].
+pub fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
+    let presets = Presets::load(config.presets_dir.as_deref())?;
+    let settings = ManagerSettings {
+        ready_timeout: config.ready_timeout,
+        keep_children: config.keep_children,
+    };
+    match config.backend {
+        BackendChoice::Auto | BackendChoice::Local => {
+            let backend = LocalBackend::from_current_exe().map_err(|source| Error::Backend {
+                backend: "local",
+                source,
+            })?;
+            tracing::info!(backend = "local", "children run as local processes");
+            Ok(SessionManager::new(backend, presets, settings))
+        }
+    }
+}
+
+/// Serves the meta-server until `ct` is cancelled (or the stdio client leaves), then
+/// drains and deletes the children this process created.
+///
+/// # Errors
+/// [`Error`] when the backend, presets or port cannot be set up.
+pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error> {
+    let manager = Arc::new(manager(&config)?);
+    let served = match config.transport {
+        Transport::Stdio => {
+            tracing::info!("serving MCP on stdin/stdout");
+            if let Err(e) = server::stdio::serve(MetaServer::new(manager.clone()), ct.clone()).await
+            {
+                tracing::warn!(cause = %e, "the stdio client did not initialize");
+            }
+            Ok(())
+        }
+        Transport::Sse | Transport::Http | Transport::StreamableHttp => {
+            serve_http(&config, manager.clone(), ct.clone()).await
+        }
+    };
+    ct.cancel();
+    tracing::info!(grace = ?config.shutdown_grace, "deleting children");
+    if tokio::time::timeout(config.shutdown_grace, manager.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("children were not all deleted within the grace period");
+    } else {
+        tracing::info!("shutdown complete");
+    }
+    served
+}
+
+async fn serve_http(
+    config: &ServeConfig,
+    manager: Arc<SessionManager>,
+    ct: CancellationToken,
+) -> Result<(), Error> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(Error::Serve)?;
+    let options = HttpOptions {
+        cors: config.cors.clone(),
+        max_body_bytes: config.max_body_bytes,
+        ..HttpOptions::for_bind(addr, ct.child_token())
+    };
+    let factory = move || Ok(MetaServer::new(manager.clone()));
+    let router = server::router(factory, Readiness::ready(), &options);
+    tracing::info!(%addr, "listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse, health at http://{addr}/health");
+    let serving = server::serve(listener, router, ct.clone());
+    tokio::pin!(serving);
+    tokio::select! {
+        result = &mut serving => return result.map_err(Error::Serve),
+        () = ct.cancelled() => {}
+    }
+    match tokio::time::timeout(config.shutdown_grace, serving).await {
+        Ok(result) => result.map_err(Error::Serve),
+        Err(_) => {
+            tracing::warn!(grace = ?config.shutdown_grace, "open connections did not finish in time");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! mcp-ephemeral-k8s: start, use and throw away MCP servers on demand.
+//!
+//! An MCP meta-server whose tools create MCP servers (`uvx mcp-server-time`,
+//! `npx @modelcontextprotocol/server-everything`, presets) as Kubernetes Jobs or local
+//! processes, each behind this crate's bridge, and delete them when done. It is also a
+//! library: [`SessionManager`] does the same from Rust.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), mcp_ephemeral_k8s::Error> {
+//! use mcp_ephemeral_k8s::{EphemeralMcpServerConfig, SessionManager};
+//!
+//! let manager = SessionManager::local()?;
+//! let server = manager
+//!     .create_mcp_server(EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time"), true, true)
+//!     .await?;
+//! println!("MCP at {}", server.url);
+//! manager.delete_mcp_server(&server.job_name, true).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: the command line and its validation.
+//! - [`daemon`]: running the meta-server until shutdown.
+//! - [`server`]: the HTTP router (`/health`, `/sse` + `/messages/`, `/mcp`) and stdio.
+//! - [`transport`]: the legacy SSE transport, server and client.
+//! - [`meta`]: the meta tools' MCP handler.
+//! - [`session`]: [`SessionManager`], the registry over a backend.
+//! - [`backend`]: where children run ([`backend::local`]).
+//! - [`bridge`]: one stdio MCP server served over HTTP (what each child runs).
+//! - [`proxy`]: forwarding between one upstream server and many client sessions.
+//! - [`model`]: configurations, servers, statuses, names.
+//! - [`presets`]: presets from `presets/*.yaml`.
+//! - [`process`]: process groups and signals.
+
+pub mod backend;
+pub mod bridge;
+pub mod config;
+pub mod daemon;
+mod error;
+pub mod meta;
+pub mod model;
+pub mod presets;
+pub mod process;
+pub mod proxy;
+pub mod server;
+pub mod session;
+pub mod transport;
+
+pub use error::{Error, Result};
+pub use model::{
+    EphemeralMcpServer, EphemeralMcpServerConfig, ProbeConfig, RbacPreset, ServerStatus,
+};
+pub use presets::Preset;
+pub use session::SessionManager;
+
+/// The environment variable holding the log filter (`info`, `debug`,
+/// `mcp_ephemeral_k8s=trace`…); `RUST_LOG` is read when it is unset.
+pub const LOG_ENV: &str = "MCP_EPHEMERAL_K8S_LOG";

@@ -1,0 +1,133 @@
+//! The `mcp-ephemeral-k8s` binary: parse the command line, set up logging, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mcp_ephemeral_k8s::{
+    LOG_ENV, bridge,
+    config::{Cli, Command, LogFormat, ServeArgs, ServeConfig},
+    daemon,
+    presets::Presets,
+    server::shutdown_signal,
+};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+/// Exit code for invalid configuration (EX_USAGE), before any port is bound.
+const EXIT_USAGE: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(dispatch(
+        cli.command.unwrap_or(Command::Serve(ServeArgs::default())),
+    ))
+}
+
+async fn dispatch(command: Command) -> ExitCode {
+    match command {
+        Command::Serve(args) => {
+            let config = match ServeConfig::from_args(&args) {
+                Ok(config) => config,
+                Err(e) => return usage_error(&e),
+            };
+            let ct = cancel_on_signal();
+            match daemon::run(config, ct).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(daemon::Error::Presets(e)) => usage_error(&e),
+                Err(e) => failure(&e),
+            }
+        }
+        Command::Bridge(args) => {
+            let options = match args.to_options() {
+                Ok(options) => options,
+                Err(e) => return usage_error(&e),
+            };
+            match bridge::run(options, cancel_on_signal()).await {
+                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+                Err(e) => failure(&e),
+            }
+        }
+        Command::Presets { presets_dir } => match Presets::load(presets_dir.as_deref()) {
+            Ok(presets) => {
+                let redacted: Vec<_> = presets
+                    .all()
+                    .iter()
+                    .map(|p| mcp_ephemeral_k8s::Preset {
+                        config: p.config.redacted(),
+                        ..p.clone()
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&redacted).unwrap_or_default()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => usage_error(&e),
+        },
+        Command::Version => {
+            println!("{}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+fn cancel_on_signal() -> CancellationToken {
+    let ct = CancellationToken::new();
+    let cancel = ct.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        cancel.cancel();
+    });
+    ct
+}
+
+fn usage_error(error: &dyn std::error::Error) -> ExitCode {
+    eprintln!("error: {}", chain(error));
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn failure(error: &dyn std::error::Error) -> ExitCode {
+    eprintln!("error: {}", chain(error));
+    ExitCode::FAILURE
+}
+
+/// The error and its causes, `: `-separated.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_env(LOG_ENV)
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,453 @@
+//! What a user asks for when creating a server: [`EphemeralMcpServerConfig`] and its parts.
+//!
+//! Field names, order and defaults follow the Python original so that JSON written for it
+//! keeps working; the differences are deliberate fixes (see DESIGN.md §9): `runtime_args`
+//! really reaches the package, RBAC is off unless asked for and namespaced when it is,
+//! and `env` is validated.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The runtime image children run in: this project's `bridge` plus `uv`/`uvx` and `npx`.
+pub const DEFAULT_RUNTIME_IMAGE: &str = concat!(
+    "ghcr.io/mcp-ephemeral-k8s/runtime:",
+    env!("CARGO_PKG_VERSION")
+);
+
+/// The port the bridge listens on inside a child pod (the Python original's default).
+pub const DEFAULT_CHILD_PORT: u16 = 8080;
+
+/// What replaces every `env` value in results and logs.
+pub const REDACTED: &str = "<redacted>";
+
+/// A request to run one MCP server: either a stdio package started by a runtime
+/// (`uvx mcp-server-time`) behind the bridge, or an image that serves MCP itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EphemeralMcpServerConfig {
+    /// The executor that runs the package, e.g. `uvx` (Python) or `npx` (Node).
+    pub runtime_exec: Option<String>,
+    /// The package to run, e.g. `mcp-server-time` or `@modelcontextprotocol/server-everything`.
+    pub runtime_mcp: Option<String>,
+    /// Arguments for the package, split shell-style (`"/tmp --verbose"`, `"'a b' c"`).
+    #[serde(default)]
+    pub runtime_args: String,
+    /// The container image (Kubernetes backend).
+    #[serde(default = "default_image")]
+    pub image: String,
+    /// The container command; `null` keeps the image's ENTRYPOINT (image-only servers).
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    /// The address the bridge binds inside the child.
+    #[serde(default = "default_host")]
+    pub host: String,
+    /// The port the bridge listens on inside a child pod.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Kubernetes resource requests, e.g. `{"cpu": "100m", "memory": "100Mi"}`.
+    #[serde(default = "default_requests")]
+    pub resource_requests: BTreeMap<String, String>,
+    /// Kubernetes resource limits, e.g. `{"cpu": "200m", "memory": "200Mi"}`.
+    #[serde(default = "default_limits")]
+    pub resource_limits: BTreeMap<String, String>,
+    /// Environment variables for the server. Values are never echoed back.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub env: BTreeMap<String, String>,
+    /// Browser origins the child's bridge allows (CORS); `null` sends no CORS headers.
+    #[serde(default)]
+    pub cors_origins: Option<Vec<String>>,
+    /// The readiness probe of the child pod.
+    #[serde(default)]
+    pub probe_config: ProbeConfig,
+    /// A ServiceAccount with an RBAC preset for the child; `null` gives it no cluster access.
+    #[serde(default)]
+    pub sa_config: Option<ServiceAccountConfig>,
+}
+
+fn default_image() -> String {
+    DEFAULT_RUNTIME_IMAGE.to_owned()
+}
+fn default_host() -> String {
+    "0.0.0.0".to_owned()
+}
+fn default_port() -> u16 {
+    DEFAULT_CHILD_PORT
+}
+fn default_requests() -> BTreeMap<String, String> {
+    quantities("100m", "100Mi")
+}
+fn default_limits() -> BTreeMap<String, String> {
+    quantities("200m", "200Mi")
+}
+fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("cpu".to_owned(), cpu.to_owned()),
+        ("memory".to_owned(), memory.to_owned()),
+    ])
+}
+
+/// Accepts `null` where a map is expected, as the Python original did for `env`.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+impl Default for EphemeralMcpServerConfig {
+    fn default() -> Self {
+        Self {
+            runtime_exec: None,
+            runtime_mcp: None,
+            runtime_args: String::new(),
+            image: default_image(),
+            entrypoint: None,
+            host: default_host(),
+            port: default_port(),
+            resource_requests: default_requests(),
+            resource_limits: default_limits(),
+            env: BTreeMap::new(),
+            cors_origins: None,
+            probe_config: ProbeConfig::default(),
+            sa_config: None,
+        }
+    }
+}
+
+impl EphemeralMcpServerConfig {
+    /// A server that runs `runtime_mcp` with `runtime_exec` behind the bridge.
+    pub fn runtime(runtime_exec: impl Into<String>, runtime_mcp: impl Into<String>) -> Self {
+        Self {
+            runtime_exec: Some(runtime_exec.into()),
+            runtime_mcp: Some(runtime_mcp.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A server whose image serves MCP itself (SSE or streamable HTTP on `port`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidRuntime`] when `image` is this project's runtime image, which
+    /// needs `runtime_exec`/`runtime_mcp` to know what to run.
+    pub fn from_docker_image(
+        image: impl Into<String>,
+        entrypoint: Option<Vec<String>>,
+    ) -> Result<Self> {
+        let image = image.into();
+        if image.starts_with(DEFAULT_RUNTIME_IMAGE.split(':').next().unwrap_or_default()) {
+            return Err(Error::InvalidRuntime(format!(
+                "{image} is the bridge runtime image; use runtime_exec/runtime_mcp instead"
+            )));
+        }
+        Ok(Self {
+            image,
+            entrypoint,
+            ..Self::default()
+        })
+    }
+
+    /// Sets `runtime_args`.
+    pub fn with_args(mut self, runtime_args: impl Into<String>) -> Self {
+        self.runtime_args = runtime_args.into();
+        self
+    }
+
+    /// Adds one environment variable.
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// The package (or, for image-only servers, the image) this server is named after.
+    pub fn name_source(&self) -> &str {
+        self.runtime_mcp.as_deref().unwrap_or(&self.image)
+    }
+
+    /// The command this server runs, for messages: `uvx mcp-server-time --flag`.
+    pub fn command_line(&self) -> String {
+        [
+            self.runtime_exec.as_deref(),
+            self.runtime_mcp.as_deref(),
+            Some(self.runtime_args.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+
+    /// Checks everything a backend relies on, so that bad input is refused before anything
+    /// is started.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRuntime`] or [`Error::InvalidInput`], naming the field and the fix.
+    pub fn validate(&self) -> Result<()> {
+        match (&self.runtime_exec, &self.runtime_mcp) {
+            (Some(exec), Some(mcp)) => {
+                check_word("runtime_exec", exec, "a command such as uvx or npx")?;
+                check_word("runtime_mcp", mcp, "a package such as mcp-server-time")?;
+                self.split_args()?;
+            }
+            (None, None) => {}
+            (exec, mcp) => {
+                return Err(Error::InvalidRuntime(format!(
+                    "runtime_exec={exec:?} and runtime_mcp={mcp:?}: give both (e.g. uvx and \
+                     mcp-server-time), or neither for an image that serves MCP itself"
+                )));
+            }
+        }
+        if self.port == 0 {
+            return Err(Error::invalid("port", "must be between 1 and 65535"));
+        }
+        for (name, value) in &self.env {
+            if !is_env_name(name) {
+                return Err(Error::invalid(
+                    "env",
+                    format!(
+                        "{name:?} is not a valid variable name; use letters, digits and _, \
+                         not starting with a digit (e.g. API_TOKEN)"
+                    ),
+                ));
+            }
+            if value.contains('\0') {
+                return Err(Error::invalid(
+                    "env",
+                    format!("the value of {name} contains a NUL byte"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `runtime_args` split shell-style into separate arguments.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when quotes are unbalanced.
+    pub fn split_args(&self) -> Result<Vec<String>> {
+        shlex::split(&self.runtime_args).ok_or_else(|| {
+            Error::invalid(
+                "runtime_args",
+                format!(
+                    "{:?} has an unclosed quote or a trailing backslash",
+                    self.runtime_args
+                ),
+            )
+        })
+    }
+
+    /// The arguments of `mcp-ephemeral-k8s` that run this server behind the bridge:
+    /// `bridge --host H --port P -- <exec> <mcp> <args…>`. `None` for image-only servers.
+    /// This is the one place the child's command line is built, for every backend.
+    ///
+    /// # Errors
+    /// As [`Self::split_args`].
+    pub fn bridge_args(&self, host: &str, port: u16) -> Result<Option<Vec<String>>> {
+        let (Some(exec), Some(mcp)) = (&self.runtime_exec, &self.runtime_mcp) else {
+            return Ok(None);
+        };
+        let mut args = vec!["bridge".to_owned(), "--host".to_owned(), host.to_owned()];
+        args.extend(["--port".to_owned(), port.to_string()]);
+        for origin in self.cors_origins.iter().flatten() {
+            args.extend(["--allow-origins".to_owned(), origin.clone()]);
+        }
+        args.extend(["--".to_owned(), exec.clone(), mcp.clone()]);
+        args.extend(self.split_args()?);
+        Ok(Some(args))
+    }
+
+    /// A copy safe to show: every `env` value replaced by [`REDACTED`].
+    pub fn redacted(&self) -> Self {
+        let mut copy = self.clone();
+        for value in copy.env.values_mut() {
+            *value = REDACTED.to_owned();
+        }
+        copy
+    }
+}
+
+fn check_word(field: &str, value: &str, example: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::InvalidRuntime(format!(
+            "{field} is empty; give {example}"
+        )));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::InvalidRuntime(format!(
+            "{field}={value:?} contains whitespace; give one word ({example}) and put \
+             arguments in runtime_args"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `name` is a portable environment variable name.
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The readiness probe settings of a child pod (the Python original's defaults: about
+/// five minutes for a first `uvx`/`npx` install).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ProbeConfig {
+    /// Seconds before the first probe.
+    pub initial_delay_seconds: i32,
+    /// Seconds between probes.
+    pub period_seconds: i32,
+    /// Seconds before a probe times out.
+    pub timeout_seconds: i32,
+    /// Successes needed to become ready.
+    pub success_threshold: i32,
+    /// Failures before the pod counts as not ready.
+    pub failure_threshold: i32,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        Self {
+            initial_delay_seconds: 10,
+            period_seconds: 1,
+            timeout_seconds: 2,
+            success_threshold: 1,
+            failure_threshold: 300,
+        }
+    }
+}
+
+/// Which permissions a child's ServiceAccount gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RbacPreset {
+    /// Read pods, services and configmaps.
+    Minimal,
+    /// Manage most workload, networking and RBAC objects (for a Kubernetes MCP server).
+    Extensive,
+}
+
+/// A ServiceAccount for the child with an RBAC preset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceAccountConfig {
+    /// The permissions to grant.
+    #[serde(default = "default_preset")]
+    pub preset: RbacPreset,
+    /// Grant them in every namespace (ClusterRole) instead of the child's own (Role).
+    #[serde(default)]
+    pub cluster_wide: bool,
+}
+
+fn default_preset() -> RbacPreset {
+    RbacPreset::Minimal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_python_original() {
+        let c: EphemeralMcpServerConfig =
+            serde_json::from_str(r#"{"runtime_exec":"uvx","runtime_mcp":"mcp-server-fetch"}"#)
+                .unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.host, "0.0.0.0");
+        assert_eq!(c.resource_requests["cpu"], "100m");
+        assert_eq!(c.resource_limits["memory"], "200Mi");
+        assert_eq!(c.probe_config.failure_threshold, 300);
+        assert_eq!(c.sa_config, None);
+    }
+
+    #[test]
+    fn runtime_args_follow_a_literal_double_dash_split_shell_style() {
+        let c = EphemeralMcpServerConfig::runtime("npx", "@mcp/fs").with_args("/tmp 'a b' --x=1");
+        let args = c.bridge_args("0.0.0.0", 8080).unwrap().unwrap();
+        assert_eq!(
+            args,
+            [
+                "bridge", "--host", "0.0.0.0", "--port", "8080", "--", "npx", "@mcp/fs", "/tmp",
+                "a b", "--x=1"
+            ]
+        );
+    }
+
+    #[test]
+    fn image_only_servers_have_no_bridge_command() {
+        let c =
+            EphemeralMcpServerConfig::from_docker_image("ghcr.io/github/github-mcp-server", None)
+                .unwrap();
+        assert_eq!(c.bridge_args("h", 1).unwrap(), None);
+        assert!(EphemeralMcpServerConfig::from_docker_image(DEFAULT_RUNTIME_IMAGE, None).is_err());
+    }
+
+    #[test]
+    fn half_a_runtime_is_refused() {
+        let mut c = EphemeralMcpServerConfig::runtime("uvx", "x");
+        c.runtime_mcp = None;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("give both"), "{err}");
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_the_field_named() {
+        let cases = [
+            (
+                EphemeralMcpServerConfig::runtime("", "x"),
+                "runtime_exec is empty",
+            ),
+            (
+                EphemeralMcpServerConfig::runtime("uvx", " "),
+                "runtime_mcp is empty",
+            ),
+            (
+                EphemeralMcpServerConfig::runtime("uv x", "p"),
+                "contains whitespace",
+            ),
+            (
+                EphemeralMcpServerConfig::runtime("uvx", "p").with_args("'open"),
+                "unclosed quote",
+            ),
+            (
+                EphemeralMcpServerConfig::runtime("uvx", "p").with_env("1BAD", "v"),
+                "not a valid variable name",
+            ),
+            (
+                EphemeralMcpServerConfig::runtime("uvx", "p").with_env("A-B", "v"),
+                "not a valid variable name",
+            ),
+            (
+                EphemeralMcpServerConfig::runtime("uvx", "p").with_env("OK", "a\0b"),
+                "NUL",
+            ),
+        ];
+        for (config, expected) in cases {
+            let err = config.validate().unwrap_err().to_string();
+            assert!(
+                err.contains(expected),
+                "{err:?} should contain {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn redaction_hides_every_env_value() {
+        let c = EphemeralMcpServerConfig::runtime("uvx", "p").with_env("TOKEN", "s3cret");
+        let shown = serde_json::to_string(&c.redacted()).unwrap();
+        assert!(!shown.contains("s3cret"));
+        assert!(shown.contains(REDACTED));
+    }
+
+    #[test]
+    fn null_env_is_accepted() {
+        let c: EphemeralMcpServerConfig =
+            serde_json::from_str(r#"{"runtime_exec":"uvx","runtime_mcp":"p","env":null}"#).unwrap();
+        assert!(c.env.is_empty());
+    }
+}

@@ -1,0 +1,223 @@
+//! Presets: named server configurations loaded from `presets/*.yaml`.
+//!
+//! The files in this repository's `presets/` are embedded in the binary; `--presets-dir`
+//! adds the `*.yaml` files of a directory, replacing embedded presets of the same name.
+//! A preset file is an [`EphemeralMcpServerConfig`] plus `name` and `description`.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::EphemeralMcpServerConfig;
+
+/// The embedded preset files: (file name, contents). A test checks this lists every file
+/// in `presets/`.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "everything.yaml",
+        include_str!("../presets/everything.yaml"),
+    ),
+    ("fetch.yaml", include_str!("../presets/fetch.yaml")),
+    (
+        "filesystem.yaml",
+        include_str!("../presets/filesystem.yaml"),
+    ),
+    ("git.yaml", include_str!("../presets/git.yaml")),
+    (
+        "kubernetes.yaml",
+        include_str!("../presets/kubernetes.yaml"),
+    ),
+    ("time.yaml", include_str!("../presets/time.yaml")),
+];
+
+/// A preset could not be loaded; the message starts with the file it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The directory or a file in it could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not a valid preset.
+    #[error("{path}: not a valid preset: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A named, described server configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Preset {
+    /// The name to pass as `preset` to `create_mcp_server`.
+    pub name: String,
+    /// What the server does.
+    #[serde(default)]
+    pub description: String,
+    /// The configuration it creates.
+    #[serde(flatten)]
+    pub config: EphemeralMcpServerConfig,
+}
+
+/// All presets known to the daemon, sorted by name.
+#[derive(Debug, Clone, Default)]
+pub struct Presets {
+    presets: Vec<Preset>,
+}
+
+impl Presets {
+    /// The presets built into the binary.
+    pub fn embedded() -> Self {
+        let mut presets = Self::default();
+        for (file, text) in EMBEDDED {
+            let preset = parse(Path::new("presets").join(file).as_path(), text)
+                .expect("embedded presets are checked by tests");
+            presets.insert(preset);
+        }
+        presets
+    }
+
+    /// The embedded presets, plus (replacing same-named ones) those in `dir`.
+    ///
+    /// # Errors
+    /// [`Error`] naming the first file that cannot be read or parsed.
+    pub fn load(dir: Option<&Path>) -> Result<Self, Error> {
+        let mut presets = Self::embedded();
+        let Some(dir) = dir else { return Ok(presets) };
+        let read_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Read { path, source }
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(read_err(dir))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(read_err(&path))?;
+            presets.insert(parse(&path, &text)?);
+        }
+        Ok(presets)
+    }
+
+    fn insert(&mut self, preset: Preset) {
+        self.presets.retain(|p| p.name != preset.name);
+        self.presets.push(preset);
+        self.presets.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    /// The preset called `name`.
+    pub fn get(&self, name: &str) -> Option<&Preset> {
+        self.presets.iter().find(|p| p.name == name)
+    }
+
+    /// Every preset, sorted by name.
+    pub fn all(&self) -> &[Preset] {
+        &self.presets
+    }
+
+    /// The names, comma-separated, for error messages.
+    pub fn names(&self) -> String {
+        let names: Vec<&str> = self.presets.iter().map(|p| p.name.as_str()).collect();
+        names.join(", ")
+    }
+}
+
+fn parse(path: &Path, text: &str) -> Result<Preset, Error> {
+    let invalid = |reason: String| Error::Invalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let preset: Preset = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    if preset.name.is_empty() {
+        return Err(invalid("`name` is empty".into()));
+    }
+    preset
+        .config
+        .validate()
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(preset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_in_presets_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("presets");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<&str> = EMBEDDED.iter().map(|(f, _)| *f).collect();
+        assert_eq!(on_disk, embedded);
+    }
+
+    #[test]
+    fn embedded_presets_include_the_documented_ones() {
+        let presets = Presets::embedded();
+        assert_eq!(
+            presets.names(),
+            "everything, fetch, filesystem, git, kubernetes, time"
+        );
+        let time = presets.get("time").unwrap();
+        assert_eq!(time.config.runtime_exec.as_deref(), Some("uvx"));
+        assert_eq!(time.config.runtime_mcp.as_deref(), Some("mcp-server-time"));
+        let fs = presets.get("filesystem").unwrap();
+        assert_eq!(fs.config.split_args().unwrap(), ["/tmp"]);
+    }
+
+    #[test]
+    fn a_directory_overrides_and_adds_presets() {
+        let dir = std::env::temp_dir().join(format!("presets-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("time.yaml"),
+            "name: time\nruntime_exec: uvx\nruntime_mcp: other-time\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("mine.yml"),
+            "name: mine\nruntime_exec: npx\nruntime_mcp: mine\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("README.md"), "ignored").unwrap();
+        let presets = Presets::load(Some(&dir)).unwrap();
+        assert_eq!(
+            presets.get("time").unwrap().config.runtime_mcp.as_deref(),
+            Some("other-time")
+        );
+        assert!(presets.get("mine").is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bad_file_is_reported_with_its_path() {
+        let dir = std::env::temp_dir().join(format!("presets-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bad.yaml"), "name: bad\nruntime_exec: uvx\n").unwrap();
+        let err = Presets::load(Some(&dir)).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&dir.join("bad.yaml").display().to_string()),
+            "{err}"
+        );
+        assert!(err.contains("give both"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let missing = Presets::load(Some(Path::new("/nonexistent/presets"))).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .starts_with("/nonexistent/presets: cannot read")
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! The server handler of one downstream session: forwards everything to the upstream.
+
+#![expect(
+    deprecated,
+    reason = "sampling, roots, logging and resources/subscribe are part of 2025-11-25, which we relay"
+)]
+
+use std::{borrow::Cow, sync::Arc};
+
+use rmcp::{
+    ErrorData as McpError, RoleServer, ServerHandler,
+    model::{
+        CallToolRequest, CallToolRequestParams, CallToolResponse, CancelledNotificationParam,
+        ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, GetPromptRequest,
+        GetPromptRequestParams, GetPromptResponse, ListPromptsResult, ListResourceTemplatesResult,
+        ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+        ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse, RequestOptionalParam,
+        ServerConfig, ServerResult, SetLevelRequest, SetLevelRequestParams, SubscribeRequest,
+        SubscribeRequestParams, UnsubscribeRequest, UnsubscribeRequestParams,
+    },
+    service::{NotificationContext, PeerRequestOptions, RequestContext},
+};
+
+use super::{Upstream, upstream_error};
+
+/// The newest protocol version served downstream: 2026-07-28 would need
+/// `subscriptions/listen` relayed too (DESIGN.md §3).
+pub const MAX_SERVED_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
+
+/// Serves one downstream session by forwarding to a shared [`Upstream`].
+///
+/// Not `Clone`: dropping it (when its session ends) unregisters the session.
+pub struct Forwarder {
+    upstream: Arc<Upstream>,
+    session: u64,
+}
+
+impl Forwarder {
+    /// A handler for a new downstream session of `upstream`.
+    pub fn new(upstream: Arc<Upstream>) -> Self {
+        let session = upstream.downstreams().next_id();
+        Self { upstream, session }
+    }
+
+    /// Sends `request` upstream on behalf of this session and waits for the answer,
+    /// routing its progress back here and relaying cancellation.
+    async fn forward(
+        &self,
+        request: ClientRequest,
+        context: RequestContext<RoleServer>,
+        what: &str,
+    ) -> Result<ServerResult, McpError> {
+        let peer = self.upstream.peer();
+        let handle = peer
+            .send_request_with_option(request, PeerRequestOptions::no_options())
+            .await
+            .map_err(|e| upstream_error(what, e))?;
+        let _routes = self.upstream.downstreams().begin_call(
+            self.session,
+            &context.peer,
+            handle.progress_token.clone(),
+            context.meta.get_progress_token(),
+        );
+        let id = handle.id.clone();
+        tokio::select! {
+            result = handle.await_response() => result.map_err(|e| upstream_error(what, e)),
+            () = context.ct.cancelled() => {
+                let reason = Some("cancelled by the client".to_owned());
+                let _ = peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
+                Err(McpError::internal_error(format!("{what}: cancelled by the client"), None))
+            }
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.upstream.downstreams().unregister(self.session);
+    }
+}
+
+fn unexpected(what: &str) -> McpError {
+    McpError::internal_error(
+        format!("{what}: the server answered with an unexpected result"),
+        None,
+    )
+}
+
+fn paginated<M: Default>(
+    params: Option<PaginatedRequestParams>,
+) -> RequestOptionalParam<M, PaginatedRequestParams> {
+    match params {
+        Some(params) => RequestOptionalParam::with_param(params),
+        None => RequestOptionalParam::default(),
+    }
+}
+
+impl ServerHandler for Forwarder {
+    fn get_info(&self) -> ServerConfig {
+        self.upstream.info().clone()
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(ProtocolVersion::known_up_to(&MAX_SERVED_VERSION))
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.upstream
+            .downstreams()
+            .register(self.session, context.peer);
+    }
+
+    async fn list_tools(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let request = ClientRequest::ListToolsRequest(paginated(params));
+        match self.forward(request, context, "tools/list").await? {
+            ServerResult::ListToolsResult(result) => Ok(result),
+            _ => Err(unexpected("tools/list")),
+        }
+    }
+
+    async fn call_tool(
+        &self,
+        params: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        match self.forward(request, context, "tools/call").await? {
+            ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
+            ServerResult::InputRequiredResult(result) => {
+                Ok(CallToolResponse::InputRequired(result))
+            }
+            ServerResult::CreateTaskResult(result) => Ok(CallToolResponse::Task(result)),
+            _ => Err(unexpected("tools/call")),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let request = ClientRequest::ListResourcesRequest(paginated(params));
+        match self.forward(request, context, "resources/list").await? {
+            ServerResult::ListResourcesResult(result) => Ok(result),
+            _ => Err(unexpected("resources/list")),
+        }
+    }
+
+    async fn list_resource_templates(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let request = ClientRequest::ListResourceTemplatesRequest(paginated(params));
+        match self
+            .forward(request, context, "resources/templates/list")
+            .await?
+        {
+            ServerResult::ListResourceTemplatesResult(result) => Ok(result),
+            _ => Err(unexpected("resources/templates/list")),
+        }
+    }
+
+    async fn read_resource(
+        &self,
+        params: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
+        match self.forward(request, context, "resources/read").await? {
+            ServerResult::ReadResourceResult(result) => Ok(ReadResourceResponse::Complete(result)),
+            ServerResult::InputRequiredResult(result) => {
+                Ok(ReadResourceResponse::InputRequired(result))
+            }
+            _ => Err(unexpected("resources/read")),
+        }
+    }
+
+    async fn subscribe(
+        &self,
+        params: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let uri = params.uri.clone();
+        let request = ClientRequest::SubscribeRequest(SubscribeRequest::new(params));
+        self.forward(request, context, "resources/subscribe")
+            .await?;
+        self.upstream.downstreams().subscribe(self.session, &uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        params: UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if self
+            .upstream
+            .downstreams()
+            .unsubscribe(self.session, &params.uri)
+        {
+            let request = ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(params));
+            self.forward(request, context, "resources/unsubscribe")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let request = ClientRequest::ListPromptsRequest(paginated(params));
+        match self.forward(request, context, "prompts/list").await? {
+            ServerResult::ListPromptsResult(result) => Ok(result),
+            _ => Err(unexpected("prompts/list")),
+        }
+    }
+
+    async fn get_prompt(
+        &self,
+        params: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
+        match self.forward(request, context, "prompts/get").await? {
+            ServerResult::GetPromptResult(result) => Ok(GetPromptResponse::Complete(result)),
+            ServerResult::InputRequiredResult(result) => {
+                Ok(GetPromptResponse::InputRequired(result))
+            }
+            _ => Err(unexpected("prompts/get")),
+        }
+    }
+
+    async fn complete(
+        &self,
+        params: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let request = ClientRequest::CompleteRequest(CompleteRequest::new(params));
+        match self
+            .forward(request, context, "completion/complete")
+            .await?
+        {
+            ServerResult::CompleteResult(result) => Ok(result),
+            _ => Err(unexpected("completion/complete")),
+        }
+    }
+
+    async fn set_level(
+        &self,
+        params: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let request = ClientRequest::SetLevelRequest(SetLevelRequest::new(params));
+        self.forward(request, context, "logging/setLevel")
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,173 @@
+//! The HTTP and stdio front of an MCP handler: one axum router serving `GET /health`,
+//! legacy SSE (`GET /sse` + `POST /messages/`) and streamable HTTP (`/mcp`), used by both
+//! the daemon (serving the meta tools) and the bridge (serving one child).
+//!
+//! Parts: [`cors`] (the `--allow-origins` policy), [`streamable`] (`/mcp` on rmcp),
+//! [`stdio`] (the same handler on stdin/stdout), and [`shutdown_signal`].
+
+pub mod cors;
+pub mod stdio;
+pub mod streamable;
+
+use std::{
+    io,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use rmcp::ServerHandler;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+pub use cors::CorsPolicy;
+
+/// Default cap on one HTTP request body: far above any sane tool call, far below what
+/// would hurt the daemon.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// How the HTTP endpoints behave.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Cancelled on shutdown: ends every session and stream.
+    pub ct: CancellationToken,
+    /// Which browser origins may call the endpoints.
+    pub cors: CorsPolicy,
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// `Host` header values accepted on `/mcp` (DNS-rebinding protection); empty accepts any.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl HttpOptions {
+    /// Options for a server bound to `addr`: loopback binds accept only loopback `Host`
+    /// headers; other binds accept any, since Kubernetes Services and proxies use names
+    /// that cannot be known here.
+    pub fn for_bind(addr: SocketAddr, ct: CancellationToken) -> Self {
+        let allowed_hosts = if addr.ip().is_loopback() {
+            ["localhost", "127.0.0.1", "::1", "[::1]"]
+                .map(String::from)
+                .to_vec()
+        } else {
+            Vec::new()
+        };
+        Self {
+            ct,
+            cors: CorsPolicy::Off,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            allowed_hosts,
+        }
+    }
+}
+
+/// Whether the MCP server behind the routes can take requests yet. `/health` answers 503
+/// and the MCP routes refuse until it is set.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// Already ready (the daemon's own handler needs no start-up).
+    pub fn ready() -> Self {
+        let readiness = Self::default();
+        readiness.set_ready();
+        readiness
+    }
+
+    /// Marks the server ready.
+    pub fn set_ready(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether the server is ready.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The router serving `/health`, `/sse`, `/messages/` and `/mcp` with handlers from
+/// `factory` (one handler per client session).
+pub fn router<H, F>(factory: F, readiness: Readiness, options: &HttpOptions) -> Router
+where
+    H: ServerHandler,
+    F: Fn() -> io::Result<H> + Clone + Send + Sync + 'static,
+{
+    let mcp = Router::new()
+        .nest_service("/mcp", streamable::service(factory.clone(), options))
+        .merge(crate::transport::sse_server::router(
+            factory,
+            options.ct.clone(),
+        ))
+        .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            readiness.clone(),
+            refuse_until_ready,
+        ));
+    let mut router = Router::new()
+        .route("/health", get(health).with_state(readiness))
+        .merge(mcp)
+        .layer(TraceLayer::new_for_http());
+    if let Some(cors) = options.cors.layer() {
+        router = router.layer(cors);
+    }
+    router
+}
+
+async fn health(State(readiness): State<Readiness>) -> Response {
+    if readiness.is_ready() {
+        ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "OK").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting").into_response()
+    }
+}
+
+async fn refuse_until_ready(
+    State(readiness): State<Readiness>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if readiness.is_ready() {
+        next.run(request).await
+    } else {
+        let text = "the MCP server is still starting; retry when GET /health answers 200";
+        (StatusCode::SERVICE_UNAVAILABLE, text).into_response()
+    }
+}
+
+/// Serves `router` on `listener` until `ct` is cancelled, then stops accepting and lets
+/// open requests finish.
+///
+/// # Errors
+/// When accepting connections fails.
+pub async fn serve(listener: TcpListener, router: Router, ct: CancellationToken) -> io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(ct.cancelled_owned())
+        .await
+}
+
+/// Waits for SIGINT or SIGTERM (Kubernetes stops pods with SIGTERM).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::error!(cause = %e, "cannot listen for SIGTERM; only Ctrl-C will stop");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

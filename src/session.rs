@@ -1,0 +1,271 @@
+//! [`SessionManager`]: the library's entry point, one per backend. It validates requests,
+//! names children, keeps the registry of the servers this process created, and deletes
+//! them on [`SessionManager::close`].
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use crate::{
+    backend::{Backend, Progress, local::LocalBackend},
+    error::{Error, Result},
+    model::{
+        DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus, naming, rfc3339,
+        unix_now,
+    },
+    presets::Presets,
+};
+
+/// Default time a child gets to become ready: a first `uvx`/`npx` run downloads packages.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The longest wait a caller may ask for.
+pub const MAX_READY_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// How a [`SessionManager`] behaves.
+#[derive(Debug, Clone)]
+pub struct ManagerSettings {
+    /// Time a child gets to become ready when none is given per request.
+    pub ready_timeout: Duration,
+    /// Leave children running on [`SessionManager::close`] (Kubernetes backend only:
+    /// local children always stop with the daemon).
+    pub keep_children: bool,
+}
+
+impl Default for ManagerSettings {
+    fn default() -> Self {
+        Self {
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+            keep_children: false,
+        }
+    }
+}
+
+/// Options of one [`SessionManager::create`] call beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Return only once the server answers MCP.
+    pub wait_for_ready: bool,
+    /// Make it reachable through a Service (Kubernetes backend; always true over MCP).
+    pub expose_port: bool,
+    /// Override [`ManagerSettings::ready_timeout`] for this call.
+    pub ready_timeout: Option<Duration>,
+    /// The preset the configuration came from, for display.
+    pub preset: Option<String>,
+    /// Where to report steps while starting.
+    pub progress: Progress,
+}
+
+/// Creates, tracks and deletes ephemeral MCP servers on one backend.
+pub struct SessionManager {
+    backend: Arc<dyn Backend>,
+    presets: Presets,
+    settings: ManagerSettings,
+    /// Servers created by this process, by name. A std mutex: no await while held.
+    servers: Mutex<HashMap<String, EphemeralMcpServer>>,
+}
+
+impl SessionManager {
+    /// A manager running children on `backend`.
+    pub fn new(backend: impl Backend, presets: Presets, settings: ManagerSettings) -> Self {
+        Self {
+            backend: Arc::new(backend),
+            presets,
+            settings,
+            servers: Mutex::default(),
+        }
+    }
+
+    /// A manager running children as local processes, with the embedded presets.
+    ///
+    /// # Errors
+    /// When the running executable cannot be found (it provides the bridge).
+    pub fn local() -> Result<Self> {
+        Ok(Self::new(
+            LocalBackend::from_current_exe()?,
+            Presets::embedded(),
+            ManagerSettings::default(),
+        ))
+    }
+
+    /// `local` or `kubernetes`.
+    pub fn backend_kind(&self) -> &'static str {
+        self.backend.kind()
+    }
+
+    /// The presets this manager knows.
+    pub fn presets(&self) -> &Presets {
+        &self.presets
+    }
+
+    /// The configuration of preset `name`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPreset`] listing the names that exist.
+    pub fn preset_config(&self, name: &str) -> Result<EphemeralMcpServerConfig> {
+        self.presets
+            .get(name)
+            .map(|p| p.config.clone())
+            .ok_or_else(|| Error::UnknownPreset {
+                name: name.to_owned(),
+                available: self.presets.names(),
+            })
+    }
+
+    /// Starts a server, as the Python original's `create_mcp_server`.
+    ///
+    /// # Errors
+    /// See [`Self::create`].
+    pub async fn create_mcp_server(
+        &self,
+        config: EphemeralMcpServerConfig,
+        wait_for_ready: bool,
+        expose_port: bool,
+    ) -> Result<EphemeralMcpServer> {
+        let options = CreateOptions {
+            wait_for_ready,
+            expose_port,
+            ..CreateOptions::default()
+        };
+        self.create(config, options).await
+    }
+
+    /// Starts a server. When waiting fails, the server is deleted before the error returns.
+    ///
+    /// # Errors
+    /// Invalid input ([`Error::InvalidRuntime`], [`Error::InvalidInput`]), a failed start
+    /// ([`Error::Job`] with the server's log tail), or [`Error::JobTimeout`].
+    #[tracing::instrument(skip_all, fields(command = %config.command_line()))]
+    pub async fn create(
+        &self,
+        config: EphemeralMcpServerConfig,
+        options: CreateOptions,
+    ) -> Result<EphemeralMcpServer> {
+        config.validate()?;
+        let timeout = match options.ready_timeout {
+            Some(t) if t.is_zero() || t > MAX_READY_TIMEOUT => {
+                return Err(Error::invalid(
+                    "ready_timeout_secs",
+                    format!("must be between 1 and {}", MAX_READY_TIMEOUT.as_secs()),
+                ));
+            }
+            Some(t) => t,
+            None => self.settings.ready_timeout,
+        };
+        let created = unix_now();
+        let job_name = naming::generate(config.name_source(), created);
+        tracing::info!(%job_name, "creating server");
+        let endpoints = self
+            .backend
+            .create(&job_name, &config, &options.progress)
+            .await?;
+        let server = EphemeralMcpServer {
+            job_name: job_name.clone(),
+            config: config.redacted(),
+            url: endpoints.url,
+            sse_url: endpoints.sse_url,
+            backend: self.backend.kind().to_owned(),
+            namespace: self.backend.namespace().map(str::to_owned),
+            preset: options.preset,
+            created_at: rfc3339(created),
+        };
+        self.lock().insert(job_name.clone(), server.clone());
+        if options.wait_for_ready {
+            tracing::info!(%job_name, ?timeout, "waiting for ready");
+            if let Err(error) = self
+                .backend
+                .wait_ready(&job_name, timeout, &options.progress)
+                .await
+            {
+                tracing::warn!(%job_name, cause = %error, "server failed to become ready; deleting it");
+                self.lock().remove(&job_name);
+                if let Err(e) = self.backend.delete(&job_name, false).await {
+                    tracing::error!(%job_name, cause = %e, "cleanup after a failed start failed");
+                }
+                return Err(error);
+            }
+            tracing::info!(%job_name, "server ready");
+        }
+        Ok(server)
+    }
+
+    /// Stops a server and removes everything created for it.
+    ///
+    /// # Errors
+    /// [`Error::JobNotFound`] for a name this manager does not know; backend errors (the
+    /// server then stays listed so the delete can be retried).
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_mcp_server(
+        &self,
+        job_name: &str,
+        wait_for_deletion: bool,
+    ) -> Result<DeletedServer> {
+        let server = self
+            .lock()
+            .remove(job_name)
+            .ok_or_else(|| Error::JobNotFound {
+                job_name: job_name.to_owned(),
+            })?;
+        tracing::info!("deleting server");
+        match self.backend.delete(job_name, wait_for_deletion).await {
+            Ok(removed) => Ok(DeletedServer { server, removed }),
+            Err(error) => {
+                self.lock().insert(job_name.to_owned(), server);
+                Err(error)
+            }
+        }
+    }
+
+    /// The detailed state of a server.
+    ///
+    /// # Errors
+    /// [`Error::JobNotFound`] for a name this manager does not know.
+    pub async fn get_mcp_server_status(&self, job_name: &str) -> Result<ServerStatus> {
+        if !self.lock().contains_key(job_name) {
+            return Err(Error::JobNotFound {
+                job_name: job_name.to_owned(),
+            });
+        }
+        self.backend.status(job_name).await
+    }
+
+    /// The servers this manager created, oldest first.
+    pub fn list_mcp_servers(&self) -> Vec<EphemeralMcpServer> {
+        let mut servers: Vec<_> = self.lock().values().cloned().collect();
+        servers.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then(a.job_name.cmp(&b.job_name))
+        });
+        servers
+    }
+
+    /// The server called `job_name`, if this manager created it.
+    pub fn get(&self, job_name: &str) -> Option<EphemeralMcpServer> {
+        self.lock().get(job_name).cloned()
+    }
+
+    /// Deletes every server this manager created (unless told to keep them on a backend
+    /// where that is possible). Call it before dropping the manager.
+    pub async fn close(&self) {
+        if self.settings.keep_children && self.backend.kind() != "local" {
+            tracing::info!(count = self.lock().len(), "keeping children running");
+            return;
+        }
+        let names: Vec<String> = self.lock().keys().cloned().collect();
+        let deletes = names.iter().map(|name| self.delete_mcp_server(name, false));
+        for (name, result) in names.iter().zip(futures::future::join_all(deletes).await) {
+            if let Err(e) = result {
+                tracing::error!(job_name = %name, cause = %e, "could not delete on shutdown");
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, EphemeralMcpServer>> {
+        self.servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,205 @@
+//! Legacy SSE client: opens `GET <url>`, waits for the `endpoint` event, then posts JSON-RPC
+//! messages to that endpoint and reads replies from the `message` events.
+//!
+//! It never reconnects: on this transport a new stream is a new session, so a silent
+//! reconnect would lose the session's state. When the stream ends, [`receive`] yields
+//! `None` and the rmcp service stops.
+//!
+//! [`receive`]: rmcp::transport::Transport::receive
+
+use std::time::Duration;
+
+use futures::{StreamExt, stream::BoxStream};
+use reqwest::header::{ACCEPT, HeaderMap};
+use rmcp::{
+    RoleClient,
+    model::{ClientJsonRpcMessage, ServerJsonRpcMessage},
+    transport::Transport,
+};
+use sse_stream::{Sse, SseStream};
+
+/// How long to wait for the server's `endpoint` event after the stream opens.
+const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a legacy SSE connection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SseClientError {
+    /// The HTTP request failed (connection refused, reset, …).
+    #[error("{url}: {source}")]
+    Http {
+        /// The URL that was requested.
+        url: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered with an error status.
+    #[error("{url}: HTTP {status}: {body}")]
+    Status {
+        /// The URL that was requested.
+        url: String,
+        /// The status code.
+        status: reqwest::StatusCode,
+        /// The start of the response body.
+        body: String,
+    },
+    /// The stream did not start with a usable `endpoint` event.
+    #[error("{url}: {reason}; is this a legacy SSE endpoint (usually ending in /sse)?")]
+    NoEndpoint {
+        /// The SSE URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// A connected legacy SSE session, usable as an rmcp client transport.
+pub struct SseClientTransport {
+    http: reqwest::Client,
+    headers: HeaderMap,
+    endpoint: String,
+    events: BoxStream<'static, Result<Sse, sse_stream::Error>>,
+}
+
+impl SseClientTransport {
+    /// Opens `url` (e.g. `http://127.0.0.1:8000/sse`) with a fresh HTTP client.
+    ///
+    /// # Errors
+    /// [`SseClientError`] when the stream cannot be opened or names no endpoint.
+    pub async fn connect(url: &str) -> Result<Self, SseClientError> {
+        Self::connect_with(reqwest::Client::new(), url, HeaderMap::new()).await
+    }
+
+    /// Opens `url` with `http`, sending `headers` (e.g. `Authorization`) on every request.
+    ///
+    /// # Errors
+    /// [`SseClientError`] when the stream cannot be opened or names no endpoint.
+    pub async fn connect_with(
+        http: reqwest::Client,
+        url: &str,
+        headers: HeaderMap,
+    ) -> Result<Self, SseClientError> {
+        let http_err = |source| SseClientError::Http {
+            url: url.to_owned(),
+            source,
+        };
+        let response = http
+            .get(url)
+            .headers(headers.clone())
+            .header(ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .map_err(http_err)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(SseClientError::Status {
+                url: url.to_owned(),
+                status,
+                body: body.chars().take(200).collect(),
+            });
+        }
+        let base = response.url().clone();
+        let mut events = SseStream::from_bytes_stream(response.bytes_stream()).boxed();
+        let no_endpoint = |reason: String| SseClientError::NoEndpoint {
+            url: url.to_owned(),
+            reason,
+        };
+        let first = tokio::time::timeout(ENDPOINT_TIMEOUT, events.next())
+            .await
+            .map_err(|_| no_endpoint(format!("no endpoint event within {ENDPOINT_TIMEOUT:?}")))?;
+        let endpoint = match first {
+            Some(Ok(sse)) if sse.event.as_deref() == Some("endpoint") => {
+                sse.data.unwrap_or_default()
+            }
+            Some(Ok(sse)) => {
+                return Err(no_endpoint(format!(
+                    "first event was {:?}, not endpoint",
+                    sse.event
+                )));
+            }
+            Some(Err(e)) => return Err(no_endpoint(format!("unreadable event stream: {e}"))),
+            None => {
+                return Err(no_endpoint(
+                    "the stream ended before the endpoint event".into(),
+                ));
+            }
+        };
+        let endpoint = base
+            .join(endpoint.trim())
+            .map_err(|e| no_endpoint(format!("bad endpoint {endpoint:?}: {e}")))?;
+        Ok(Self {
+            http,
+            headers,
+            endpoint: endpoint.to_string(),
+            events,
+        })
+    }
+
+    /// The URL messages are posted to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+impl Transport<RoleClient> for SseClientTransport {
+    type Error = SseClientError;
+
+    fn send(
+        &mut self,
+        item: ClientJsonRpcMessage,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let request = self
+            .http
+            .post(&self.endpoint)
+            .headers(self.headers.clone())
+            .json(&item);
+        let url = self.endpoint.clone();
+        async move {
+            let response = request
+                .send()
+                .await
+                .map_err(|source| SseClientError::Http {
+                    url: url.clone(),
+                    source,
+                })?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            let body = response.text().await.unwrap_or_default();
+            Err(SseClientError::Status {
+                url,
+                status,
+                body: body.chars().take(200).collect(),
+            })
+        }
+    }
+
+    async fn receive(&mut self) -> Option<ServerJsonRpcMessage> {
+        {
+            loop {
+                let sse = match self.events.next().await? {
+                    Ok(sse) => sse,
+                    Err(e) => {
+                        tracing::debug!(cause = %e, "sse stream broke");
+                        return None;
+                    }
+                };
+                if !matches!(sse.event.as_deref(), None | Some("message")) {
+                    continue;
+                }
+                let Some(data) = sse.data else { continue };
+                match serde_json::from_str(&data) {
+                    Ok(message) => return Some(message),
+                    Err(e) => tracing::warn!(cause = %e, "ignoring an unparsable sse message"),
+                }
+            }
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        self.events = futures::stream::empty().boxed();
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! Legacy SSE server: `GET /sse` opens a session and streams server messages as `message`
+//! events after an `endpoint` event naming `/messages/?session_id=ID`; clients `POST` their
+//! JSON-RPC messages there.
+//!
+//! Each session runs the handler made by the factory on a pair of bounded channels, so a
+//! client that stops reading holds at most [`SESSION_QUEUE`] messages in memory. The session
+//! ends, and its handler is cancelled, when the client drops the stream or the server's
+//! cancellation token fires.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Query, State},
+    http::{StatusCode, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::{get, post},
+};
+use futures::{SinkExt, Stream, StreamExt, channel::mpsc};
+use rmcp::{ServerHandler, ServiceExt, model::ClientJsonRpcMessage};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+/// Messages queued per session and direction before the sender waits: bounds the memory a
+/// slow or stalled client can hold.
+pub const SESSION_QUEUE: usize = 64;
+
+/// The path clients post to; the `endpoint` event names it with the session id.
+pub const MESSAGES_PATH: &str = "/messages/";
+
+type Sessions = Arc<Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>>;
+
+/// Shared state of the legacy SSE routes.
+struct SseState<F> {
+    factory: F,
+    /// Live sessions by id. A std mutex: held only to insert, remove or clone a sender.
+    sessions: Sessions,
+    /// Cancelled on shutdown: ends every stream and session.
+    ct: CancellationToken,
+}
+
+/// The `GET /sse` and `POST /messages/` routes serving handlers made by `factory`.
+/// The factory may refuse (e.g. while the server behind it is starting); the client then
+/// gets 503 with the error's text.
+pub fn router<H, F>(factory: F, ct: CancellationToken) -> Router
+where
+    H: ServerHandler,
+    F: Fn() -> std::io::Result<H> + Send + Sync + 'static,
+{
+    let state = Arc::new(SseState {
+        factory,
+        sessions: Sessions::default(),
+        ct,
+    });
+    Router::new()
+        .route("/sse", get(open_stream::<H, F>))
+        .route(MESSAGES_PATH, post(post_message::<H, F>))
+        .route("/messages", post(post_message::<H, F>))
+        .with_state(state)
+}
+
+/// Removes a session from the table and cancels its handler when the stream is dropped.
+struct SessionGuard {
+    id: String,
+    sessions: Sessions,
+    ct: CancellationToken,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.ct.cancel();
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(&self.id);
+        }
+        tracing::debug!(session = %self.id, "sse session closed");
+    }
+}
+
+async fn open_stream<H, F>(State(state): State<Arc<SseState<F>>>) -> Response
+where
+    H: ServerHandler,
+    F: Fn() -> std::io::Result<H> + Send + Sync + 'static,
+{
+    match (state.factory)() {
+        Ok(handler) => session_stream(&state, handler).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+fn session_stream<H, F>(
+    state: &SseState<F>,
+    handler: H,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<H, F>>
+where
+    H: ServerHandler,
+{
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (to_server, from_client) = mpsc::channel::<ClientJsonRpcMessage>(SESSION_QUEUE);
+    let (to_client, from_server) = mpsc::channel(SESSION_QUEUE);
+    state
+        .sessions
+        .lock()
+        .expect("sse session table poisoned")
+        .insert(id.clone(), to_server);
+    let ct = state.ct.child_token();
+    let session_ct = ct.clone();
+    let session = id.clone();
+    tokio::spawn(async move {
+        match handler
+            .serve_with_ct((to_client, from_client), session_ct)
+            .await
+        {
+            Ok(running) => {
+                let _ = running.waiting().await;
+            }
+            Err(e) => tracing::debug!(%session, cause = %e, "sse session ended before initialize"),
+        }
+    });
+    tracing::debug!(session = %id, "sse session opened");
+
+    let guard = SessionGuard {
+        id: id.clone(),
+        sessions: state.sessions.clone(),
+        ct: ct.clone(),
+    };
+    let endpoint = Event::default()
+        .event("endpoint")
+        .data(format!("{MESSAGES_PATH}?session_id={id}"));
+    let messages = from_server.map(move |message| {
+        let _keep_session_while_streaming = &guard;
+        let data = serde_json::to_string(&message).unwrap_or_else(|e| {
+            tracing::error!(cause = %e, "unserializable server message");
+            String::new()
+        });
+        Ok(Event::default().event("message").data(data))
+    });
+    let stream = futures::stream::once(async { Ok(endpoint) })
+        .chain(messages)
+        .take_until(ct.cancelled_owned());
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[derive(Deserialize)]
+struct SessionQuery {
+    session_id: Option<String>,
+}
+
+async fn post_message<H, F>(
+    State(state): State<Arc<SseState<F>>>,
+    Query(query): Query<SessionQuery>,
+    body: Bytes,
+) -> Response
+where
+    H: ServerHandler,
+    F: Fn() -> std::io::Result<H> + Send + Sync + 'static,
+{
+    let Some(id) = query.session_id else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "session_id is required: open GET /sse first and post to the endpoint it names",
+        );
+    };
+    let sender = state
+        .sessions
+        .lock()
+        .expect("sse session table poisoned")
+        .get(&id)
+        .cloned();
+    let Some(mut sender) = sender else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "Could not find session: it ended or never existed; open GET /sse again",
+        );
+    };
+    let message = match parse_message(&body) {
+        Ok(message) => message,
+        Err((code, message)) => return jsonrpc_error(code, message),
+    };
+    match sender.send(message).await {
+        Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
+        Err(_) => plain(
+            StatusCode::NOT_FOUND,
+            "Could not find session: it has ended; open GET /sse again",
+        ),
+    }
+}
+
+/// Parses one JSON-RPC message, or gives the JSON-RPC error code and message saying what
+/// is wrong.
+fn parse_message(body: &[u8]) -> Result<ClientJsonRpcMessage, (i32, String)> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| (-32700, format!("Parse error: the body is not JSON: {e}")))?;
+    serde_json::from_value(value).map_err(|e| {
+        let reason =
+            format!("Invalid Request: not a JSON-RPC 2.0 request, notification or response: {e}");
+        (-32600, reason)
+    })
+}
+
+fn jsonrpc_error(code: i32, message: String) -> Response {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": code, "message": message },
+    });
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (status, text).into_response()
+}
