@@ -1,6 +1,6 @@
 //! The `mcp-ephemeral-k8s` binary: parse the command line, set up logging, dispatch.
 
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
 use mcp_ephemeral_k8s::{
@@ -12,6 +12,10 @@ use mcp_ephemeral_k8s::{
 };
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
+
+/// Log filter when none is set: our steps at info, rmcp's per-session chatter only when
+/// something is wrong.
+const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
 
 /// Exit code for invalid configuration (EX_USAGE), before any port is bound.
 const EXIT_USAGE: u8 = 64;
@@ -122,10 +126,11 @@ fn chain(error: &dyn std::error::Error) -> String {
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_env(LOG_ENV)
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -64,7 +64,7 @@ pub struct SessionManager {
     presets: Presets,
     settings: ManagerSettings,
     /// Servers created by this process, by name. A std mutex: no await while held.
-    servers: Mutex<HashMap<String, EphemeralMcpServer>>,
+    servers: Registry,
 }
 
 impl SessionManager {
@@ -157,10 +157,25 @@ impl SessionManager {
         let created = unix_now();
         let job_name = naming::generate(config.name_source(), created);
         tracing::info!(%job_name, "creating server");
-        let endpoints = self
+        // If this future is dropped (the client went away or cancelled) before the server
+        // is handed over, the guard deletes whatever was started.
+        let mut guard = CreateGuard {
+            backend: Some(self.backend.clone()),
+            job_name: job_name.clone(),
+            servers: &self.servers,
+        };
+        let created_endpoints = self
             .backend
             .create(&job_name, &config, &options.progress)
-            .await?;
+            .await;
+        let endpoints = match created_endpoints {
+            Ok(endpoints) => endpoints,
+            Err(error) => {
+                // The backend cleaned up after itself.
+                guard.disarm();
+                return Err(error);
+            }
+        };
         let server = EphemeralMcpServer {
             job_name: job_name.clone(),
             config: config.redacted(),
@@ -174,12 +189,13 @@ impl SessionManager {
         self.lock().insert(job_name.clone(), server.clone());
         if options.wait_for_ready {
             tracing::info!(%job_name, ?timeout, "waiting for ready");
-            if let Err(error) = self
+            let ready = self
                 .backend
                 .wait_ready(&job_name, timeout, &options.progress)
-                .await
-            {
+                .await;
+            if let Err(error) = ready {
                 tracing::warn!(%job_name, cause = %error, "server failed to become ready; deleting it");
+                guard.disarm();
                 self.lock().remove(&job_name);
                 if let Err(e) = self.backend.delete(&job_name, false).await {
                     tracing::error!(%job_name, cause = %e, "cleanup after a failed start failed");
@@ -188,6 +204,7 @@ impl SessionManager {
             }
             tracing::info!(%job_name, "server ready");
         }
+        guard.disarm();
         Ok(server)
     }
 
@@ -264,8 +281,46 @@ impl SessionManager {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, EphemeralMcpServer>> {
-        self.servers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.servers)
+    }
+}
+
+type Registry = Mutex<HashMap<String, EphemeralMcpServer>>;
+
+fn lock(servers: &Registry) -> std::sync::MutexGuard<'_, HashMap<String, EphemeralMcpServer>> {
+    servers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Deletes a half-created server when [`SessionManager::create`] is abandoned (its future
+/// dropped because the client disconnected or cancelled).
+struct CreateGuard<'a> {
+    /// `None` once disarmed.
+    backend: Option<Arc<dyn Backend>>,
+    job_name: String,
+    servers: &'a Registry,
+}
+
+impl CreateGuard<'_> {
+    /// The creation finished (or failed and was cleaned up): nothing to do on drop.
+    fn disarm(&mut self) {
+        self.backend = None;
+    }
+}
+
+impl Drop for CreateGuard<'_> {
+    fn drop(&mut self) {
+        let Some(backend) = self.backend.take() else {
+            return;
+        };
+        lock(self.servers).remove(&self.job_name);
+        let job_name = std::mem::take(&mut self.job_name);
+        tracing::info!(%job_name, "creation abandoned; deleting the server");
+        tokio::spawn(async move {
+            if let Err(e) = backend.delete(&job_name, false).await {
+                tracing::error!(%job_name, cause = %e, "cleanup of an abandoned creation failed");
+            }
+        });
     }
 }

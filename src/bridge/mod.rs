@@ -26,6 +26,9 @@ use crate::{
 };
 use events::BridgeEvent;
 
+/// How long to wait for a command that failed `initialize` to exit and flush its stderr.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the bridge serves, and where.
 #[derive(Debug, Clone)]
 pub struct BridgeOptions {
@@ -119,9 +122,10 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     let mut child = spawn(&options.command, &program)?;
     let pid = child.id().unwrap_or_default();
     BridgeEvent::Child { pid }.emit();
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(forward_stderr(stderr));
-    }
+    let stderr = child
+        .stderr
+        .take()
+        .map(|stderr| tokio::spawn(forward_stderr(stderr)));
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         unreachable!("stdin and stdout are piped")
     };
@@ -134,11 +138,19 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     let upstream = match upstream {
         Ok(upstream) => Arc::new(upstream),
         Err(e) => {
-            let status = child.wait().await.ok();
             http_ct.cancel();
-            let reason = match status {
-                Some(status) => format!("{e} (it exited with code {})", process::exit_code(status)),
-                None => e.to_string(),
+            // Say why in the words that matter: usually the command exited (a missing
+            // package, a crash); then its last stderr lines must reach our stderr first.
+            let exited = tokio::time::timeout(EXIT_WAIT, child.wait()).await;
+            if let Some(stderr) = stderr {
+                let _ = tokio::time::timeout(EXIT_WAIT, stderr).await;
+            }
+            let reason = match exited {
+                Ok(Ok(status)) => format!("it exited with code {}", process::exit_code(status)),
+                _ => {
+                    let _ = process::stop_group(&mut child, process::STOP_GRACE).await;
+                    e.to_string()
+                }
             };
             return Err(Error::Initialize { program, reason });
         }

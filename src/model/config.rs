@@ -255,7 +255,12 @@ impl EphemeralMcpServerConfig {
         for origin in self.cors_origins.iter().flatten() {
             args.extend(["--allow-origins".to_owned(), origin.clone()]);
         }
-        args.extend(["--".to_owned(), exec.clone(), mcp.clone()]);
+        args.extend(["--".to_owned(), exec.clone()]);
+        // npx asks before installing a package and, with no terminal to ask on, gives up.
+        if is_npx(exec) {
+            args.push("--yes".to_owned());
+        }
+        args.push(mcp.clone());
         args.extend(self.split_args()?);
         Ok(Some(args))
     }
@@ -268,6 +273,13 @@ impl EphemeralMcpServerConfig {
         }
         copy
     }
+}
+
+/// Whether `exec` is npm's `npx` (by name or path).
+fn is_npx(exec: &str) -> bool {
+    std::path::Path::new(exec)
+        .file_name()
+        .is_some_and(|name| name == "npx")
 }
 
 fn check_word(field: &str, value: &str, example: &str) -> Result<()> {
@@ -367,13 +379,31 @@ mod tests {
 
     #[test]
     fn runtime_args_follow_a_literal_double_dash_split_shell_style() {
-        let c = EphemeralMcpServerConfig::runtime("npx", "@mcp/fs").with_args("/tmp 'a b' --x=1");
+        let c = EphemeralMcpServerConfig::runtime("uvx", "mcp-fs").with_args("/tmp 'a b' --x=1");
         let args = c.bridge_args("0.0.0.0", 8080).unwrap().unwrap();
         assert_eq!(
             args,
             [
-                "bridge", "--host", "0.0.0.0", "--port", "8080", "--", "npx", "@mcp/fs", "/tmp",
+                "bridge", "--host", "0.0.0.0", "--port", "8080", "--", "uvx", "mcp-fs", "/tmp",
                 "a b", "--x=1"
+            ]
+        );
+    }
+
+    #[test]
+    fn npx_runs_without_asking_to_install() {
+        let c = EphemeralMcpServerConfig::runtime(
+            "/usr/bin/npx",
+            "@modelcontextprotocol/server-everything",
+        );
+        let args = c.bridge_args("h", 1).unwrap().unwrap();
+        assert_eq!(
+            args[5..],
+            [
+                "--",
+                "/usr/bin/npx",
+                "--yes",
+                "@modelcontextprotocol/server-everything"
             ]
         );
     }

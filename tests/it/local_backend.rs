@@ -1,0 +1,211 @@
+//! Children on the local backend, with the repo's test server: create, use, inspect,
+//! delete, and the daemon's own shutdown.
+
+use serde_json::json;
+
+use crate::support::{
+    Process, assert_groups_gone, call, call_ok, http_client, process_groups, signal, sse_client,
+    test_server, text,
+};
+
+#[tokio::test]
+async fn a_created_child_is_reachable_and_deleting_it_leaves_no_process() {
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let mut args = test_server("alpha 'beta gamma'");
+    args["env"] = json!({ "GREETING": "s3cret-value" });
+    args["wait_for_ready"] = json!(true);
+    let server = call_ok(&meta, "create_mcp_server", args).await;
+    let job_name = server["job_name"].as_str().unwrap().to_owned();
+    assert!(job_name.starts_with("serve-"), "{job_name}");
+    assert_eq!(server["backend"], "local");
+    assert_eq!(server["config"]["env"]["GREETING"], "<redacted>");
+    assert!(!server.to_string().contains("s3cret-value"));
+
+    // A direct client to the returned endpoints reaches the child.
+    let child = http_client(server["url"].as_str().unwrap()).await;
+    let tools: Vec<String> = child
+        .list_all_tools()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(tools.contains(&"echo".to_owned()), "{tools:?}");
+    // runtime_args reach the package, split shell-style (the Python original lost them).
+    let argv = text(&call(&child, "args", json!({})).await);
+    assert_eq!(argv, r#"["alpha","beta gamma"]"#);
+    assert_eq!(
+        text(&call(&child, "env", json!({"name": "GREETING"})).await),
+        "s3cret-value"
+    );
+    let legacy = sse_client(server["sse_url"].as_str().unwrap()).await;
+    assert_eq!(
+        text(&call(&legacy, "echo", json!({"text": "over sse"})).await),
+        "over sse"
+    );
+
+    let listed = call_ok(&meta, "list_mcp_servers", json!({})).await;
+    assert_eq!(listed["result"][0]["job_name"], job_name);
+    let status = call_ok(
+        &meta,
+        "get_mcp_server_status",
+        json!({"job_name": job_name}),
+    )
+    .await;
+    assert_eq!(status["phase"], "Running");
+    assert_eq!(status["ready"], true);
+    assert!(status["start_time"].as_str().unwrap().ends_with('Z'));
+    let groups = process_groups(&status);
+    assert_eq!(groups.len(), 2, "bridge and MCP server: {status}");
+
+    let deleted = call_ok(&meta, "delete_mcp_server", json!({"job_name": job_name})).await;
+    assert_eq!(deleted["job_name"], job_name);
+    assert_eq!(deleted["removed"].as_array().unwrap().len(), 2, "{deleted}");
+    assert_groups_gone(&groups).await;
+    assert_eq!(
+        text(&call(&meta, "list_mcp_servers", json!({})).await),
+        "[]"
+    );
+}
+
+#[tokio::test]
+async fn without_wait_for_ready_create_returns_while_the_child_starts() {
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let started = std::time::Instant::now();
+    let server = call_ok(&meta, "create_mcp_server", test_server("--delay-ms 1500")).await;
+    assert!(
+        started.elapsed().as_millis() < 1500,
+        "create waited for readiness"
+    );
+    let job_name = server["job_name"].as_str().unwrap();
+    let status = call_ok(
+        &meta,
+        "get_mcp_server_status",
+        json!({"job_name": job_name}),
+    )
+    .await;
+    assert_eq!(status["ready"], false, "{status}");
+    let deadline = std::time::Instant::now() + crate::support::QUICK;
+    loop {
+        let status = call_ok(
+            &meta,
+            "get_mcp_server_status",
+            json!({"job_name": job_name}),
+        )
+        .await;
+        if status["ready"] == true {
+            assert!(
+                status["log_tail"]
+                    .to_string()
+                    .contains("installing (pretend)"),
+                "{status}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ready: {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn waiting_for_ready_reports_progress_and_log_messages() {
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let mut args = test_server("--delay-ms 1200");
+    args["wait_for_ready"] = json!(true);
+    call_ok(&meta, "create_mcp_server", args).await;
+    let progress = meta.service().progress.lock().unwrap().clone();
+    let messages: Vec<String> = progress.iter().filter_map(|p| p.message.clone()).collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with("starting ")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("installing (pretend)")),
+        "{messages:?}"
+    );
+    assert_eq!(
+        messages.last().map(String::as_str),
+        Some("ready"),
+        "{messages:?}"
+    );
+    let values: Vec<f64> = progress.iter().map(|p| p.progress).collect();
+    assert!(
+        values.windows(2).all(|w| w[0] < w[1]),
+        "progress must increase: {values:?}"
+    );
+    let logs = meta.service().logs.lock().unwrap().clone();
+    assert!(logs.iter().any(|l| l == "ready"), "{logs:?}");
+}
+
+#[tokio::test]
+async fn sigterm_deletes_the_children_and_exits_zero() {
+    let daemon = Process::daemon(&[]).await;
+    let meta = sse_client(&daemon.url("/sse")).await;
+    let mut args = test_server("");
+    args["wait_for_ready"] = json!(true);
+    let server = call_ok(&meta, "create_mcp_server", args).await;
+    let status = call_ok(
+        &meta,
+        "get_mcp_server_status",
+        json!({"job_name": server["job_name"]}),
+    )
+    .await;
+    let groups = process_groups(&status);
+    let exit = daemon.stop().await;
+    assert!(exit.success(), "{exit}");
+    assert_groups_gone(&groups).await;
+}
+
+#[tokio::test]
+async fn children_stop_even_when_the_daemon_is_killed() {
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let mut args = test_server("");
+    args["wait_for_ready"] = json!(true);
+    let server = call_ok(&meta, "create_mcp_server", args).await;
+    let status = call_ok(
+        &meta,
+        "get_mcp_server_status",
+        json!({"job_name": server["job_name"]}),
+    )
+    .await;
+    let groups = process_groups(&status);
+    signal(daemon.pid(), libc::SIGKILL);
+    assert_groups_gone(&groups).await;
+}
+
+#[tokio::test]
+async fn presets_create_servers_with_their_configuration() {
+    let dir = std::env::temp_dir().join(format!("it-presets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let preset = format!(
+        "name: echo\ndescription: the test server\nruntime_exec: {}\nruntime_mcp: serve\nruntime_args: from-preset\nenv:\n  FROM_PRESET: yes\n",
+        crate::support::TEST_SERVER
+    );
+    std::fs::write(dir.join("echo.yaml"), preset).unwrap();
+    let daemon = Process::daemon(&["--presets-dir", dir.to_str().unwrap()]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let args = json!({"preset": "echo", "env": {"EXTRA": "1"}, "wait_for_ready": true});
+    let server = call_ok(&meta, "create_mcp_server", args).await;
+    assert_eq!(server["preset"], "echo");
+    let child = http_client(server["url"].as_str().unwrap()).await;
+    assert_eq!(
+        text(&call(&child, "args", json!({})).await),
+        r#"["from-preset"]"#
+    );
+    assert_eq!(
+        text(&call(&child, "env", json!({"name": "FROM_PRESET"})).await),
+        "yes"
+    );
+    assert_eq!(
+        text(&call(&child, "env", json!({"name": "EXTRA"})).await),
+        "1"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,239 @@
+//! Starting the daemon and the bridge, and MCP clients to talk to them.
+
+#![allow(dead_code, reason = "each test module uses a different part")]
+
+mod recorder;
+
+use std::{
+    net::SocketAddr,
+    process::{ExitStatus, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rmcp::{
+    Peer, RoleClient, ServiceExt,
+    model::{CallToolRequestParams, CallToolResult, ProtocolVersion},
+    service::RunningService,
+    transport::StreamableHttpClientTransport,
+};
+use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+pub use recorder::Recorder;
+
+/// The daemon binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_mcp-ephemeral-k8s");
+
+/// The repo's stdio MCP server for hermetic tests.
+pub const TEST_SERVER: &str = env!("CARGO_BIN_EXE_mcp-test-server");
+
+/// How long a test waits for something that should take milliseconds.
+pub const QUICK: Duration = Duration::from_secs(20);
+
+/// A running daemon (or bridge) process, killed when dropped.
+pub struct Process {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// Every stderr line so far.
+    pub logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    /// Starts `mcp-ephemeral-k8s serve --port 0 --log-format json <extra…>` and waits for it
+    /// to listen.
+    pub async fn daemon(extra: &[&str]) -> Self {
+        let mut args = vec!["serve", "--port", "0", "--log-format", "json"];
+        args.extend_from_slice(extra);
+        Self::start(&args).await
+    }
+
+    /// Starts the binary with `args` and waits for its "listening" log line.
+    pub async fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("MCP_EPHEMERAL_K8S_LOG", "info,mcp_ephemeral_k8s=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the binary starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            let mut addr_tx = Some(addr_tx);
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(addr) = listening_addr(&line) {
+                    if let Some(tx) = addr_tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match tokio::time::timeout(QUICK, addr_rx).await {
+            Ok(Ok(addr)) => addr,
+            _ => panic!("no listening line; logs: {:#?}", logs.lock().unwrap()),
+        };
+        Self { child, addr, logs }
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub async fn stop(mut self) -> ExitStatus {
+        signal(self.pid(), libc::SIGTERM);
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("exits after SIGTERM")
+            .unwrap()
+    }
+
+    /// The stderr so far, one line each.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+}
+
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    let fields = value.get("fields")?;
+    if !fields.get("message")?.as_str()?.starts_with("listening")
+        && !fields
+            .get("message")?
+            .as_str()?
+            .starts_with("bridge listening")
+    {
+        return None;
+    }
+    fields.get("addr")?.as_str()?.parse().ok()
+}
+
+pub fn signal(pid: u32, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid as i32, signal) };
+}
+
+/// A client on `/mcp` (streamable HTTP) speaking `version`.
+pub async fn http_client_with(
+    url: &str,
+    version: ProtocolVersion,
+) -> RunningService<RoleClient, Recorder> {
+    let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
+    Recorder::new(version)
+        .serve(transport)
+        .await
+        .expect("initialize over streamable HTTP")
+}
+
+/// A 2025-11-25 client on `/mcp`.
+pub async fn http_client(url: &str) -> RunningService<RoleClient, Recorder> {
+    http_client_with(url, ProtocolVersion::V_2025_11_25).await
+}
+
+/// A 2024-11-05 client on legacy SSE.
+pub async fn sse_client(url: &str) -> RunningService<RoleClient, Recorder> {
+    let transport = mcp_ephemeral_k8s::transport::sse_client::SseClientTransport::connect(url)
+        .await
+        .expect("legacy SSE stream opens");
+    Recorder::new(ProtocolVersion::V_2024_11_05)
+        .serve(transport)
+        .await
+        .expect("initialize over SSE")
+}
+
+/// Calls a tool and returns its result (tool errors included).
+pub async fn call(peer: &Peer<RoleClient>, name: &str, arguments: Value) -> CallToolResult {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object")
+    };
+    let params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
+    peer.call_tool(params)
+        .await
+        .unwrap_or_else(|e| panic!("{name} failed at the protocol level: {e}"))
+}
+
+/// Calls a tool that must succeed and returns its structured content.
+pub async fn call_ok(peer: &Peer<RoleClient>, name: &str, arguments: Value) -> Value {
+    let result = call(peer, name, arguments).await;
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{name} failed: {}",
+        text(&result)
+    );
+    let fallback = Value::String(text(&result));
+    result.structured_content.unwrap_or(fallback)
+}
+
+/// Calls a tool that must fail and returns its error text.
+pub async fn call_err(peer: &Peer<RoleClient>, name: &str, arguments: Value) -> String {
+    let result = call(peer, name, arguments).await;
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "{name} should have failed: {}",
+        text(&result)
+    );
+    text(&result)
+}
+
+/// The text content of a result, joined.
+pub fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `create_mcp_server` arguments that run the repo's test server with `args`.
+pub fn test_server(args: &str) -> Value {
+    serde_json::json!({ "runtime_exec": TEST_SERVER, "runtime_mcp": "serve", "runtime_args": args })
+}
+
+/// The live processes of a process group (see `process::group_members`).
+pub fn group(pgid: u32) -> Vec<u32> {
+    mcp_ephemeral_k8s::process::group_members(pgid)
+}
+
+/// Waits until no process of the groups is alive; panics with the survivors otherwise.
+pub async fn assert_groups_gone(pgids: &[u32]) {
+    let deadline = tokio::time::Instant::now() + QUICK;
+    loop {
+        let alive: Vec<u32> = pgids.iter().flat_map(|g| group(*g)).collect();
+        if alive.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "processes left behind: {alive:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The bridge and MCP server process groups of a locally-run child, from its status.
+pub fn process_groups(status: &Value) -> Vec<u32> {
+    let process = &status["process"];
+    [process["pid"].as_u64(), process["child_pid"].as_u64()]
+        .into_iter()
+        .flatten()
+        .map(|p| p as u32)
+        .collect()
+}
