@@ -56,7 +56,7 @@ pub fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
     };
     match config.backend {
         BackendChoice::Auto | BackendChoice::Local => {
-            let backend = LocalBackend::from_current_exe().map_err(|source| Error::Backend {
+            let backend = LocalBackend::locate().map_err(|source| Error::Backend {
                 backend: "local",
                 source,
             })?;

@@ -23,19 +23,21 @@ const EXIT_USAGE: u8 = 64;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    // A bridge proxies one stdio server, which handles one message at a time anyway: one
+    // thread is enough and keeps every child's memory small. The daemon uses every core.
+    let mut builder = match &command {
+        Command::Bridge(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(dispatch(
-        cli.command.unwrap_or(Command::Serve(ServeArgs::default())),
-    ))
+    runtime.block_on(dispatch(command))
 }
 
 async fn dispatch(command: Command) -> ExitCode {

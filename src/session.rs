@@ -81,10 +81,11 @@ impl SessionManager {
     /// A manager running children as local processes, with the embedded presets.
     ///
     /// # Errors
-    /// When the running executable cannot be found (it provides the bridge).
+    /// When the `mcp-ephemeral-k8s` binary (the bridge) cannot be found; see
+    /// [`LocalBackend::locate`].
     pub fn local() -> Result<Self> {
         Ok(Self::new(
-            LocalBackend::from_current_exe()?,
+            LocalBackend::locate()?,
             Presets::embedded(),
             ManagerSettings::default(),
         ))

@@ -150,6 +150,13 @@ async fn refuse_until_ready(
 /// # Errors
 /// When accepting connections fails.
 pub async fn serve(listener: TcpListener, router: Router, ct: CancellationToken) -> io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Small JSON-RPC messages must not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(cause = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(ct.cancelled_owned())
         .await

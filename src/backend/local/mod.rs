@@ -27,6 +27,12 @@ pub use child::{ChildState, LOG_TAIL_LINES, LocalChild};
 /// take milliseconds; this only guards against a wedged machine.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The binary that provides `bridge`.
+const BRIDGE_BIN: &str = "mcp-ephemeral-k8s";
+
+/// Overrides where the bridge binary is found.
+pub const BRIDGE_BIN_ENV: &str = "MCP_EPHEMERAL_K8S_BRIDGE_BIN";
+
 /// Extra time a bridge gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -47,14 +53,40 @@ impl LocalBackend {
         }
     }
 
-    /// A backend using the running executable as the bridge.
+    /// A backend using the `mcp-ephemeral-k8s` binary as the bridge: the path in
+    /// `MCP_EPHEMERAL_K8S_BRIDGE_BIN`, else the running executable if it is that binary,
+    /// else one next to the running executable (or one directory up, as for cargo's
+    /// examples and tests), else one on `PATH`.
     ///
     /// # Errors
-    /// When the path of the running executable cannot be found.
-    pub fn from_current_exe() -> Result<Self> {
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::io("cannot find the path of this executable", e))?;
-        Ok(Self::new(exe))
+    /// [`Error::ServerCreation`] saying how to provide the binary when none is found.
+    pub fn locate() -> Result<Self> {
+        if let Some(path) = std::env::var_os(BRIDGE_BIN_ENV) {
+            return Ok(Self::new(path.into()));
+        }
+        let current = std::env::current_exe().ok();
+        if let Some(exe) = &current
+            && exe.file_name().is_some_and(|n| n == BRIDGE_BIN)
+        {
+            return Ok(Self::new(exe.clone()));
+        }
+        let near = current
+            .iter()
+            .flat_map(|exe| exe.ancestors().skip(1).take(2))
+            .map(|dir| dir.join(BRIDGE_BIN));
+        let on_path = std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+            .map(|dir| dir.join(BRIDGE_BIN));
+        near.chain(on_path)
+            .find(|candidate| candidate.is_file())
+            .map(Self::new)
+            .ok_or_else(|| {
+                Error::ServerCreation(format!(
+                    "the local backend needs the {BRIDGE_BIN} binary as the bridge; install it \
+                     (cargo install --path .) or set {BRIDGE_BIN_ENV} to its path"
+                ))
+            })
     }
 
     fn child(&self, job_name: &str) -> Result<Arc<LocalChild>> {

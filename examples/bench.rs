@@ -1,0 +1,307 @@
+//! Measures the daemon and the bridge: idle memory, and `tools/call` latency (p50, p99)
+//! and throughput at 1, 16 and 64 concurrent sessions over streamable HTTP, directly on a
+//! bridge (the repo's test server's `echo`) and on the meta-server's own `list_mcp_servers`.
+//!
+//! Run with `scripts/bench` (release build); it prints a Markdown table for BENCHMARKS.md.
+//! Options: `--seconds N` per measurement (default 5).
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use mcp_ephemeral_k8s::{proxy::client_config, transport::sse_client::SseClientTransport};
+use rmcp::{ServiceExt, model::CallToolRequestParams, transport::StreamableHttpClientTransport};
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+const CONCURRENCY: [usize; 3] = [1, 16, 64];
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let seconds: u64 = std::env::args()
+        .skip_while(|a| a != "--seconds")
+        .nth(1)
+        .map_or(Ok(5), |s| s.parse())
+        .context("--seconds takes a whole number")?;
+    let duration = Duration::from_secs(seconds);
+    let bin_dir = binaries_dir()?;
+    let daemon_bin = bin_dir.join("mcp-ephemeral-k8s");
+    let test_server = bin_dir.join("mcp-test-server");
+
+    let (mut daemon, daemon_addr) = start(
+        &daemon_bin,
+        &["--log-format", "json", "serve", "--port", "0"],
+    )
+    .await?;
+    let bridge_args = [
+        "--log-format",
+        "json",
+        "bridge",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--",
+    ];
+    let mut args: Vec<&str> = bridge_args.to_vec();
+    let test_server_path = test_server.to_string_lossy().into_owned();
+    args.extend([test_server_path.as_str(), "serve"]);
+    let (mut bridge, bridge_addr) = start(&daemon_bin, &args).await?;
+    wait_healthy(&format!("http://{bridge_addr}/health")).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let daemon_rss = rss_kib(daemon.id().context("daemon pid")?)?;
+    let bridge_rss = rss_kib(bridge.id().context("bridge pid")?)?;
+
+    println!("| target | client | sessions | calls | calls/s | p50 (ms) | p99 (ms) |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let targets = [
+        (
+            "bridge → test server `echo`",
+            format!("http://{bridge_addr}/mcp"),
+            "echo",
+            json!({"text": "hello"}),
+        ),
+        (
+            "meta-server `list_mcp_servers`",
+            format!("http://{daemon_addr}/mcp"),
+            "list_mcp_servers",
+            json!({}),
+        ),
+        (
+            "meta-server `list_mcp_servers`",
+            format!("http://{daemon_addr}/sse#sse"),
+            "list_mcp_servers",
+            json!({}),
+        ),
+    ];
+    for (label, url, tool, arguments) in &targets {
+        let clients: &[(&str, bool)] = if url.ends_with("#sse") {
+            &[("rmcp, legacy SSE", false)]
+        } else {
+            &[("raw HTTP", true), ("rmcp", false)]
+        };
+        for &(client, raw) in clients {
+            for sessions in CONCURRENCY {
+                let stats = if raw {
+                    load_raw(url, tool, arguments, sessions, duration).await?
+                } else {
+                    load(url, tool, arguments, sessions, duration).await?
+                };
+                println!(
+                    "| {label} | {client} | {sessions} | {} | {:.0} | {:.3} | {:.3} |",
+                    stats.calls, stats.per_second, stats.p50_ms, stats.p99_ms
+                );
+            }
+        }
+    }
+    println!();
+    println!("| process | idle RSS |");
+    println!("|---|---:|");
+    println!(
+        "| daemon (`serve`, no children) | {:.1} MiB |",
+        daemon_rss as f64 / 1024.0
+    );
+    println!(
+        "| bridge (without its MCP server) | {:.1} MiB |",
+        bridge_rss as f64 / 1024.0
+    );
+    println!(
+        "| daemon after the load above | {:.1} MiB |",
+        rss_kib(daemon.id().context("daemon pid")?)? as f64 / 1024.0
+    );
+    let _ = daemon.kill().await;
+    let _ = bridge.kill().await;
+    Ok(())
+}
+
+struct Stats {
+    calls: usize,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `sessions` raw HTTP sessions (reqwest, one connection each) each posting `tools/call`
+/// back to back for `duration` and reading the whole SSE response: the server's cost with
+/// as little client overhead as possible.
+async fn load_raw(
+    url: &str,
+    tool: &str,
+    arguments: &Value,
+    sessions: usize,
+    duration: Duration,
+) -> Result<Stats> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..sessions {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()?;
+        let url = url.to_owned();
+        let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}).to_string();
+        tasks.push(tokio::spawn(async move {
+            let post = |body: String, session: Option<String>| {
+                let mut request = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .header("mcp-protocol-version", "2025-11-25")
+                    .body(body);
+                if let Some(session) = session {
+                    request = request.header("mcp-session-id", session);
+                }
+                request.send()
+            };
+            let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
+            let response = post(init.to_string(), None).await?;
+            let session = response.headers().get("mcp-session-id").context("no session id")?.to_str()?.to_owned();
+            response.bytes().await?;
+            let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+            post(initialized.to_string(), Some(session.clone())).await?.bytes().await?;
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let body = post(call.clone(), Some(session.clone())).await?.bytes().await?;
+                latencies.push(t.elapsed());
+                if !body.windows(8).any(|w| w == b"\"result\"") {
+                    bail!("unexpected answer: {}", String::from_utf8_lossy(&body));
+                }
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    collect(tasks, started).await
+}
+
+/// `sessions` rmcp clients each calling `tool` back to back for `duration`.
+async fn load(
+    url: &str,
+    tool: &str,
+    arguments: &Value,
+    sessions: usize,
+    duration: Duration,
+) -> Result<Stats> {
+    let mut clients = Vec::with_capacity(sessions);
+    for _ in 0..sessions {
+        let client = if let Some(sse) = url.strip_suffix("#sse") {
+            let transport = SseClientTransport::connect(sse).await?;
+            client_config().into_dyn().serve(transport).await
+        } else {
+            let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
+            client_config().into_dyn().serve(transport).await
+        };
+        clients.push(client.context("initialize")?);
+    }
+    let arguments = arguments.as_object().cloned().unwrap_or_default();
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for client in &clients {
+        let peer = client.peer().clone();
+        let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let call = Instant::now();
+                let result = peer.call_tool(params.clone()).await;
+                latencies.push(call.elapsed());
+                if let Err(e) = result {
+                    bail!("call failed: {e}");
+                }
+            }
+            Ok(latencies)
+        }));
+    }
+    let stats = collect(tasks, started).await;
+    for client in clients {
+        let _ = client.cancel().await;
+    }
+    stats
+}
+
+async fn collect(
+    tasks: Vec<tokio::task::JoinHandle<Result<Vec<Duration>>>>,
+    started: Instant,
+) -> Result<Stats> {
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
+        latencies[index.min(latencies.len() - 1)].as_secs_f64() * 1000.0
+    };
+    Ok(Stats {
+        calls: latencies.len(),
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+    })
+}
+
+/// Where the release binaries are: this example lives in `target/release/examples/`.
+fn binaries_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("no parent directory")?;
+    if !dir.join("mcp-ephemeral-k8s").is_file() || !dir.join("mcp-test-server").is_file() {
+        bail!("build the binaries first: cargo build --release --bins --examples");
+    }
+    Ok(dir.to_owned())
+}
+
+/// Starts `bin args…` and waits for its JSON "listening" log line.
+async fn start(bin: &Path, args: &[&str]) -> Result<(Child, String)> {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stderr.take().context("stderr")?).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await? {
+            let value: Value = serde_json::from_str(&line).unwrap_or_default();
+            if let Some(addr) = value["fields"]["addr"].as_str() {
+                return Ok(addr.to_owned());
+            }
+        }
+        bail!("exited before listening")
+    })
+    .await??;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, addr))
+}
+
+async fn wait_healthy(url: &str) -> Result<()> {
+    for _ in 0..200 {
+        if reqwest::get(url).await.is_ok_and(|r| r.status() == 200) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("{url} never answered 200")
+}
+
+/// Resident set size of a process, in KiB.
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS")
+}
