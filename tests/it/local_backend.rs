@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use crate::support::{
-    Process, assert_groups_gone, call, call_ok, http_client, process_groups, signal, sse_client,
-    test_server, text,
+    Process, assert_groups_gone, call, call_ok, create_ready, eventually, http_client,
+    process_groups, signal, sse_client, test_server, text, tool_names,
 };
 
 #[tokio::test]
@@ -24,13 +24,7 @@ async fn a_created_child_is_reachable_and_deleting_it_leaves_no_process() {
 
     // A direct client to the returned endpoints reaches the child.
     let child = http_client(server["url"].as_str().unwrap()).await;
-    let tools: Vec<String> = child
-        .list_all_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let tools = tool_names(&child).await;
     assert!(tools.contains(&"echo".to_owned()), "{tools:?}");
     // runtime_args reach the package, split shell-style (the Python original lost them).
     let argv = text(&call(&child, "args", json!({})).await);
@@ -119,7 +113,19 @@ async fn waiting_for_ready_reports_progress_and_log_messages() {
     let mut args = test_server("--delay-ms 1200");
     args["wait_for_ready"] = json!(true);
     call_ok(&meta, "create_mcp_server", args).await;
-    let progress = meta.service().progress.lock().unwrap().clone();
+    let recorder = meta.service();
+    eventually("progress says ready", || {
+        let progress = recorder.progress.lock().unwrap();
+        progress
+            .iter()
+            .any(|p| p.message.as_deref() == Some("ready"))
+    })
+    .await;
+    eventually("a log line says ready", || {
+        recorder.logs.lock().unwrap().iter().any(|l| l == "ready")
+    })
+    .await;
+    let progress = recorder.progress.lock().unwrap().clone();
     let messages: Vec<String> = progress.iter().filter_map(|p| p.message.clone()).collect();
     assert!(
         messages.iter().any(|m| m.starts_with("starting ")),
@@ -139,24 +145,13 @@ async fn waiting_for_ready_reports_progress_and_log_messages() {
         values.windows(2).all(|w| w[0] < w[1]),
         "progress must increase: {values:?}"
     );
-    let logs = meta.service().logs.lock().unwrap().clone();
-    assert!(logs.iter().any(|l| l == "ready"), "{logs:?}");
 }
 
 #[tokio::test]
 async fn sigterm_deletes_the_children_and_exits_zero() {
     let daemon = Process::daemon(&[]).await;
     let meta = sse_client(&daemon.url("/sse")).await;
-    let mut args = test_server("");
-    args["wait_for_ready"] = json!(true);
-    let server = call_ok(&meta, "create_mcp_server", args).await;
-    let status = call_ok(
-        &meta,
-        "get_mcp_server_status",
-        json!({"job_name": server["job_name"]}),
-    )
-    .await;
-    let groups = process_groups(&status);
+    let (_, groups) = create_ready(&meta, test_server("")).await;
     let exit = daemon.stop().await;
     assert!(exit.success(), "{exit}");
     assert_groups_gone(&groups).await;
@@ -166,16 +161,7 @@ async fn sigterm_deletes_the_children_and_exits_zero() {
 async fn children_stop_even_when_the_daemon_is_killed() {
     let daemon = Process::daemon(&[]).await;
     let meta = http_client(&daemon.url("/mcp")).await;
-    let mut args = test_server("");
-    args["wait_for_ready"] = json!(true);
-    let server = call_ok(&meta, "create_mcp_server", args).await;
-    let status = call_ok(
-        &meta,
-        "get_mcp_server_status",
-        json!({"job_name": server["job_name"]}),
-    )
-    .await;
-    let groups = process_groups(&status);
+    let (_, groups) = create_ready(&meta, test_server("")).await;
     signal(daemon.pid(), libc::SIGKILL);
     assert_groups_gone(&groups).await;
 }

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::support::{
-    Process, assert_groups_gone, call, call_ok, http_client, process_groups, text,
+    Process, assert_groups_gone, call, call_ok, create_ready, http_client, text, tool_names,
 };
 
 /// Creates `args` (waiting for ready), calls `tool` on the child directly, deletes it and
@@ -17,26 +17,11 @@ async fn create_call_delete(
 ) -> String {
     let daemon = Process::daemon(&["--ready-timeout", "600"]).await;
     let meta = http_client(&daemon.url("/mcp")).await;
-    let mut args = args;
-    args["wait_for_ready"] = json!(true);
-    let server = call_ok(&meta, "create_mcp_server", args).await;
+    let (server, groups) = create_ready(&meta, args).await;
     let job_name = server["job_name"].as_str().unwrap().to_owned();
-    let status = call_ok(
-        &meta,
-        "get_mcp_server_status",
-        json!({"job_name": job_name}),
-    )
-    .await;
-    let groups = process_groups(&status);
 
     let child = http_client(server["url"].as_str().unwrap()).await;
-    let tools: Vec<String> = child
-        .list_all_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let tools = tool_names(&child).await;
     assert!(tools.iter().any(|t| t == tool), "{tool} not in {tools:?}");
     let result = call(&child, tool, tool_args).await;
     assert_ne!(result.is_error, Some(true), "{}", text(&result));

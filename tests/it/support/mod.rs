@@ -237,3 +237,36 @@ pub fn process_groups(status: &Value) -> Vec<u32> {
         .map(|p| p as u32)
         .collect()
 }
+
+/// Creates a server from `args` with `wait_for_ready`, and returns it with the process
+/// groups of its bridge and MCP server (from its status).
+pub async fn create_ready(meta: &Peer<RoleClient>, mut args: Value) -> (Value, Vec<u32>) {
+    args["wait_for_ready"] = Value::Bool(true);
+    let server = call_ok(meta, "create_mcp_server", args).await;
+    let status = call_ok(
+        meta,
+        "get_mcp_server_status",
+        serde_json::json!({"job_name": server["job_name"]}),
+    )
+    .await;
+    (server, process_groups(&status))
+}
+
+/// The names of a server's tools.
+pub async fn tool_names(peer: &Peer<RoleClient>) -> Vec<String> {
+    let tools = peer.list_all_tools().await.expect("tools/list");
+    tools.iter().map(|t| t.name.to_string()).collect()
+}
+
+/// Waits until `check` holds (notifications are handled concurrently with responses, so
+/// the last ones may land just after the response).
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + QUICK;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
