@@ -108,7 +108,7 @@ where
     state
         .sessions
         .lock()
-        .expect("sse session table poisoned")
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(id.clone(), to_server);
     let ct = state.ct.child_token();
     let session_ct = ct.clone();
@@ -171,7 +171,7 @@ where
     let sender = state
         .sessions
         .lock()
-        .expect("sse session table poisoned")
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .get(&id)
         .cloned();
     let Some(mut sender) = sender else {
