@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     process,
-    proxy::{Forwarder, Upstream},
+    proxy::{Forwarder, Sessions, Upstream, relay_events},
     server::{self, CorsPolicy, HttpOptions, Readiness},
 };
 use events::BridgeEvent;
@@ -103,6 +103,7 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     tracing::info!(%addr, command = ?options.command, "bridge listening");
 
     let upstream_slot: Arc<std::sync::OnceLock<Arc<Upstream>>> = Arc::default();
+    let sessions = Arc::new(Sessions::default());
     let readiness = Readiness::default();
     let http = HttpOptions {
         cors: options.cors.clone(),
@@ -110,9 +111,10 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
         ..HttpOptions::for_bind(addr, ct.child_token())
     };
     let slot = upstream_slot.clone();
+    let factory_sessions = sessions.clone();
     let factory = move || {
         slot.get()
-            .map(|upstream| Forwarder::new(upstream.clone()))
+            .map(|upstream| Forwarder::new(upstream.clone(), factory_sessions.clone()))
             .ok_or_else(|| std::io::Error::other("the MCP server is still starting"))
     };
     let router = server::router(factory, readiness.clone(), &http);
@@ -130,13 +132,16 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
         unreachable!("stdin and stdout are piped")
     };
 
-    let connect = Upstream::connect((stdout, stdin));
+    let connect = Upstream::connect((stdout, stdin), sessions.clone());
     let upstream = tokio::select! {
         result = connect => result,
         () = ct.cancelled() => return Ok(stop(&mut child, &http_ct, serving).await),
     };
     let upstream = match upstream {
-        Ok(upstream) => Arc::new(upstream),
+        Ok((upstream, events)) => {
+            tokio::spawn(relay_events(events, sessions));
+            Arc::new(upstream)
+        }
         Err(e) => {
             http_ct.cancel();
             // Say why in the words that matter: usually the command exited (a missing

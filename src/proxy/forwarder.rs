@@ -10,72 +10,93 @@ use std::{borrow::Cow, sync::Arc};
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
-        CallToolRequest, CallToolRequestParams, CallToolResponse, CancelledNotificationParam,
-        ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, GetPromptRequest,
-        GetPromptRequestParams, GetPromptResponse, ListPromptsResult, ListResourceTemplatesResult,
-        ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
-        ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse, RequestOptionalParam,
-        ServerConfig, ServerResult, SetLevelRequest, SetLevelRequestParams, SubscribeRequest,
-        SubscribeRequestParams, UnsubscribeRequest, UnsubscribeRequestParams,
+        CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, CompleteRequest,
+        CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams,
+        GetPromptResponse, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+        ListToolsResult, LoggingMessageNotification, PaginatedRequestParams,
+        PromptListChangedNotification, ProtocolVersion, ReadResourceRequest,
+        ReadResourceRequestParams, ReadResourceResponse, RequestOptionalParam,
+        ResourceListChangedNotification, ResourceUpdatedNotification, ServerConfig,
+        ServerNotification, ServerResult, SetLevelRequest, SetLevelRequestParams, SubscribeRequest,
+        SubscribeRequestParams, ToolListChangedNotification, UnsubscribeRequest,
+        UnsubscribeRequestParams,
     },
-    service::{NotificationContext, PeerRequestOptions, RequestContext},
+    service::{NotificationContext, RequestContext},
 };
+use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{Upstream, upstream_error};
+use super::{Sessions, Upstream, UpstreamEvent};
 
 /// The newest protocol version served downstream: 2026-07-28 would need
 /// `subscriptions/listen` relayed too (DESIGN.md §3).
 pub const MAX_SERVED_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
 
-/// Serves one downstream session by forwarding to a shared [`Upstream`].
+/// Serves one downstream session by forwarding to a shared [`Upstream`], unchanged.
 ///
 /// Not `Clone`: dropping it (when its session ends) unregisters the session.
 pub struct Forwarder {
     upstream: Arc<Upstream>,
+    sessions: Arc<Sessions>,
     session: u64,
 }
 
 impl Forwarder {
-    /// A handler for a new downstream session of `upstream`.
-    pub fn new(upstream: Arc<Upstream>) -> Self {
-        let session = upstream.downstreams().next_id();
-        Self { upstream, session }
+    /// A handler for a new downstream session of `upstream`, one of `sessions`.
+    pub fn new(upstream: Arc<Upstream>, sessions: Arc<Sessions>) -> Self {
+        let session = sessions.next_id();
+        Self {
+            upstream,
+            sessions,
+            session,
+        }
     }
 
-    /// Sends `request` upstream on behalf of this session and waits for the answer,
-    /// routing its progress back here and relaying cancellation.
     async fn forward(
         &self,
         request: ClientRequest,
         context: RequestContext<RoleServer>,
         what: &str,
     ) -> Result<ServerResult, McpError> {
-        let peer = self.upstream.peer();
-        let handle = peer
-            .send_request_with_option(request, PeerRequestOptions::no_options())
-            .await
-            .map_err(|e| upstream_error(what, e))?;
-        let _routes = self.upstream.downstreams().begin_call(
-            self.session,
-            &context.peer,
-            handle.progress_token.clone(),
-            context.meta.get_progress_token(),
-        );
-        let id = handle.id.clone();
-        tokio::select! {
-            result = handle.await_response() => result.map_err(|e| upstream_error(what, e)),
-            () = context.ct.cancelled() => {
-                let reason = Some("cancelled by the client".to_owned());
-                let _ = peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
-                Err(McpError::internal_error(format!("{what}: cancelled by the client"), None))
-            }
-        }
+        self.upstream.forward(request, &context, what).await
     }
 }
 
 impl Drop for Forwarder {
     fn drop(&mut self) {
-        self.upstream.downstreams().unregister(self.session);
+        self.sessions.unregister(self.session);
+    }
+}
+
+/// Relays an upstream's events to `sessions` unchanged, until the upstream closes.
+pub async fn relay_events(mut events: UnboundedReceiver<UpstreamEvent>, sessions: Arc<Sessions>) {
+    while let Some(event) = events.recv().await {
+        let notification = match event {
+            UpstreamEvent::ToolsChanged => ServerNotification::ToolListChangedNotification(
+                ToolListChangedNotification::default(),
+            ),
+            UpstreamEvent::ResourcesChanged => ServerNotification::ResourceListChangedNotification(
+                ResourceListChangedNotification::default(),
+            ),
+            UpstreamEvent::PromptsChanged => ServerNotification::PromptListChangedNotification(
+                PromptListChangedNotification::default(),
+            ),
+            UpstreamEvent::Log(params) => ServerNotification::LoggingMessageNotification(
+                LoggingMessageNotification::new(params),
+            ),
+            UpstreamEvent::ResourceUpdated(params) => {
+                let uri = params.uri.clone();
+                let notification = ResourceUpdatedNotification::new(params);
+                sessions
+                    .notify_subscribers(
+                        &uri,
+                        ServerNotification::ResourceUpdatedNotification(notification),
+                    )
+                    .await;
+                continue;
+            }
+            UpstreamEvent::Closed => return,
+        };
+        sessions.broadcast(notification).await;
     }
 }
 
@@ -105,9 +126,7 @@ impl ServerHandler for Forwarder {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.upstream
-            .downstreams()
-            .register(self.session, context.peer);
+        self.sessions.register(self.session, context.peer);
     }
 
     async fn list_tools(
@@ -189,7 +208,7 @@ impl ServerHandler for Forwarder {
         let request = ClientRequest::SubscribeRequest(SubscribeRequest::new(params));
         self.forward(request, context, "resources/subscribe")
             .await?;
-        self.upstream.downstreams().subscribe(self.session, &uri);
+        self.sessions.subscribe(self.session, &uri);
         Ok(())
     }
 
@@ -198,11 +217,7 @@ impl ServerHandler for Forwarder {
         params: UnsubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        if self
-            .upstream
-            .downstreams()
-            .unsubscribe(self.session, &params.uri)
-        {
+        if self.sessions.unsubscribe(self.session, &params.uri) {
             let request = ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(params));
             self.forward(request, context, "resources/unsubscribe")
                 .await?;

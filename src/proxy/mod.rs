@@ -1,23 +1,26 @@
-//! Forwarding MCP between one upstream server and many downstream client sessions.
+//! Forwarding MCP between upstream servers and downstream client sessions.
 //!
 //! The bridge uses this to serve one stdio MCP server to many HTTP clients; mounts use it
 //! to reach children. The parts:
 //! - [`Upstream`]: one persistent client session to an MCP server (a stdio child process,
-//!   or a URL over streamable HTTP or legacy SSE).
-//! - [`Downstreams`]: the connected client sessions, and the routes that send the
-//!   upstream's notifications (progress, logging, `list_changed`, `resources/updated`) and
-//!   requests (sampling, roots, elicitation) to the right one.
-//! - [`Forwarder`]: the `ServerHandler` each downstream session runs; it passes every
-//!   request to the upstream, with progress tokens remapped and cancellation relayed.
+//!   or a URL over streamable HTTP or legacy SSE), and [`Upstream::forward`], which passes a
+//!   downstream request on with progress and cancellation relayed.
+//! - [`Sessions`]: the connected downstream sessions, for broadcasts and subscriptions.
+//! - [`Calls`]: one upstream's calls in flight, so progress and server-to-client requests
+//!   reach the client that made the call.
+//! - [`Relay`]: the upstream session's client handler, emitting [`UpstreamEvent`]s.
+//! - [`Forwarder`]: the `ServerHandler` that serves a downstream session of the bridge.
 
-mod downstreams;
+mod calls;
 mod forwarder;
 mod relay;
+mod sessions;
 mod upstream;
 
-pub use downstreams::{CallGuard, Downstreams};
-pub use forwarder::{Forwarder, MAX_SERVED_VERSION};
-pub use relay::Relay;
+pub use calls::{CallGuard, Caller, Calls};
+pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
+pub use relay::{Relay, UpstreamEvent};
+pub use sessions::Sessions;
 pub use upstream::{Upstream, UpstreamError, client_config};
 
 use rmcp::{ErrorData as McpError, service::ServiceError};
@@ -42,4 +45,11 @@ pub fn upstream_error(what: &str, error: ServiceError) -> McpError {
         ),
         other => McpError::internal_error(format!("{what}: {other}"), None),
     }
+}
+
+/// Locks a std mutex, keeping on after a panic elsewhere: the guarded maps stay valid.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

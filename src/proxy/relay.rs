@@ -1,5 +1,6 @@
-//! The client handler of an upstream session: relays what the upstream server sends on
-//! its own (notifications, and requests such as sampling) to the downstream sessions.
+//! The client handler of an upstream session: what the upstream server sends on its own.
+//! Progress and requests (sampling, roots, elicitation) go to the caller they belong to;
+//! everything else becomes an [`UpstreamEvent`] for the upstream's owner to relay.
 
 #![expect(
     deprecated,
@@ -12,40 +13,87 @@ use rmcp::{
     ClientHandler, ErrorData as McpError, RoleClient,
     model::{
         ClientConfig, ClientResult, CreateMessageRequest, CreateMessageRequestParams,
-        CreateMessageResult, ElicitRequest, ElicitRequestParams, ElicitResult, ListRootsRequest,
-        ListRootsResult, LoggingMessageNotification, LoggingMessageNotificationParam,
-        ProgressNotificationParam, PromptListChangedNotification, ResourceListChangedNotification,
-        ResourceUpdatedNotification, ResourceUpdatedNotificationParam, ServerNotification,
-        ServerRequest, ToolListChangedNotification,
+        CreateMessageResult, ElicitRequest, ElicitRequestParams, ElicitResult, GetExtensions,
+        ListRootsRequest, ListRootsResult, LoggingMessageNotificationParam,
+        ProgressNotificationParam, ResourceUpdatedNotificationParam, ServerRequest,
     },
-    service::{NotificationContext, RequestContext},
+    service::{InboundStreamOrigin, NotificationContext, OriginatingRequestId, RequestContext},
 };
+use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Downstreams, client_config};
+use super::{Calls, Sessions, client_config, upstream_error};
 
-/// Relays an upstream's notifications and requests to its [`Downstreams`].
+/// Something the upstream server said that its owner relays (with renaming, for mounts).
+#[derive(Debug, Clone)]
+pub enum UpstreamEvent {
+    /// `notifications/tools/list_changed`.
+    ToolsChanged,
+    /// `notifications/resources/list_changed`.
+    ResourcesChanged,
+    /// `notifications/prompts/list_changed`.
+    PromptsChanged,
+    /// `notifications/resources/updated`.
+    ResourceUpdated(ResourceUpdatedNotificationParam),
+    /// `notifications/message`.
+    Log(LoggingMessageNotificationParam),
+    /// The session ended (the server exited or the connection broke).
+    Closed,
+}
+
+/// Routes an upstream's messages to downstream sessions.
 #[derive(Clone)]
 pub struct Relay {
-    downstreams: Arc<Downstreams>,
+    calls: Arc<Calls>,
+    sessions: Arc<Sessions>,
+    events: UnboundedSender<UpstreamEvent>,
 }
 
 impl Relay {
-    /// A relay to `downstreams`.
-    pub fn new(downstreams: Arc<Downstreams>) -> Self {
-        Self { downstreams }
+    /// A relay to `sessions`, for calls recorded in `calls`, with other events on `events`.
+    pub fn new(
+        calls: Arc<Calls>,
+        sessions: Arc<Sessions>,
+        events: UnboundedSender<UpstreamEvent>,
+    ) -> Self {
+        Self {
+            calls,
+            sessions,
+            events,
+        }
     }
 
-    /// Sends a request from the upstream to the downstream session that should answer it.
-    async fn ask_downstream(&self, request: ServerRequest) -> Result<ClientResult, McpError> {
-        let Some(peer) = self.downstreams.requester() else {
-            return Err(McpError::internal_error(
-                "no client is connected to answer this request",
-                None,
-            ));
+    fn event(&self, event: UpstreamEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Sends a request from the upstream to the client whose call caused it: the one the
+    /// transport associates it with (streamable HTTP), else the newest call in flight
+    /// (stdio cannot tell), else any session. On the downstream side it rides that call's
+    /// stream.
+    async fn ask(
+        &self,
+        mut request: ServerRequest,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ClientResult, McpError> {
+        let associated = match context.extensions.get::<InboundStreamOrigin>() {
+            Some(InboundStreamOrigin::OutboundRequest(id)) => self.calls.caller(id),
+            _ => None,
+        };
+        let caller = associated.or_else(|| self.calls.newest());
+        let peer = match caller {
+            Some(caller) => {
+                request
+                    .extensions_mut()
+                    .insert(OriginatingRequestId(caller.request_id));
+                caller.peer
+            }
+            None => self.sessions.any().ok_or_else(|| {
+                McpError::internal_error("no client is connected to answer this request", None)
+            })?,
         };
         peer.send_request(request)
             .await
-            .map_err(|e| super::upstream_error("the client could not answer", e))
+            .map_err(|e| upstream_error("the client could not answer", e))
     }
 }
 
@@ -57,10 +105,10 @@ impl ClientHandler for Relay {
     async fn create_message(
         &self,
         params: CreateMessageRequestParams,
-        _context: RequestContext<RoleClient>,
+        context: RequestContext<RoleClient>,
     ) -> Result<CreateMessageResult, McpError> {
         let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
-        match self.ask_downstream(request).await? {
+        match self.ask(request, context).await? {
             ClientResult::CreateMessageResult(result) => Ok(*result),
             _ => Err(unexpected()),
         }
@@ -68,10 +116,10 @@ impl ClientHandler for Relay {
 
     async fn list_roots(
         &self,
-        _context: RequestContext<RoleClient>,
+        context: RequestContext<RoleClient>,
     ) -> Result<ListRootsResult, McpError> {
         let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
-        match self.ask_downstream(request).await? {
+        match self.ask(request, context).await? {
             ClientResult::ListRootsResult(result) => Ok(result),
             _ => Err(unexpected()),
         }
@@ -80,10 +128,10 @@ impl ClientHandler for Relay {
     async fn create_elicitation(
         &self,
         params: ElicitRequestParams,
-        _context: RequestContext<RoleClient>,
+        context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, McpError> {
         let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
-        match self.ask_downstream(request).await? {
+        match self.ask(request, context).await? {
             ClientResult::ElicitResult(result) => Ok(result),
             _ => Err(unexpected()),
         }
@@ -94,7 +142,7 @@ impl ClientHandler for Relay {
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        self.downstreams.route_progress(params).await;
+        self.calls.route_progress(params).await;
     }
 
     async fn on_logging_message(
@@ -102,10 +150,7 @@ impl ClientHandler for Relay {
         params: LoggingMessageNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let notification = LoggingMessageNotification::new(params);
-        self.downstreams
-            .broadcast(ServerNotification::LoggingMessageNotification(notification))
-            .await;
+        self.event(UpstreamEvent::Log(params));
     }
 
     async fn on_resource_updated(
@@ -113,34 +158,19 @@ impl ClientHandler for Relay {
         params: ResourceUpdatedNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let uri = params.uri.clone();
-        let notification = ServerNotification::ResourceUpdatedNotification(
-            ResourceUpdatedNotification::new(params),
-        );
-        self.downstreams
-            .notify_subscribers(&uri, notification)
-            .await;
+        self.event(UpstreamEvent::ResourceUpdated(params));
     }
 
     async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let n = ResourceListChangedNotification::default();
-        self.downstreams
-            .broadcast(ServerNotification::ResourceListChangedNotification(n))
-            .await;
+        self.event(UpstreamEvent::ResourcesChanged);
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let n = ToolListChangedNotification::default();
-        self.downstreams
-            .broadcast(ServerNotification::ToolListChangedNotification(n))
-            .await;
+        self.event(UpstreamEvent::ToolsChanged);
     }
 
     async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let n = PromptListChangedNotification::default();
-        self.downstreams
-            .broadcast(ServerNotification::PromptListChangedNotification(n))
-            .await;
+        self.event(UpstreamEvent::PromptsChanged);
     }
 
     fn get_info(&self) -> ClientConfig {

@@ -1,15 +1,22 @@
-//! One persistent client session to an upstream MCP server.
+//! One persistent client session to an upstream MCP server, and forwarding requests to it
+//! on behalf of downstream sessions.
 
 use std::sync::Arc;
 
 use rmcp::{
-    Peer, RoleClient, ServiceExt,
-    model::{ClientCapabilities, ClientConfig, Implementation, InitializeResult, ProtocolVersion},
-    service::{ClientInitializeError, RunningService},
+    ErrorData as McpError, Peer, RoleClient, RoleServer, ServiceExt,
+    model::{
+        CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientRequest,
+        Implementation, InitializeResult, ProtocolVersion, ServerResult,
+    },
+    service::{
+        ClientInitializeError, PeerRequestOptions, RequestContext, RunningServiceCancellationToken,
+    },
     transport::IntoTransport,
 };
+use tokio::sync::{mpsc, watch};
 
-use super::{Downstreams, Relay};
+use super::{Caller, Calls, Relay, Sessions, UpstreamEvent, upstream_error};
 
 /// The upstream could not be reached or did not complete `initialize`.
 #[derive(Debug, thiserror::Error)]
@@ -31,27 +38,37 @@ pub fn client_config() -> ClientConfig {
     .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
 }
 
-/// A connected upstream: its session, what it said in `initialize`, and the downstream
-/// sessions its notifications go to.
+/// A connected upstream: its session, what it said in `initialize`, and its calls in flight.
 pub struct Upstream {
-    service: RunningService<RoleClient, Relay>,
+    peer: Peer<RoleClient>,
     info: Arc<InitializeResult>,
-    downstreams: Arc<Downstreams>,
+    calls: Arc<Calls>,
+    /// Ends the session; taken by [`Self::close`].
+    cancel: std::sync::Mutex<Option<RunningServiceCancellationToken>>,
+    /// Becomes true when the session has ended.
+    closed: watch::Receiver<bool>,
 }
 
 impl Upstream {
-    /// Connects over `transport` and completes `initialize`.
+    /// Connects over `transport` and completes `initialize`. What the upstream sends on
+    /// its own goes to `sessions` (progress, requests) or to the returned event receiver.
     ///
     /// # Errors
     /// [`UpstreamError`] when the handshake fails (the server exited, spoke something else…).
-    pub async fn connect<T, E, A>(transport: T) -> Result<Self, UpstreamError>
+    pub async fn connect<T, E, A>(
+        transport: T,
+        sessions: Arc<Sessions>,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<UpstreamEvent>), UpstreamError>
     where
         T: IntoTransport<RoleClient, E, A>,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let downstreams = Arc::new(Downstreams::default());
-        let service = Relay::new(downstreams.clone()).serve(transport).await?;
-        let peer_info = service.peer().peer_info().ok_or_else(|| {
+        let calls = Arc::new(Calls::default());
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let relay = Relay::new(calls.clone(), sessions, events_tx.clone());
+        let service = relay.serve(transport).await?;
+        let peer = service.peer().clone();
+        let peer_info = peer.peer_info().ok_or_else(|| {
             ClientInitializeError::ConnectionClosed("no initialize result".into())
         })?;
         let identity = peer_info
@@ -62,17 +79,27 @@ impl Upstream {
             .with_server_info(identity)
             .with_protocol_version(peer_info.protocol_version.clone());
         info.instructions = peer_info.instructions.clone();
-        let info = Arc::new(info);
-        Ok(Self {
-            service,
-            info,
-            downstreams,
-        })
+        info.meta = peer_info.meta.clone();
+        let cancel = service.cancellation_token();
+        let (closed_tx, closed) = watch::channel(false);
+        tokio::spawn(async move {
+            let _ = service.waiting().await;
+            let _ = closed_tx.send(true);
+            let _ = events_tx.send(UpstreamEvent::Closed);
+        });
+        let upstream = Self {
+            peer,
+            info: Arc::new(info),
+            calls,
+            cancel: std::sync::Mutex::new(Some(cancel)),
+            closed,
+        };
+        Ok((upstream, events))
     }
 
     /// The session, for sending requests.
     pub fn peer(&self) -> &Peer<RoleClient> {
-        self.service.peer()
+        &self.peer
     }
 
     /// What the server answered to `initialize` (its name, capabilities, instructions).
@@ -80,18 +107,62 @@ impl Upstream {
         &self.info
     }
 
-    /// The downstream sessions this upstream's notifications go to.
-    pub fn downstreams(&self) -> &Arc<Downstreams> {
-        &self.downstreams
-    }
-
     /// Whether the session has ended (the server exited or the connection broke).
     pub fn is_closed(&self) -> bool {
-        self.service.is_closed() || self.peer().is_transport_closed()
+        *self.closed.borrow() || self.peer.is_transport_closed()
     }
 
     /// Ends the session.
-    pub async fn close(mut self) {
-        let _ = self.service.close().await;
+    pub fn close(&self) {
+        let token = self
+            .cancel
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(token) = token {
+            token.cancel();
+        }
+    }
+
+    /// Sends `request` upstream on behalf of the downstream request `context` and waits
+    /// for the answer: progress goes back to that client with its own token, requests the
+    /// upstream makes meanwhile go to it too, and cancelling it cancels the upstream request.
+    ///
+    /// # Errors
+    /// The upstream's error as is, or an internal error saying the connection is gone.
+    pub async fn forward(
+        &self,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+        what: &str,
+    ) -> Result<ServerResult, McpError> {
+        let handle = self
+            .peer
+            .send_request_with_option(request, PeerRequestOptions::no_options())
+            .await
+            .map_err(|e| upstream_error(what, e))?;
+        let caller = Caller {
+            peer: context.peer.clone(),
+            request_id: context.id.clone(),
+            progress_token: context.meta.get_progress_token(),
+        };
+        let _routes = self
+            .calls
+            .begin(handle.id.clone(), handle.progress_token.clone(), caller);
+        let id = handle.id.clone();
+        tokio::select! {
+            result = handle.await_response() => result.map_err(|e| upstream_error(what, e)),
+            () = context.ct.cancelled() => {
+                let reason = Some("cancelled by the client".to_owned());
+                let _ = self.peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
+                Err(McpError::internal_error(format!("{what}: cancelled by the client"), None))
+            }
+        }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.close();
     }
 }

@@ -1,0 +1,107 @@
+//! The client sessions connected to one of our servers (the bridge or the meta-server),
+//! for notifications that go to all of them or to the subscribers of a resource.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use rmcp::{Peer, RoleServer, model::ServerNotification};
+
+use super::lock;
+
+/// Connected client sessions. Every lock is a `std::sync::Mutex` that is never held
+/// across an `.await` (peers are cloned out before sending).
+#[derive(Default)]
+pub struct Sessions {
+    next_id: AtomicU64,
+    /// Sessions that finished `initialize`, by id.
+    peers: Mutex<HashMap<u64, Peer<RoleServer>>>,
+    /// Resource URI (as the sessions see it) → sessions subscribed to it.
+    subscriptions: Mutex<HashMap<String, Vec<u64>>>,
+}
+
+impl Sessions {
+    /// A fresh session id.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a session that completed `initialize`.
+    pub fn register(&self, session: u64, peer: Peer<RoleServer>) {
+        lock(&self.peers).insert(session, peer);
+    }
+
+    /// Forgets a session and its subscriptions.
+    pub fn unregister(&self, session: u64) {
+        lock(&self.peers).remove(&session);
+        lock(&self.subscriptions).retain(|_, subscribers| {
+            subscribers.retain(|s| *s != session);
+            !subscribers.is_empty()
+        });
+    }
+
+    /// How many sessions are connected.
+    pub fn len(&self) -> usize {
+        lock(&self.peers).len()
+    }
+
+    /// Whether no session is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Some connected session (for requests no call is associated with).
+    pub fn any(&self) -> Option<Peer<RoleServer>> {
+        lock(&self.peers).values().next().cloned()
+    }
+
+    /// Sends a notification to every connected session.
+    pub async fn broadcast(&self, notification: ServerNotification) {
+        let peers: Vec<_> = lock(&self.peers).values().cloned().collect();
+        for peer in peers {
+            let _ = peer.send_notification(notification.clone()).await;
+        }
+    }
+
+    /// Records that `session` subscribed to `uri`.
+    pub fn subscribe(&self, session: u64, uri: &str) {
+        let mut subscriptions = lock(&self.subscriptions);
+        let subscribers = subscriptions.entry(uri.to_owned()).or_default();
+        if !subscribers.contains(&session) {
+            subscribers.push(session);
+        }
+    }
+
+    /// Removes `session`'s subscription to `uri`; true when nobody is subscribed any more.
+    pub fn unsubscribe(&self, session: u64, uri: &str) -> bool {
+        let mut subscriptions = lock(&self.subscriptions);
+        let Some(subscribers) = subscriptions.get_mut(uri) else {
+            return true;
+        };
+        subscribers.retain(|s| *s != session);
+        let empty = subscribers.is_empty();
+        if empty {
+            subscriptions.remove(uri);
+        }
+        empty
+    }
+
+    /// Sends a notification to the sessions subscribed to `uri`.
+    pub async fn notify_subscribers(&self, uri: &str, notification: ServerNotification) {
+        let ids = lock(&self.subscriptions)
+            .get(uri)
+            .cloned()
+            .unwrap_or_default();
+        let peers: Vec<_> = {
+            let peers = lock(&self.peers);
+            ids.iter().filter_map(|id| peers.get(id).cloned()).collect()
+        };
+        for peer in peers {
+            let _ = peer.send_notification(notification.clone()).await;
+        }
+    }
+}
