@@ -115,6 +115,10 @@ pub enum Error {
     #[error("not allowed: {0}")]
     NotAllowed(String),
 
+    /// Mounting or unmounting failed.
+    #[error(transparent)]
+    Mount(#[from] crate::mount::Error),
+
     /// An operating-system call failed (spawning a process, signalling it, …).
     #[error("{context}: {source}")]
     Io {

@@ -39,6 +39,7 @@ pub mod daemon;
 mod error;
 pub mod meta;
 pub mod model;
+pub mod mount;
 pub mod presets;
 pub mod process;
 pub mod proxy;

@@ -70,3 +70,86 @@ pub struct ListOutput<T> {
     /// The items.
     pub result: Vec<T>,
 }
+
+/// `mount_mcp_server`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MountParams {
+    /// The server to mount, as returned by `create_mcp_server`. Give this or `url`.
+    #[serde(default)]
+    pub job_name: Option<String>,
+    /// Prefix for the server's names: its tools appear as `<name>_<tool>`, its prompts as
+    /// `<name>_<prompt>`, its resources as `scheme://<name>/…`. Without a name they are
+    /// merged as they are (refused if any collides).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Mount any MCP server by URL instead of a job (e.g. `http://host:8080/mcp`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `streamable-http` (default, or for URLs not ending in `/sse`) or `sse`.
+    #[serde(default)]
+    pub transport: Option<crate::model::MountTransport>,
+}
+
+/// `remove_mcp_server_mount`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveMountParams {
+    /// The mount to remove. With neither `name` nor `job_name`, every mount is removed.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Remove the mount of this server (for unnamed mounts).
+    #[serde(default)]
+    pub job_name: Option<String>,
+}
+
+/// `call_mounted_tool`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallMountedParams {
+    /// The tool's name as `list_mounted_tools` shows it (e.g. `time_get_current_time`).
+    #[serde(default)]
+    #[schemars(required, length(min = 1))]
+    pub name: String,
+    /// The tool's arguments.
+    #[serde(default)]
+    pub arguments: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What `mount_mcp_server` returns: for a job, the server's fields (`job_name`, `config`,
+/// `url`, `sse_url`, …) as `create_mcp_server` returned them; always the mount.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MountOutput {
+    /// The mounted server, when mounted by job name.
+    #[serde(flatten)]
+    pub server: Option<crate::model::EphemeralMcpServer>,
+    /// The mount.
+    pub mount: crate::model::MountInfo,
+}
+
+/// What `remove_mcp_server_mount` returns.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RemovedMounts {
+    /// The mounts removed.
+    pub removed: Vec<crate::model::MountInfo>,
+}
+
+/// One entry of `list_mounted_tools`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MountedTool {
+    /// The name to pass to `call_mounted_tool` (and as listed in tools/list).
+    pub name: String,
+    /// The mount it comes from (`null` for an unnamed mount).
+    pub mount: Option<String>,
+    /// The server it runs on, when mounted by job name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// What it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its arguments (JSON Schema).
+    pub input_schema: serde_json::Map<String, serde_json::Value>,
+    /// Its structured result (JSON Schema), if it declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<serde_json::Map<String, serde_json::Value>>,
+}

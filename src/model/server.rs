@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::EphemeralMcpServerConfig;
+use super::{EphemeralMcpServerConfig, MountInfo};
 
 /// One running (or starting) MCP server, as returned by `create_mcp_server`,
 /// `list_mcp_servers` and `delete_mcp_server`.
@@ -27,6 +27,9 @@ pub struct EphemeralMcpServer {
     pub preset: Option<String>,
     /// When it was created (RFC 3339, UTC).
     pub created_at: String,
+    /// Its mount on the meta-server, if it is mounted (and whether that works now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<MountInfo>,
 }
 
 /// What `delete_mcp_server` returns: the server as it was, and what was removed.
@@ -86,6 +89,9 @@ pub struct ServerStatus {
     pub last_error: Option<String>,
     /// The last lines it wrote to stderr (or its pod log).
     pub log_tail: Vec<String>,
+    /// Its mount on the meta-server, if it is mounted (and whether that works now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<MountInfo>,
 }
 
 /// One pod of a Kubernetes-backed server.

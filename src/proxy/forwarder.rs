@@ -25,7 +25,7 @@ use rmcp::{
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{Sessions, Upstream, UpstreamEvent};
+use super::{Sessions, Upstream, UpstreamEvent, upstream_error};
 
 /// The newest protocol version served downstream: 2026-07-28 would need
 /// `subscriptions/listen` relayed too (DESIGN.md §3).
@@ -57,7 +57,10 @@ impl Forwarder {
         context: RequestContext<RoleServer>,
         what: &str,
     ) -> Result<ServerResult, McpError> {
-        self.upstream.forward(request, &context, what).await
+        self.upstream
+            .forward(request, &context)
+            .await
+            .map_err(|e| upstream_error(what, e))
     }
 }
 

@@ -4,19 +4,20 @@
 use std::sync::Arc;
 
 use rmcp::{
-    ErrorData as McpError, Peer, RoleClient, RoleServer, ServiceExt,
+    Peer, RoleClient, RoleServer, ServiceExt,
     model::{
         CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientRequest,
         Implementation, InitializeResult, ProtocolVersion, ServerResult,
     },
     service::{
         ClientInitializeError, PeerRequestOptions, RequestContext, RunningServiceCancellationToken,
+        ServiceError,
     },
     transport::IntoTransport,
 };
 use tokio::sync::{mpsc, watch};
 
-use super::{Caller, Calls, Relay, Sessions, UpstreamEvent, upstream_error};
+use super::{Caller, Calls, Relay, Sessions, UpstreamEvent};
 
 /// The upstream could not be reached or did not complete `initialize`.
 #[derive(Debug, thiserror::Error)]
@@ -129,18 +130,17 @@ impl Upstream {
     /// upstream makes meanwhile go to it too, and cancelling it cancels the upstream request.
     ///
     /// # Errors
-    /// The upstream's error as is, or an internal error saying the connection is gone.
+    /// The upstream's error ([`ServiceError::McpError`]), a transport error when the
+    /// connection is gone, or [`ServiceError::Cancelled`] when the client cancelled.
     pub async fn forward(
         &self,
         request: ClientRequest,
         context: &RequestContext<RoleServer>,
-        what: &str,
-    ) -> Result<ServerResult, McpError> {
+    ) -> Result<ServerResult, ServiceError> {
         let handle = self
             .peer
             .send_request_with_option(request, PeerRequestOptions::no_options())
-            .await
-            .map_err(|e| upstream_error(what, e))?;
+            .await?;
         let caller = Caller {
             peer: context.peer.clone(),
             request_id: context.id.clone(),
@@ -151,11 +151,11 @@ impl Upstream {
             .begin(handle.id.clone(), handle.progress_token.clone(), caller);
         let id = handle.id.clone();
         tokio::select! {
-            result = handle.await_response() => result.map_err(|e| upstream_error(what, e)),
+            result = handle.await_response() => result,
             () = context.ct.cancelled() => {
                 let reason = Some("cancelled by the client".to_owned());
-                let _ = self.peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
-                Err(McpError::internal_error(format!("{what}: cancelled by the client"), None))
+                let _ = self.peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason.clone())).await;
+                Err(ServiceError::Cancelled { reason })
             }
         }
     }

@@ -219,7 +219,7 @@ async fn a_server_that_is_not_ready_in_time_is_deleted_and_the_error_says_so() {
 async fn unknown_tools_are_protocol_errors_and_malformed_arguments_tool_errors() {
     let daemon = Process::daemon(&[]).await;
     let meta = http_client(&daemon.url("/mcp")).await;
-    let unknown = rmcp::model::CallToolRequestParams::new("mount_mcp_server");
+    let unknown = rmcp::model::CallToolRequestParams::new("no_such_tool");
     let error = meta.call_tool(unknown).await.unwrap_err().to_string();
     assert!(error.contains("unknown tool"), "{error}");
     let error = call_err(&meta, "create_mcp_server", json!({"wait_for_ready": "yes"})).await;

@@ -12,12 +12,16 @@ use crate::support::{
     BIN, Process, Recorder, call, http_client, http_client_with, sse_client, text,
 };
 
-const META_TOOLS: [&str; 5] = [
+const META_TOOLS: [&str; 9] = [
+    "call_mounted_tool",
     "create_mcp_server",
     "delete_mcp_server",
     "get_mcp_server_status",
     "list_mcp_servers",
+    "list_mounted_tools",
     "list_presets",
+    "mount_mcp_server",
+    "remove_mcp_server_mount",
 ];
 
 fn sorted_names(tools: &[rmcp::model::Tool]) -> Vec<String> {
@@ -47,7 +51,6 @@ async fn streamable_http_clients_of_2025_03_26_and_2025_11_25_see_the_meta_tools
         let client = http_client_with(&daemon.url("/mcp"), version.clone()).await;
         assert_eq!(client.peer_info().unwrap().protocol_version, version);
         let tools = client.list_all_tools().await.unwrap();
-        // The mount tools come with mounting; until then they must not be listed.
         assert_eq!(sorted_names(&tools), META_TOOLS);
         let create = tools
             .iter()

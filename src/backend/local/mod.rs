@@ -247,6 +247,7 @@ impl Backend for LocalBackend {
             }),
             last_error,
             log_tail,
+            mount: None,
         })
     }
 

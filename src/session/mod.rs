@@ -1,6 +1,8 @@
 //! [`SessionManager`]: the library's entry point, one per backend. It validates requests,
-//! names children, keeps the registry of the servers this process created, and deletes
-//! them on [`SessionManager::close`].
+//! names children, keeps the registry of the servers this process created and their
+//! mounts ([`mounting`]), and deletes them on [`SessionManager::close`].
+
+mod mounting;
 
 use std::{
     collections::HashMap,
@@ -15,7 +17,9 @@ use crate::{
         DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus, naming, rfc3339,
         unix_now,
     },
+    mount::Mounts,
     presets::Presets,
+    proxy::Sessions,
 };
 
 /// Default time a child gets to become ready: a first `uvx`/`npx` run downloads packages.
@@ -65,16 +69,25 @@ pub struct SessionManager {
     settings: ManagerSettings,
     /// Servers created by this process, by name. A std mutex: no await while held.
     servers: Registry,
+    /// The meta-server's client sessions (for `list_changed` and relayed notifications).
+    sessions: Arc<Sessions>,
+    /// Servers mounted on the meta-server.
+    mounts: Mounts,
 }
 
 impl SessionManager {
     /// A manager running children on `backend`.
     pub fn new(backend: impl Backend, presets: Presets, settings: ManagerSettings) -> Self {
+        let sessions = Arc::new(Sessions::default());
+        let instance = uuid::Uuid::new_v4().simple().to_string();
+        let reserved = crate::meta::TOOL_NAMES.map(String::from).to_vec();
         Self {
             backend: Arc::new(backend),
             presets,
             settings,
             servers: Mutex::default(),
+            mounts: Mounts::new(sessions.clone(), instance, reserved),
+            sessions,
         }
     }
 
@@ -186,6 +199,7 @@ impl SessionManager {
             namespace: self.backend.namespace().map(str::to_owned),
             preset: options.preset,
             created_at: rfc3339(created),
+            mount: None,
         };
         self.lock().insert(job_name.clone(), server.clone());
         if options.wait_for_ready {
@@ -226,7 +240,8 @@ impl SessionManager {
             .ok_or_else(|| Error::JobNotFound {
                 job_name: job_name.to_owned(),
             })?;
-        tracing::info!("deleting server");
+        let unmounted = self.mounts.unmount_job(job_name).await;
+        tracing::info!(mounts = unmounted.len(), "deleting server");
         match self.backend.delete(job_name, wait_for_deletion).await {
             Ok(removed) => Ok(DeletedServer { server, removed }),
             Err(error) => {
@@ -246,7 +261,9 @@ impl SessionManager {
                 job_name: job_name.to_owned(),
             });
         }
-        self.backend.status(job_name).await
+        let mut status = self.backend.status(job_name).await?;
+        status.mount = self.mounts.of_job(job_name);
+        Ok(status)
     }
 
     /// The servers this manager created, oldest first.
@@ -257,6 +274,9 @@ impl SessionManager {
                 .cmp(&b.created_at)
                 .then(a.job_name.cmp(&b.job_name))
         });
+        for server in &mut servers {
+            server.mount = self.mounts.of_job(&server.job_name);
+        }
         servers
     }
 
@@ -268,6 +288,7 @@ impl SessionManager {
     /// Deletes every server this manager created (unless told to keep them on a backend
     /// where that is possible). Call it before dropping the manager.
     pub async fn close(&self) {
+        self.mounts.close_all();
         if self.settings.keep_children && self.backend.kind() != "local" {
             tracing::info!(count = self.lock().len(), "keeping children running");
             return;

@@ -1,0 +1,250 @@
+//! Requests the meta-server passes to mounted servers: tool calls, resource reads and
+//! subscriptions, prompts and completions, with names translated back to the child's.
+
+#![expect(
+    deprecated,
+    reason = "resources/subscribe and logging are part of 2025-11-25, which we serve"
+)]
+
+use rmcp::{
+    ErrorData as McpError, RoleServer,
+    model::{
+        CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, CompleteRequest,
+        CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams,
+        GetPromptResponse, ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse,
+        Reference, ResourceContents, ServerResult, SubscribeRequest, SubscribeRequestParams,
+        UnsubscribeRequest, UnsubscribeRequestParams,
+    },
+    service::RequestContext,
+};
+
+use super::MetaServer;
+use crate::mount::{self, Mount, catalog::rename_uri};
+
+impl MetaServer {
+    /// Calls the mounted tool `params.name`; `None` when no mount has it. Tool-level
+    /// failures (the mount is unreachable) come back as the error text.
+    pub(super) async fn call_mounted(
+        &self,
+        mut params: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Option<Result<CallToolResponse, String>> {
+        let (mount, original) = self.manager.mounts().route_tool(&params.name)?;
+        params.name = original.into();
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        let result = self
+            .manager
+            .mounts()
+            .forward(&mount, request, &context)
+            .await;
+        Some(match result {
+            Ok(ServerResult::CallToolResult(result)) => Ok(CallToolResponse::Complete(result)),
+            Ok(ServerResult::InputRequiredResult(result)) => {
+                Ok(CallToolResponse::InputRequired(result))
+            }
+            Ok(ServerResult::CreateTaskResult(result)) => Ok(CallToolResponse::Task(result)),
+            Ok(_) => Err(format!(
+                "{} answered tools/call with something else",
+                mount.label()
+            )),
+            Err(mount::Error::Server(e)) => Err(format!("{}: {}", mount.label(), e.message)),
+            Err(e) => Err(self.describe(&mount, e).await),
+        })
+    }
+
+    /// An error's text, with the child's state when the mount is unavailable, so the user
+    /// sees why (e.g. the child exited) and not only that the connection failed.
+    async fn describe(&self, mount: &Mount, error: mount::Error) -> String {
+        let mut text = error.to_string();
+        if let (mount::Error::Unavailable { .. }, Some(job_name)) = (&error, &mount.job_name) {
+            match self.manager.get_mcp_server_status(job_name).await {
+                Ok(status) => {
+                    text.push_str(&format!("; server {job_name} is {:?}", status.phase));
+                    if let Some(last_error) = status.last_error {
+                        text.push_str(&format!(" ({last_error})"));
+                    }
+                }
+                Err(e) => text.push_str(&format!("; {e}")),
+            }
+        }
+        text
+    }
+
+    /// Sends a non-tool request to `mount`; its failures become JSON-RPC errors.
+    async fn ask(
+        &self,
+        mount: &Mount,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, McpError> {
+        match self.manager.mounts().forward(mount, request, context).await {
+            Ok(result) => Ok(result),
+            Err(mount::Error::Server(e)) => Err(e),
+            Err(e) => Err(McpError::internal_error(
+                self.describe(mount, e).await,
+                None,
+            )),
+        }
+    }
+
+    /// Reads a mounted resource, with the contents' URIs as the meta-server shows them.
+    pub(super) async fn read_mounted(
+        &self,
+        mut params: ReadResourceRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let Some((mount, original)) = self.manager.mounts().route_resource(&params.uri) else {
+            return Err(McpError::resource_not_found(
+                format!(
+                    "no resource {:?}; resources/list shows what exists",
+                    params.uri
+                ),
+                None,
+            ));
+        };
+        params.uri = original;
+        let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
+        match self.ask(&mount, request, context).await? {
+            ServerResult::ReadResourceResult(mut result) => {
+                for contents in &mut result.contents {
+                    if let ResourceContents::TextResourceContents { uri, .. }
+                    | ResourceContents::BlobResourceContents { uri, .. } = contents
+                    {
+                        *uri = rename_uri(mount.name.as_deref(), uri);
+                    }
+                }
+                Ok(ReadResourceResponse::Complete(result))
+            }
+            ServerResult::InputRequiredResult(result) => {
+                Ok(ReadResourceResponse::InputRequired(result))
+            }
+            _ => Err(unexpected(&mount, "resources/read")),
+        }
+    }
+
+    /// Gets a mounted prompt.
+    pub(super) async fn get_mounted_prompt(
+        &self,
+        mut params: GetPromptRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let Some((mount, original)) = self.manager.mounts().route_prompt(&params.name) else {
+            return Err(McpError::invalid_params(
+                format!(
+                    "no prompt {:?}; prompts/list shows what exists",
+                    params.name
+                ),
+                None,
+            ));
+        };
+        params.name = original;
+        match self
+            .ask(
+                &mount,
+                ClientRequest::GetPromptRequest(GetPromptRequest::new(params)),
+                context,
+            )
+            .await?
+        {
+            ServerResult::GetPromptResult(result) => Ok(GetPromptResponse::Complete(result)),
+            ServerResult::InputRequiredResult(result) => {
+                Ok(GetPromptResponse::InputRequired(result))
+            }
+            _ => Err(unexpected(&mount, "prompts/get")),
+        }
+    }
+
+    /// Completes an argument of a mounted prompt or resource template.
+    pub(super) async fn complete_mounted(
+        &self,
+        mut params: CompleteRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let mounts = self.manager.mounts();
+        let route = match &mut params.r#ref {
+            Reference::Prompt(prompt) => mounts.route_prompt(&prompt.name).map(|(m, name)| {
+                prompt.name = name;
+                m
+            }),
+            Reference::Resource(resource) => {
+                mounts.route_template(&resource.uri).map(|(m, uri)| {
+                    resource.uri = uri;
+                    m
+                })
+            }
+            _ => None,
+        };
+        let Some(mount) = route else {
+            return Err(McpError::invalid_params(
+                "nothing to complete for that reference",
+                None,
+            ));
+        };
+        match self
+            .ask(
+                &mount,
+                ClientRequest::CompleteRequest(CompleteRequest::new(params)),
+                context,
+            )
+            .await?
+        {
+            ServerResult::CompleteResult(result) => Ok(result),
+            _ => Err(unexpected(&mount, "completion/complete")),
+        }
+    }
+
+    /// Subscribes this session to a mounted resource.
+    pub(super) async fn subscribe_mounted(
+        &self,
+        params: SubscribeRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let exposed = params.uri.clone();
+        let (mount, original) = self.route_subscription(&exposed)?;
+        let mut params = params;
+        params.uri = original;
+        self.ask(
+            &mount,
+            ClientRequest::SubscribeRequest(SubscribeRequest::new(params)),
+            context,
+        )
+        .await?;
+        self.manager.sessions().subscribe(self.session, &exposed);
+        Ok(())
+    }
+
+    /// Ends this session's subscription to a mounted resource (upstream too when it was
+    /// the last subscriber).
+    pub(super) async fn unsubscribe_mounted(
+        &self,
+        params: UnsubscribeRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let exposed = params.uri.clone();
+        let (mount, original) = self.route_subscription(&exposed)?;
+        if self.manager.sessions().unsubscribe(self.session, &exposed) {
+            let mut params = params;
+            params.uri = original;
+            self.ask(
+                &mount,
+                ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(params)),
+                context,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn route_subscription(&self, uri: &str) -> Result<(std::sync::Arc<Mount>, String), McpError> {
+        self.manager.mounts().route_resource(uri).ok_or_else(|| {
+            McpError::resource_not_found(format!("no resource {uri:?} to subscribe to"), None)
+        })
+    }
+}
+
+fn unexpected(mount: &Mount, what: &str) -> McpError {
+    McpError::internal_error(
+        format!("{} answered {what} with something else", mount.label()),
+        None,
+    )
+}

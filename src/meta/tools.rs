@@ -1,0 +1,304 @@
+//! The meta tools: what the daemon itself offers.
+
+use std::time::Duration;
+
+use rmcp::{
+    Json, RoleServer,
+    handler::server::{tool::schema_for_output, wrapper::Parameters},
+    model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock},
+    service::RequestContext,
+    tool, tool_router,
+};
+use serde::Serialize;
+
+use super::{
+    MetaServer,
+    params::{
+        CallMountedParams, CreateParams, DeleteParams, ListOutput, MountOutput, MountParams,
+        MountedTool, RemoveMountParams, RemovedMounts, StatusParams,
+    },
+    progress,
+};
+use crate::{
+    backend::Progress,
+    model::{DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus},
+    presets::Preset,
+    session::CreateOptions,
+};
+
+/// The names of the meta tools, which mounts can never shadow. A test checks it matches
+/// the router.
+pub const TOOL_NAMES: [&str; 9] = [
+    "call_mounted_tool",
+    "create_mcp_server",
+    "delete_mcp_server",
+    "get_mcp_server_status",
+    "list_mcp_servers",
+    "list_mounted_tools",
+    "list_presets",
+    "mount_mcp_server",
+    "remove_mcp_server_mount",
+];
+
+/// A tool result holding a list: the JSON array as text and `{"result": [...]}` as
+/// structured content.
+fn list_result<T: Serialize>(items: Vec<T>) -> CallToolResult {
+    let text = serde_json::to_string(&items).unwrap_or_else(|_| "[]".into());
+    let structured = serde_json::to_value(ListOutput { result: items }).unwrap_or_default();
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(structured);
+    result
+}
+
+fn require(field: &str, value: &str, hint: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("{field} is required: {hint}"));
+    }
+    Ok(value.to_owned())
+}
+
+const JOB_NAME_HINT: &str =
+    "pass the job_name returned by create_mcp_server (list_mcp_servers shows them all)";
+
+/// An optional text parameter: absent, or present and not blank.
+fn optional(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+#[tool_router(vis = "pub(super)")]
+impl MetaServer {
+    /// Lists the preset server configurations.
+    #[tool(
+        description = "List the preset MCP servers (name, description and configuration); pass a name as `preset` to create_mcp_server.",
+        output_schema = schema_for_output::<ListOutput<Preset>>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_presets(&self) -> CallToolResult {
+        let presets = self.manager.presets().all().iter().map(|p| Preset {
+            config: p.config.redacted(),
+            ..p.clone()
+        });
+        list_result(presets.collect())
+    }
+
+    /// Lists the servers this daemon runs.
+    #[tool(
+        description = "List the MCP servers this daemon has created and not deleted, with their endpoints and mounts.",
+        output_schema = schema_for_output::<ListOutput<EphemeralMcpServer>>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_mcp_servers(&self) -> CallToolResult {
+        list_result(self.manager.list_mcp_servers())
+    }
+
+    /// Starts a server.
+    #[tool(
+        description = "Create a new ephemeral MCP server running a package with a runtime executor (e.g. runtime_exec='uvx', runtime_mcp='mcp-server-time'; or runtime_exec='npx', runtime_mcp='@modelcontextprotocol/server-filesystem', runtime_args='/tmp'), or from a preset. Returns its job_name and its endpoints: `url` (streamable HTTP) and `sse_url` (legacy SSE). With wait_for_ready=true it returns once the server answers, reporting progress meanwhile. Mount it (mount_mcp_server) to use its tools here.",
+        annotations(destructive_hint = false, open_world_hint = true)
+    )]
+    async fn create_mcp_server(
+        &self,
+        Parameters(params): Parameters<CreateParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<EphemeralMcpServer>, String> {
+        let (config, preset) = match optional(params.preset) {
+            Some(name) => {
+                if params.runtime_exec.is_some() || params.runtime_mcp.is_some() {
+                    return Err(format!(
+                        "give either preset ({name:?}) or runtime_exec/runtime_mcp, not both"
+                    ));
+                }
+                let mut config = self
+                    .manager
+                    .preset_config(&name)
+                    .map_err(|e| e.to_string())?;
+                if !params.runtime_args.is_empty() {
+                    config.runtime_args = params.runtime_args;
+                }
+                config.env.extend(params.env);
+                (config, Some(name))
+            }
+            None => {
+                if params.runtime_exec.is_none() && params.runtime_mcp.is_none() {
+                    return Err(
+                        "runtime_exec and runtime_mcp are required (e.g. runtime_exec='uvx', \
+                                runtime_mcp='mcp-server-time'), or give a preset (see list_presets)"
+                            .to_owned(),
+                    );
+                }
+                let config = EphemeralMcpServerConfig {
+                    runtime_exec: params.runtime_exec,
+                    runtime_mcp: params.runtime_mcp,
+                    runtime_args: params.runtime_args,
+                    env: params.env,
+                    ..Default::default()
+                };
+                (config, None)
+            }
+        };
+        let (progress, messages) = Progress::channel();
+        let token = context.meta.get_progress_token();
+        let relay = progress::relay(messages, context.peer.clone(), token, self.logs_info());
+        let options = CreateOptions {
+            wait_for_ready: params.wait_for_ready,
+            expose_port: true,
+            ready_timeout: params.ready_timeout_secs.map(Duration::from_secs),
+            preset,
+            progress,
+        };
+        let result = tokio::select! {
+            result = self.manager.create(config, options) => result,
+            () = context.ct.cancelled() => return Err("cancelled by the client".to_owned()),
+        };
+        // Every progress message is sent before the result.
+        let _ = relay.await;
+        result.map(Json).map_err(|e| e.to_string())
+    }
+
+    /// Stops a server.
+    #[tool(
+        description = "Delete an ephemeral MCP server and everything created for it (processes, or Job, pods and Service); it is unmounted first. Returns the server as it was and what was removed.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn delete_mcp_server(
+        &self,
+        Parameters(params): Parameters<DeleteParams>,
+    ) -> Result<Json<DeletedServer>, String> {
+        let job_name = require("job_name", &params.job_name, JOB_NAME_HINT)?;
+        let deleted = self
+            .manager
+            .delete_mcp_server(&job_name, params.wait_for_deletion)
+            .await;
+        deleted.map(Json).map_err(|e| e.to_string())
+    }
+
+    /// Reports a server's state.
+    #[tool(
+        description = "Get the status of an ephemeral MCP server: phase, whether it is ready, start time, pods or processes, conditions, the last error, the tail of its log, and its mount.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn get_mcp_server_status(
+        &self,
+        Parameters(params): Parameters<StatusParams>,
+    ) -> Result<Json<ServerStatus>, String> {
+        let job_name = require("job_name", &params.job_name, JOB_NAME_HINT)?;
+        self.manager
+            .get_mcp_server_status(&job_name)
+            .await
+            .map(Json)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Mounts a server's tools, resources and prompts here.
+    #[tool(
+        description = "Mount an MCP server on this server: its tools appear here as `<name>_<tool>` (prompts `<name>_<prompt>`, resources `scheme://<name>/…`) and calls go to it through one persistent session. Give job_name (a server from create_mcp_server; waits until it is ready) or url (any MCP server). Clients are told with notifications/tools/list_changed; clients that ignore it can use list_mounted_tools and call_mounted_tool.",
+        annotations(destructive_hint = false, open_world_hint = true)
+    )]
+    async fn mount_mcp_server(
+        &self,
+        Parameters(params): Parameters<MountParams>,
+    ) -> Result<Json<MountOutput>, String> {
+        let name = optional(params.name);
+        match (optional(params.job_name), optional(params.url)) {
+            (Some(job_name), None) => {
+                let (mut server, mount) = self
+                    .manager
+                    .mount_mcp_server(&job_name, name, params.transport)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                server.mount = None;
+                Ok(Json(MountOutput {
+                    server: Some(server),
+                    mount,
+                }))
+            }
+            (None, Some(url)) => {
+                let mount = self
+                    .manager
+                    .mount_url(&url, name, params.transport)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(Json(MountOutput {
+                    server: None,
+                    mount,
+                }))
+            }
+            (Some(_), Some(_)) => Err("give either job_name or url, not both".to_owned()),
+            (None, None) => Err(format!(
+                "job_name or url is required: {JOB_NAME_HINT}, or the URL of any MCP server"
+            )),
+        }
+    }
+
+    /// Removes mounts.
+    #[tool(
+        description = "Remove a mount: the one called `name`, or the mount of `job_name` (for unnamed mounts), or with neither every mount. Its tools, resources and prompts disappear from this server; the server itself keeps running.",
+        annotations(destructive_hint = true, open_world_hint = false)
+    )]
+    async fn remove_mcp_server_mount(
+        &self,
+        Parameters(params): Parameters<RemoveMountParams>,
+    ) -> Result<Json<RemovedMounts>, String> {
+        let (name, job_name) = (optional(params.name), optional(params.job_name));
+        let removed = self
+            .manager
+            .remove_mcp_server_mount(name.as_deref(), job_name.as_deref())
+            .await;
+        removed
+            .map(|removed| Json(RemovedMounts { removed }))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Lists the tools of every mount.
+    #[tool(
+        description = "List the tools of the mounted servers with their input schemas: the same tools tools/list shows, for clients that do not refresh their tool list.",
+        output_schema = schema_for_output::<ListOutput<MountedTool>>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_mounted_tools(&self) -> CallToolResult {
+        let mounts = self.manager.mounts();
+        let tools = mounts.tools().into_iter().map(|tool| {
+            let route = mounts.route_tool(&tool.name);
+            MountedTool {
+                name: tool.name.to_string(),
+                mount: route.as_ref().and_then(|(m, _)| m.name.clone()),
+                job_name: route.as_ref().and_then(|(m, _)| m.job_name.clone()),
+                description: tool.description.map(|d| d.to_string()),
+                input_schema: (*tool.input_schema).clone(),
+                output_schema: tool.output_schema.map(|s| (*s).clone()),
+            }
+        });
+        list_result(tools.collect())
+    }
+
+    /// Calls a mounted tool by name.
+    #[tool(
+        description = "Call a tool of a mounted server by the name list_mounted_tools shows, with its arguments. Returns the tool's own result.",
+        annotations(open_world_hint = true)
+    )]
+    async fn call_mounted_tool(
+        &self,
+        Parameters(params): Parameters<CallMountedParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, String> {
+        let name = require(
+            "name",
+            &params.name,
+            "pass a tool name from list_mounted_tools",
+        )?;
+        let mut call = CallToolRequestParams::new(name);
+        call.arguments = params.arguments;
+        match self.call_mounted(call, context).await {
+            Some(result) => result,
+            None => Err(format!(
+                "no mounted tool {:?}; list_mounted_tools shows the mounted tools",
+                params.name
+            )),
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! One mount: its client session to a child (or URL), its catalog, its health, and the
+//! task that relays the child's notifications and reconnects when the child comes back.
+
+#![expect(deprecated, reason = "logging is part of 2025-11-25, which we relay")]
+
+use std::{
+    sync::{Arc, Mutex, RwLock, Weak},
+    time::Duration,
+};
+
+use rmcp::{
+    model::{LoggingMessageNotification, ResourceUpdatedNotification, ServerNotification},
+    service::ServiceError,
+};
+use tokio::sync::{Notify, mpsc::UnboundedReceiver};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    Catalog, Shared,
+    catalog::rename_uri,
+    connect::{connect, reachable_instances},
+};
+use crate::{
+    model::{MountInfo, MountState, MountTransport},
+    proxy::{Upstream, UpstreamEvent},
+};
+
+/// First pause before reconnecting to a child that went away; it doubles up to
+/// [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Whether a forwarding failure means the connection is gone (rather than the child
+/// answering with an error).
+pub fn is_connection_error(error: &ServiceError) -> bool {
+    matches!(
+        error,
+        ServiceError::TransportClosed | ServiceError::TransportSend(_)
+    )
+}
+
+/// Health of a mount, for status and errors.
+#[derive(Debug, Clone)]
+struct Health {
+    state: MountState,
+    last_error: Option<String>,
+    reconnects: u32,
+}
+
+/// One mounted server. Locks are std ones, never held across an `.await`.
+pub struct Mount {
+    /// The prefix of its names; `None` for an unnamed mount.
+    pub name: Option<String>,
+    /// The child it reaches, when it was mounted by job name.
+    pub job_name: Option<String>,
+    /// Where it connects.
+    pub url: String,
+    /// How it connects.
+    pub transport: MountTransport,
+    /// `name version` of the server, from `initialize`.
+    pub server: String,
+    /// Meta-servers reachable through this mount (for cycle checks).
+    pub reachable: Vec<String>,
+    /// The live session; `None` while the server is unreachable.
+    upstream: RwLock<Option<Arc<Upstream>>>,
+    catalog: RwLock<Arc<Catalog>>,
+    health: Mutex<Health>,
+    /// Signalled when a call finds the connection gone.
+    broken: Notify,
+    /// Cancelled on unmount: ends the supervising task and the session.
+    ct: CancellationToken,
+}
+
+impl Mount {
+    /// A mount over a connected `upstream` with its `catalog`.
+    pub fn new(
+        name: Option<String>,
+        job_name: Option<String>,
+        url: String,
+        transport: MountTransport,
+        upstream: Upstream,
+        catalog: Catalog,
+    ) -> Self {
+        let identity = &upstream.info().server_info;
+        Self {
+            server: format!("{} {}", identity.name, identity.version),
+            reachable: reachable_instances(upstream.info()),
+            name,
+            job_name,
+            url,
+            transport,
+            upstream: RwLock::new(Some(Arc::new(upstream))),
+            catalog: RwLock::new(Arc::new(catalog)),
+            health: Mutex::new(Health {
+                state: MountState::Connected,
+                last_error: None,
+                reconnects: 0,
+            }),
+            broken: Notify::new(),
+            ct: CancellationToken::new(),
+        }
+    }
+
+    /// The label used in messages: `"time"` or `unnamed mount of <url>`.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("mount {name:?}"),
+            None => format!("the unnamed mount of {}", self.url),
+        }
+    }
+
+    /// The current catalog.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn set_catalog(&self, catalog: Catalog) {
+        *self
+            .catalog
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(catalog);
+    }
+
+    /// The live session, or why there is none.
+    ///
+    /// # Errors
+    /// The reason the server is unreachable.
+    pub fn upstream(&self) -> Result<Arc<Upstream>, String> {
+        let upstream = self
+            .upstream
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        match upstream {
+            Some(upstream) if !upstream.is_closed() => Ok(upstream),
+            _ => Err(self
+                .health()
+                .last_error
+                .unwrap_or_else(|| "the connection is closed".into())),
+        }
+    }
+
+    /// Records that a call found the connection gone, so the mount reconnects.
+    pub fn report_broken(&self, error: &ServiceError) {
+        self.mark_broken(error.to_string());
+        self.broken.notify_one();
+    }
+
+    fn health(&self) -> Health {
+        self.health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn mark_broken(&self, reason: String) {
+        let mut health = self
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        health.state = MountState::Broken;
+        health.last_error = Some(reason);
+    }
+
+    fn mark_reconnected(&self) {
+        let mut health = self
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        health.state = MountState::Connected;
+        health.last_error = None;
+        health.reconnects += 1;
+    }
+
+    /// What users see of this mount.
+    pub fn info(&self) -> MountInfo {
+        let catalog = self.catalog();
+        let health = self.health();
+        MountInfo {
+            name: self.name.clone(),
+            job_name: self.job_name.clone(),
+            url: self.url.clone(),
+            transport: self.transport,
+            server: self.server.clone(),
+            state: health.state,
+            tools: catalog.tools.iter().map(|t| t.name.to_string()).collect(),
+            prompts: catalog.prompts.iter().map(|p| p.name.clone()).collect(),
+            resources: catalog.resources.len(),
+            resource_templates: catalog.templates.len(),
+            reconnects: health.reconnects,
+            last_error: health.last_error,
+        }
+    }
+
+    /// Ends the mount: its task and its session.
+    pub fn close(&self) {
+        self.ct.cancel();
+        let upstream = self
+            .upstream
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(upstream) = upstream {
+            upstream.close();
+        }
+    }
+
+    /// Relays the child's events until the connection breaks, then reconnects; until the
+    /// mount is closed or the registry is gone.
+    pub async fn supervise(
+        self: Arc<Self>,
+        shared: Weak<Shared>,
+        mut events: UnboundedReceiver<UpstreamEvent>,
+    ) {
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(UpstreamEvent::Closed) | None => {}
+                    Some(event) => {
+                        let Some(shared) = shared.upgrade() else { return };
+                        self.relay(&shared, event).await;
+                        continue;
+                    }
+                },
+                () = self.broken.notified() => {}
+                () = self.ct.cancelled() => return,
+            }
+            self.mark_broken("the connection to the server was lost".into());
+            tracing::warn!(mount = %self.label(), url = %self.url, "mount lost its server; reconnecting");
+            match self.reconnect(&shared).await {
+                Some(next) => events = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Tries to reconnect until it works or the mount is closed; returns the new session's
+    /// events.
+    async fn reconnect(&self, shared: &Weak<Shared>) -> Option<UnboundedReceiver<UpstreamEvent>> {
+        if let Some(old) = self
+            .upstream
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            old.close();
+        }
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = self.ct.cancelled() => return None,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            let shared_now = shared.upgrade()?;
+            let attempt = connect(&self.url, self.transport, shared_now.sessions.clone()).await;
+            let (upstream, events) = match attempt {
+                Ok(connected) => connected,
+                Err(reason) => {
+                    self.mark_broken(format!("reconnecting: {reason}"));
+                    continue;
+                }
+            };
+            let mut catalog = match Catalog::fetch(&upstream, self.name.as_deref()).await {
+                Ok(catalog) => catalog,
+                Err(e) => {
+                    self.mark_broken(format!("reconnecting: listing failed: {e}"));
+                    continue;
+                }
+            };
+            shared_now.drop_collisions(self, &mut catalog);
+            *self
+                .upstream
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(upstream));
+            self.set_catalog(catalog);
+            self.mark_reconnected();
+            tracing::info!(mount = %self.label(), "mount reconnected");
+            shared_now.notify_lists_changed().await;
+            return Some(events);
+        }
+    }
+
+    /// Passes one event of the child on to the meta-server's sessions, renamed.
+    async fn relay(&self, shared: &Shared, event: UpstreamEvent) {
+        match event {
+            UpstreamEvent::ToolsChanged
+            | UpstreamEvent::ResourcesChanged
+            | UpstreamEvent::PromptsChanged => {
+                let Ok(upstream) = self.upstream() else {
+                    return;
+                };
+                match Catalog::fetch(&upstream, self.name.as_deref()).await {
+                    Ok(mut catalog) => {
+                        shared.drop_collisions(self, &mut catalog);
+                        self.set_catalog(catalog);
+                        shared.notify_lists_changed().await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(mount = %self.label(), cause = %e, "cannot refresh the mount's lists")
+                    }
+                }
+            }
+            UpstreamEvent::ResourceUpdated(mut params) => {
+                params.uri = rename_uri(self.name.as_deref(), &params.uri);
+                let uri = params.uri.clone();
+                let notification = ServerNotification::ResourceUpdatedNotification(
+                    ResourceUpdatedNotification::new(params),
+                );
+                shared.sessions.notify_subscribers(&uri, notification).await;
+            }
+            UpstreamEvent::Log(mut params) => {
+                if let Some(name) = &self.name {
+                    params.logger = Some(match params.logger {
+                        Some(logger) => format!("{name}/{logger}"),
+                        None => name.clone(),
+                    });
+                }
+                let notification = ServerNotification::LoggingMessageNotification(
+                    LoggingMessageNotification::new(params),
+                );
+                shared.sessions.broadcast(notification).await;
+            }
+            UpstreamEvent::Closed => {}
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! Mounting: a child's tools, resources, resource templates and prompts appear on the
+//! meta-server under the mount's name, and requests for them go to the child through one
+//! persistent client session per mount.
+//!
+//! Parts: [`names`] (how names and URIs are prefixed), [`catalog`] (a child's lists,
+//! renamed), [`connect`] (sessions to URLs, cycle checks), [`link`] (one mount, its health
+//! and its reconnecting supervisor), and [`Mounts`], the registry the meta-server asks.
+
+pub mod catalog;
+pub mod connect;
+mod link;
+pub mod names;
+
+use std::sync::{Arc, RwLock};
+
+use rmcp::{
+    ErrorData as McpError, RoleServer,
+    model::{
+        ClientRequest, Prompt, PromptListChangedNotification, Resource,
+        ResourceListChangedNotification, ResourceTemplate, ServerNotification, ServerResult, Tool,
+        ToolListChangedNotification,
+    },
+    service::{RequestContext, ServiceError},
+};
+
+pub use catalog::Catalog;
+pub use link::Mount;
+
+use crate::{
+    model::{MountInfo, MountTransport},
+    proxy::Sessions,
+};
+
+/// Why a mount operation failed; each message says what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The mount name is not usable.
+    #[error("{0}")]
+    InvalidName(String),
+    /// Another mount has that name.
+    #[error(
+        "a mount named {0:?} exists already; pick another name or remove it first (remove_mcp_server_mount)"
+    )]
+    NameTaken(String),
+    /// The server is mounted already.
+    #[error("{target} is mounted already as {label}; remove that mount first to mount it again")]
+    AlreadyMounted {
+        /// The job or URL.
+        target: String,
+        /// The existing mount.
+        label: String,
+    },
+    /// The server could not be reached or did not speak MCP.
+    #[error("cannot mount {url}: {reason}")]
+    Connect {
+        /// The URL tried.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The URL is this daemon.
+    #[error("cannot mount {url}: it is this daemon itself")]
+    SelfMount {
+        /// The URL.
+        url: String,
+    },
+    /// Mounting would make a loop of meta-servers.
+    #[error(
+        "cannot mount {url}: it already reaches this daemon through its own mounts, so mounting it would make a cycle"
+    )]
+    Cycle {
+        /// The URL.
+        url: String,
+    },
+    /// Names of the child are taken.
+    #[error(
+        "cannot mount {label}: these names are taken by the meta tools or another mount: {}; mount it under a name (name=\"…\") or remove the other mount",
+        names.join(", ")
+    )]
+    Collision {
+        /// The mount being made.
+        label: String,
+        /// The taken names.
+        names: Vec<String>,
+    },
+    /// No mount matched.
+    #[error("{0}")]
+    NotFound(String),
+    /// The mount's server is unreachable right now.
+    #[error(
+        "{label} is unavailable: {reason}; it reconnects by itself when the server is reachable again"
+    )]
+    Unavailable {
+        /// The mount.
+        label: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server answered with an error.
+    #[error("{0}")]
+    Server(McpError),
+}
+
+/// What to mount.
+#[derive(Debug, Clone)]
+pub struct MountRequest {
+    /// Prefix for the server's names; `None` merges them unprefixed.
+    pub name: Option<String>,
+    /// The child, when mounting one of ours.
+    pub job_name: Option<String>,
+    /// The endpoint.
+    pub url: String,
+    /// How to connect.
+    pub transport: MountTransport,
+}
+
+/// The registry of mounts, shared by every session of the meta-server.
+pub struct Mounts {
+    shared: Arc<Shared>,
+}
+
+/// What the mounts' tasks share with the registry (they hold it weakly).
+pub struct Shared {
+    /// The meta-server's sessions, for notifications.
+    pub sessions: Arc<Sessions>,
+    /// This daemon's id, for refusing self-mounts and cycles.
+    instance: String,
+    /// Names mounts may never take: the meta tools.
+    reserved: Vec<String>,
+    /// Mounts, oldest first. A std lock: never held across an `.await`.
+    entries: RwLock<Vec<Arc<Mount>>>,
+}
+
+impl Mounts {
+    /// An empty registry notifying `sessions`, for the daemon `instance`, where the meta
+    /// tools `reserved` can never be shadowed.
+    pub fn new(sessions: Arc<Sessions>, instance: String, reserved: Vec<String>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                sessions,
+                instance,
+                reserved,
+                entries: RwLock::default(),
+            }),
+        }
+    }
+
+    /// This daemon's instance id.
+    pub fn instance(&self) -> &str {
+        &self.shared.instance
+    }
+
+    /// Connects to the server of `request` and adds its names to the meta-server.
+    ///
+    /// # Errors
+    /// [`Error`] saying why (bad or taken name, unreachable server, cycle, collisions).
+    pub async fn mount(&self, request: MountRequest) -> Result<MountInfo, Error> {
+        if let Some(name) = &request.name {
+            names::check_mount_name(name).map_err(Error::InvalidName)?;
+        }
+        self.shared.check_free(&request)?;
+        let (upstream, events) = connect::connect(
+            &request.url,
+            request.transport,
+            self.shared.sessions.clone(),
+        )
+        .await
+        .map_err(|reason| Error::Connect {
+            url: request.url.clone(),
+            reason,
+        })?;
+        let reachable = connect::reachable_instances(upstream.info());
+        if reachable.first() == Some(&self.shared.instance) {
+            return Err(Error::SelfMount { url: request.url });
+        }
+        if reachable.contains(&self.shared.instance) {
+            return Err(Error::Cycle { url: request.url });
+        }
+        let catalog = Catalog::fetch(&upstream, request.name.as_deref())
+            .await
+            .map_err(|e| Error::Connect {
+                url: request.url.clone(),
+                reason: format!("listing its tools failed: {e}"),
+            })?;
+        let mount = Arc::new(Mount::new(
+            request.name.clone(),
+            request.job_name.clone(),
+            request.url.clone(),
+            request.transport,
+            upstream,
+            catalog,
+        ));
+        {
+            let mut entries = self.shared.write();
+            self.shared.check_free_in(&entries, &request)?;
+            let taken = self.shared.taken_names(&entries, &mount.catalog());
+            if !taken.is_empty() {
+                mount.close();
+                return Err(Error::Collision {
+                    label: mount.label(),
+                    names: taken,
+                });
+            }
+            entries.push(mount.clone());
+        }
+        tracing::info!(mount = %mount.label(), url = %mount.url, tools = mount.catalog().tools.len(), "mounted");
+        tokio::spawn(
+            mount
+                .clone()
+                .supervise(Arc::downgrade(&self.shared), events),
+        );
+        self.shared.notify_lists_changed().await;
+        Ok(mount.info())
+    }
+
+    /// Removes the mount called `name`; with no name, the mounts of `job_name`; with
+    /// neither, every mount.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when nothing matched.
+    pub async fn unmount(
+        &self,
+        name: Option<&str>,
+        job_name: Option<&str>,
+    ) -> Result<Vec<MountInfo>, Error> {
+        let removed = self.shared.remove(|m| match (name, job_name) {
+            (Some(name), _) => m.name.as_deref() == Some(name),
+            (None, Some(job)) => m.job_name.as_deref() == Some(job),
+            (None, None) => true,
+        });
+        if removed.is_empty() {
+            return Err(Error::NotFound(match (name, job_name) {
+                (Some(name), _) => format!(
+                    "No mounted server found with name {name}; list_mcp_servers shows the mounts"
+                ),
+                (None, Some(job)) => format!("No mounted server found for job_name {job}"),
+                (None, None) => "No mounted servers found".to_owned(),
+            }));
+        }
+        self.shared.notify_lists_changed().await;
+        Ok(removed)
+    }
+
+    /// Removes the mounts of a child that is being deleted (none is fine).
+    pub async fn unmount_job(&self, job_name: &str) -> Vec<MountInfo> {
+        let removed = self
+            .shared
+            .remove(|m| m.job_name.as_deref() == Some(job_name));
+        if !removed.is_empty() {
+            self.shared.notify_lists_changed().await;
+        }
+        removed
+    }
+
+    /// Every mount.
+    pub fn list(&self) -> Vec<MountInfo> {
+        self.shared.read().iter().map(|m| m.info()).collect()
+    }
+
+    /// The mount of a child, if it is mounted.
+    pub fn of_job(&self, job_name: &str) -> Option<MountInfo> {
+        let entries = self.shared.read();
+        entries
+            .iter()
+            .find(|m| m.job_name.as_deref() == Some(job_name))
+            .map(|m| m.info())
+    }
+
+    /// The meta-servers reachable through the mounts (for this daemon's `_meta`).
+    pub fn reachable(&self) -> Vec<String> {
+        let mut reachable: Vec<String> = self
+            .shared
+            .read()
+            .iter()
+            .flat_map(|m| m.reachable.clone())
+            .collect();
+        reachable.sort();
+        reachable.dedup();
+        reachable
+    }
+
+    /// The mounted tools, as listed.
+    pub fn tools(&self) -> Vec<Tool> {
+        self.collect(|c| c.tools.clone())
+    }
+
+    /// The mounted resources, as listed.
+    pub fn resources(&self) -> Vec<Resource> {
+        self.collect(|c| c.resources.clone())
+    }
+
+    /// The mounted resource templates, as listed.
+    pub fn templates(&self) -> Vec<ResourceTemplate> {
+        self.collect(|c| c.templates.clone())
+    }
+
+    /// The mounted prompts, as listed.
+    pub fn prompts(&self) -> Vec<Prompt> {
+        self.collect(|c| c.prompts.clone())
+    }
+
+    fn collect<T>(&self, items: impl Fn(&Catalog) -> Vec<T>) -> Vec<T> {
+        self.shared
+            .read()
+            .iter()
+            .flat_map(|m| items(&m.catalog()))
+            .collect()
+    }
+
+    /// The mount serving the exposed tool `name`, and the child's name for it.
+    pub fn route_tool(&self, name: &str) -> Option<(Arc<Mount>, String)> {
+        self.find(|c| c.tool_names.get(name).cloned())
+    }
+
+    /// The mount serving the exposed prompt `name`, and the child's name for it.
+    pub fn route_prompt(&self, name: &str) -> Option<(Arc<Mount>, String)> {
+        self.find(|c| c.prompt_names.get(name).cloned())
+    }
+
+    /// The mount serving the exposed resource template `template` (for completions).
+    pub fn route_template(&self, template: &str) -> Option<(Arc<Mount>, String)> {
+        self.find(|c| c.template_uris.get(template).cloned())
+    }
+
+    /// The mount serving resource `uri`, and the child's URI: a listed resource, or one
+    /// under a named mount's prefix (from a template), or an unnamed mount's own URI.
+    pub fn route_resource(&self, uri: &str) -> Option<(Arc<Mount>, String)> {
+        if let Some(found) = self.find(|c| c.resource_uris.get(uri).cloned()) {
+            return Some(found);
+        }
+        let entries = self.shared.read();
+        if let Some((name, original)) = names::split_uri(uri)
+            && let Some(mount) = entries.iter().find(|m| m.name.as_deref() == Some(name))
+        {
+            return Some((mount.clone(), original));
+        }
+        entries
+            .iter()
+            .find(|m| m.name.is_none())
+            .map(|m| (m.clone(), uri.to_owned()))
+    }
+
+    fn find(&self, lookup: impl Fn(&Catalog) -> Option<String>) -> Option<(Arc<Mount>, String)> {
+        let entries = self.shared.read();
+        entries
+            .iter()
+            .find_map(|m| lookup(&m.catalog()).map(|original| (m.clone(), original)))
+    }
+
+    /// Sends `request` to `mount`'s server for the client of `context`.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the server cannot be reached (the mount then reconnects),
+    /// [`Error::Server`] with the server's own error.
+    pub async fn forward(
+        &self,
+        mount: &Mount,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, Error> {
+        let unavailable = |reason: String| Error::Unavailable {
+            label: mount.label(),
+            reason,
+        };
+        let upstream = mount.upstream().map_err(unavailable)?;
+        match upstream.forward(request, context).await {
+            Ok(result) => Ok(result),
+            Err(ServiceError::McpError(e)) => Err(Error::Server(e)),
+            Err(e) if link::is_connection_error(&e) => {
+                mount.report_broken(&e);
+                Err(unavailable(format!(
+                    "the connection to {} failed ({e})",
+                    mount.url
+                )))
+            }
+            Err(e) => Err(Error::Server(crate::proxy::upstream_error(
+                "the mounted server",
+                e,
+            ))),
+        }
+    }
+
+    /// Passes a client's `logging/setLevel` on to every reachable mount that logs.
+    #[expect(deprecated, reason = "logging is part of 2025-11-25, which we serve")]
+    pub async fn set_level(&self, level: rmcp::model::LoggingLevel) {
+        let mounts: Vec<Arc<Mount>> = self.shared.read().clone();
+        for mount in mounts {
+            let Ok(upstream) = mount.upstream() else {
+                continue;
+            };
+            if upstream.info().capabilities.logging.is_some() {
+                let params = rmcp::model::SetLevelRequestParams::new(level);
+                if let Err(e) = upstream.peer().set_level(params).await {
+                    tracing::debug!(mount = %mount.label(), cause = %e, "setLevel not passed on");
+                }
+            }
+        }
+    }
+
+    /// Closes every mount (on shutdown).
+    pub fn close_all(&self) {
+        for mount in self.shared.write().drain(..) {
+            mount.close();
+        }
+    }
+}
+
+impl Shared {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Mount>>> {
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<Mount>>> {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn check_free(&self, request: &MountRequest) -> Result<(), Error> {
+        self.check_free_in(&self.read(), request)
+    }
+
+    fn check_free_in(&self, entries: &[Arc<Mount>], request: &MountRequest) -> Result<(), Error> {
+        if let Some(name) = &request.name
+            && entries.iter().any(|m| m.name.as_ref() == Some(name))
+        {
+            return Err(Error::NameTaken(name.clone()));
+        }
+        let same = entries.iter().find(|m| match &request.job_name {
+            Some(job) => m.job_name.as_ref() == Some(job),
+            None => m.url == request.url,
+        });
+        match same {
+            Some(mount) => Err(Error::AlreadyMounted {
+                target: request
+                    .job_name
+                    .clone()
+                    .unwrap_or_else(|| request.url.clone()),
+                label: mount.label(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Names in `catalog` that the meta tools or other mounts already use.
+    fn taken_names(&self, entries: &[Arc<Mount>], catalog: &Catalog) -> Vec<String> {
+        let others: Vec<Arc<Catalog>> = entries.iter().map(|m| m.catalog()).collect();
+        self.remove_taken(&others, &mut catalog.clone())
+    }
+
+    /// After a child's lists changed: drops names now taken elsewhere, logging them.
+    fn drop_collisions(&self, mount: &Mount, catalog: &mut Catalog) {
+        let others: Vec<Arc<Catalog>> = {
+            let entries = self.read();
+            let others = entries.iter().filter(|m| !std::ptr::eq(m.as_ref(), mount));
+            others.map(|m| m.catalog()).collect()
+        };
+        let dropped = self.remove_taken(&others, catalog);
+        if !dropped.is_empty() {
+            tracing::warn!(mount = %mount.label(), ?dropped, "the server added names another mount or a meta tool has; they are hidden");
+        }
+    }
+
+    /// Removes from `catalog` the names the meta tools or the `others` use; returns them.
+    fn remove_taken(&self, others: &[Arc<Catalog>], catalog: &mut Catalog) -> Vec<String> {
+        let tool_taken = |name: &str| {
+            self.reserved.iter().any(|r| r == name)
+                || others.iter().any(|c| c.tool_names.contains_key(name))
+        };
+        let prompt_taken = |name: &str| others.iter().any(|c| c.prompt_names.contains_key(name));
+        catalog.remove_taken(&tool_taken, &prompt_taken)
+    }
+
+    fn remove(&self, matches: impl Fn(&Mount) -> bool) -> Vec<MountInfo> {
+        let removed: Vec<Arc<Mount>> = {
+            let mut entries = self.write();
+            let (removed, kept) = entries.drain(..).partition(|m| matches(m));
+            *entries = kept;
+            removed
+        };
+        removed
+            .iter()
+            .map(|mount| {
+                mount.close();
+                tracing::info!(mount = %mount.label(), "unmounted");
+                mount.info()
+            })
+            .collect()
+    }
+
+    /// Tells every session that the tool, resource and prompt lists changed.
+    pub async fn notify_lists_changed(&self) {
+        let sessions = &self.sessions;
+        sessions
+            .broadcast(ServerNotification::ToolListChangedNotification(
+                ToolListChangedNotification::default(),
+            ))
+            .await;
+        sessions
+            .broadcast(ServerNotification::ResourceListChangedNotification(
+                ResourceListChangedNotification::default(),
+            ))
+            .await;
+        sessions
+            .broadcast(ServerNotification::PromptListChangedNotification(
+                PromptListChangedNotification::default(),
+            ))
+            .await;
+    }
+}
