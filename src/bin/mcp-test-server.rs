@@ -1,22 +1,44 @@
 //! A tiny stdio MCP server for the tests and benchmarks, and to try the daemon offline:
 //! `create_mcp_server(runtime_exec="/path/to/mcp-test-server", runtime_mcp="serve")`.
 //!
-//! Run with `mcp-test-server serve [--fail-init MSG] [--delay-ms N] [args…]`. Tools:
-//! `echo`, `add`, `slow` (progress, cancellable), `env`, `args`, `fail`, `exit`; resource
-//! `test://greeting`; prompt `greet`. `--fail-init` writes MSG to stderr and exits 3
-//! before answering anything; `--delay-ms` waits before serving (a slow install).
+//! Run with `mcp-test-server serve [--fail-init MSG] [--delay-ms N] [--extra-tool NAME] [args…]`.
+//! Tools: `echo`, `add`, `slow` (progress, cancellable), `cancelled` (how many `slow` calls
+//! were cancelled), `env`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
+//! `roots` (asks the client for its roots), `log` (sends a log message), `touch` (sends
+//! `resources/updated`), `add_tool` (adds a tool and sends `tools/list_changed`).
+//! Resources `test://greeting` (text) and `test://blob` (bytes 0..=255); template
+//! `test://items/{id}`; prompt `greet` with completions for its `name`. `--fail-init`
+//! writes MSG to stderr and exits 3 before answering anything; `--delay-ms` waits before
+//! serving (a slow install); `--extra-tool` starts with one more tool of that name.
 
-use std::{borrow::Cow, time::Duration};
+#![expect(
+    deprecated,
+    reason = "sampling, roots and logging are part of the versions under test"
+)]
 
+use std::{
+    borrow::Cow,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use rmcp::{
     ErrorData as McpError, Json, RoleServer, ServerHandler, ServiceExt,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext, wrapper::Parameters},
     model::{
-        CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-        GetPromptResult, ListPromptsResult, ListResourcesResult, ListToolsResult,
-        PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
-        ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-        Resource, ResourceContents, Role, ServerCapabilities, ServerConfig, Tool,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
+        CompleteResult, CompletionInfo, ContentBlock, CreateMessageRequestParams,
+        GetPromptRequestParams, GetPromptResponse, GetPromptResult, ListPromptsResult,
+        ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+        LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt,
+        PromptArgument, PromptMessage, ProtocolVersion, ReadResourceRequestParams,
+        ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+        ResourceUpdatedNotificationParam, Role, SamplingMessage, ServerCapabilities, ServerConfig,
+        SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
     },
     schemars::{self, JsonSchema},
     service::RequestContext,
@@ -66,8 +88,18 @@ struct Code {
     code: i32,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Uri {
+    /// A resource URI.
+    uri: String,
+}
+
 struct TestServer {
     tools: ToolRouter<Self>,
+    /// Tools added at run time (`add_tool`, `--extra-tool`); they echo their name.
+    extra_tools: Mutex<Vec<String>>,
+    /// How many `slow` calls were cancelled.
+    cancelled: AtomicU32,
 }
 
 #[tool_router]
@@ -96,7 +128,10 @@ impl TestServer {
         for step in 1..=steps {
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                () = context.ct.cancelled() => return "cancelled".into(),
+                () = context.ct.cancelled() => {
+                    self.cancelled.fetch_add(1, Ordering::SeqCst);
+                    return "cancelled".into();
+                }
             }
             if let (Some(token), true) = (&token, slow.steps > 0) {
                 let mut params = ProgressNotificationParam::new(token.clone(), f64::from(step));
@@ -106,6 +141,75 @@ impl TestServer {
             }
         }
         format!("done after {} ms", slow.millis)
+    }
+
+    #[tool(description = "How many `slow` calls were cancelled so far")]
+    async fn cancelled(&self) -> String {
+        self.cancelled.load(Ordering::SeqCst).to_string()
+    }
+
+    #[tool(description = "Ask the client to sample a reply to `text`; returns the reply")]
+    async fn sample(
+        &self,
+        Parameters(Text { text }): Parameters<Text>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, String> {
+        let params = CreateMessageRequestParams::new(vec![SamplingMessage::user_text(text)], 100);
+        let result = context
+            .peer
+            .create_message(params)
+            .await
+            .map_err(|e| e.to_string())?;
+        let reply = result
+            .message
+            .content
+            .first()
+            .and_then(|c| c.as_text())
+            .map(|t| t.text.clone());
+        reply.ok_or_else(|| "the sample had no text".to_owned())
+    }
+
+    #[tool(description = "Ask the client for its roots; returns their URIs as a JSON array")]
+    async fn roots(&self, context: RequestContext<RoleServer>) -> Result<String, String> {
+        let roots = context.peer.list_roots().await.map_err(|e| e.to_string())?;
+        let uris: Vec<String> = roots.roots.into_iter().map(|r| r.uri).collect();
+        Ok(serde_json::to_string(&uris).unwrap_or_default())
+    }
+
+    #[tool(description = "Send `text` as an info log message")]
+    async fn log(
+        &self,
+        Parameters(Text { text }): Parameters<Text>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        let params = LoggingMessageNotificationParam::new(LoggingLevel::Info, text.into())
+            .with_logger("test");
+        let _ = context.peer.notify_logging_message(params).await;
+        "logged".into()
+    }
+
+    #[tool(description = "Send resources/updated for `uri`")]
+    async fn touch(
+        &self,
+        Parameters(Uri { uri }): Parameters<Uri>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        let _ = context
+            .peer
+            .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri))
+            .await;
+        "touched".into()
+    }
+
+    #[tool(description = "Add a tool called `text` and send tools/list_changed")]
+    async fn add_tool(
+        &self,
+        Parameters(Text { text }): Parameters<Text>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        self.extra_tools.lock().unwrap().push(text);
+        let _ = context.peer.notify_tool_list_changed().await;
+        "added".into()
     }
 
     #[tool(description = "The value of an environment variable")]
@@ -133,8 +237,12 @@ impl ServerHandler for TestServer {
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
+            .enable_tool_list_changed()
             .enable_resources()
+            .enable_resources_subscribe()
             .enable_prompts()
+            .enable_logging()
+            .enable_completions()
             .build();
         ServerConfig::new(capabilities).with_server_info(rmcp::model::Implementation::new(
             "mcp-test-server",
@@ -153,7 +261,15 @@ impl ServerHandler for TestServer {
         _params: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.list_all()))
+        let mut tools = self.tools.list_all();
+        for name in self.extra_tools.lock().unwrap().iter() {
+            tools.push(Tool::new(
+                name.clone(),
+                "An added tool; echoes its name",
+                Arc::new(Default::default()),
+            ));
+        }
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -165,6 +281,17 @@ impl ServerHandler for TestServer {
         params: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        if self
+            .extra_tools
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|t| *t == params.name)
+        {
+            return Ok(
+                CallToolResult::success(vec![ContentBlock::text(params.name.to_string())]).into(),
+            );
+        }
         self.tools
             .call(ToolCallContext::new(self, params, context))
             .await
@@ -175,10 +302,21 @@ impl ServerHandler for TestServer {
         _params: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(ListResourcesResult::with_all_items(vec![Resource::new(
-            "test://greeting",
-            "greeting",
-        )]))
+        let resources = vec![
+            Resource::new("test://greeting", "greeting"),
+            Resource::new("test://blob", "blob"),
+        ];
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _params: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new("test://items/{id}", "item"),
+        ]))
     }
 
     async fn read_resource(
@@ -186,16 +324,48 @@ impl ServerHandler for TestServer {
         params: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if params.uri != "test://greeting" {
-            return Err(McpError::resource_not_found(
-                format!("no resource {}", params.uri),
-                None,
-            ));
-        }
-        Ok(
-            ReadResourceResult::new(vec![ResourceContents::text("hello", "test://greeting")])
-                .into(),
-        )
+        let uri = params.uri.as_str();
+        let contents = match uri {
+            "test://greeting" => ResourceContents::text("hello", uri),
+            "test://blob" => {
+                let bytes: Vec<u8> = (0..=255).collect();
+                ResourceContents::blob(BASE64.encode(bytes), uri)
+            }
+            _ => match uri.strip_prefix("test://items/") {
+                Some(id) => ResourceContents::text(format!("item {id}"), uri),
+                None => {
+                    return Err(McpError::resource_not_found(
+                        format!("no resource {uri}"),
+                        None,
+                    ));
+                }
+            },
+        };
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn subscribe(
+        &self,
+        _params: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        _params: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Ok(())
+    }
+
+    async fn set_level(
+        &self,
+        _params: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Ok(())
     }
 
     async fn list_prompts(
@@ -229,6 +399,20 @@ impl ServerHandler for TestServer {
         )])
         .into())
     }
+
+    async fn complete(
+        &self,
+        params: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let values = ["alice", "bob", "carol"]
+            .iter()
+            .filter(|v| v.starts_with(&params.argument.value))
+            .map(|v| v.to_string())
+            .collect();
+        let info = CompletionInfo::new(values).map_err(|e| McpError::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -250,6 +434,8 @@ async fn main() {
     eprintln!("mcp-test-server ready on stdio");
     let server = TestServer {
         tools: TestServer::tool_router(),
+        extra_tools: Mutex::new(flag("--extra-tool").cloned().into_iter().collect()),
+        cancelled: AtomicU32::new(0),
     };
     match server.serve(rmcp::transport::stdio()).await {
         Ok(running) => {

@@ -132,7 +132,7 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
         unreachable!("stdin and stdout are piped")
     };
 
-    let connect = Upstream::connect((stdout, stdin), sessions.clone());
+    let connect = Upstream::connect((stdout, stdin));
     let upstream = tokio::select! {
         result = connect => result,
         () = ct.cancelled() => return Ok(stop(&mut child, &http_ct, serving).await),

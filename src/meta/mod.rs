@@ -44,6 +44,9 @@ pub use tools::TOOL_NAMES;
 /// The URI of the resource holding the daemon's version.
 pub const VERSION_URI: &str = "config://version";
 
+/// The URI of the resource listing the mounts and their health (JSON).
+pub const MOUNTS_URI: &str = "config://mounts";
+
 const INSTRUCTIONS: &str = "This server creates and manages ephemeral MCP servers on demand \
 (as Kubernetes Jobs, or local processes when no cluster is configured), with custom runtime \
 executors (uvx, npx), packages and arguments. Call list_presets for ready-made servers, \
@@ -171,7 +174,10 @@ impl ServerHandler for MetaServer {
     ) -> Result<ListResourcesResult, McpError> {
         let version = Resource::new(VERSION_URI, "version")
             .with_description("The version of mcp-ephemeral-k8s serving this endpoint");
-        let mut resources = vec![version];
+        let mounts = Resource::new(MOUNTS_URI, "mounts")
+            .with_description("The mounted servers, their names and health, as JSON")
+            .with_mime_type("application/json");
+        let mut resources = vec![version, mounts];
         resources.extend(self.manager.mounts().resources());
         Ok(ListResourcesResult::with_all_items(resources))
     }
@@ -191,11 +197,16 @@ impl ServerHandler for MetaServer {
         params: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if params.uri == VERSION_URI {
-            let contents = ResourceContents::text(env!("CARGO_PKG_VERSION"), VERSION_URI);
-            return Ok(ReadResourceResult::new(vec![contents]).into());
-        }
-        self.read_mounted(params, &context).await
+        let contents = match params.uri.as_str() {
+            VERSION_URI => ResourceContents::text(env!("CARGO_PKG_VERSION"), VERSION_URI),
+            MOUNTS_URI => {
+                let mounts =
+                    serde_json::to_string_pretty(&self.manager.mounts().list()).unwrap_or_default();
+                ResourceContents::text(mounts, MOUNTS_URI).with_mime_type("application/json")
+            }
+            _ => return self.read_mounted(params, &context).await,
+        };
+        Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
     async fn subscribe(
@@ -203,8 +214,8 @@ impl ServerHandler for MetaServer {
         params: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        if params.uri == VERSION_URI {
-            // The version never changes while the daemon runs.
+        if params.uri == VERSION_URI || params.uri == MOUNTS_URI {
+            // The daemon's own resources: their changes come as resources/list_changed.
             return Ok(());
         }
         self.subscribe_mounted(params, &context).await
@@ -215,7 +226,7 @@ impl ServerHandler for MetaServer {
         params: UnsubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        if params.uri == VERSION_URI {
+        if params.uri == VERSION_URI || params.uri == MOUNTS_URI {
             return Ok(());
         }
         self.unsubscribe_mounted(params, &context).await

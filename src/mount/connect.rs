@@ -2,12 +2,18 @@
 
 use std::{sync::Arc, time::Duration};
 
-use rmcp::{model::InitializeResult, transport::StreamableHttpClientTransport};
+use rmcp::{
+    model::InitializeResult,
+    transport::{
+        StreamableHttpClientTransport, common::client_side_sse::NeverRetry,
+        streamable_http_client::StreamableHttpClientTransportConfig,
+    },
+};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
     model::MountTransport,
-    proxy::{Sessions, Upstream, UpstreamEvent},
+    proxy::{Upstream, UpstreamEvent},
     transport::sse_client::SseClientTransport,
 };
 
@@ -27,13 +33,17 @@ pub const REACHABLE_KEY: &str = "io.github.mcp-ephemeral-k8s/reachable";
 pub async fn connect(
     url: &str,
     transport: MountTransport,
-    sessions: Arc<Sessions>,
 ) -> Result<(Upstream, UnboundedReceiver<UpstreamEvent>), String> {
     let attempt = async {
         match transport {
             MountTransport::StreamableHttp => {
-                let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
-                Upstream::connect(transport, sessions)
+                // No silent resumption: a broken stream fails its call at once, and the
+                // mount's supervisor reconnects with a fresh session.
+                let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+                config.retry_config = Arc::new(NeverRetry::default());
+                let transport =
+                    StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+                Upstream::connect(transport)
                     .await
                     .map_err(|e| e.to_string())
             }
@@ -41,7 +51,7 @@ pub async fn connect(
                 let transport = SseClientTransport::connect(url)
                     .await
                     .map_err(|e| e.to_string())?;
-                Upstream::connect(transport, sessions)
+                Upstream::connect(transport)
                     .await
                     .map_err(|e| e.to_string())
             }

@@ -258,7 +258,7 @@ impl Mount {
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
             let shared_now = shared.upgrade()?;
-            let attempt = connect(&self.url, self.transport, shared_now.sessions.clone()).await;
+            let attempt = connect(&self.url, self.transport).await;
             let (upstream, events) = match attempt {
                 Ok(connected) => connected,
                 Err(reason) => {

@@ -159,16 +159,12 @@ impl Mounts {
             names::check_mount_name(name).map_err(Error::InvalidName)?;
         }
         self.shared.check_free(&request)?;
-        let (upstream, events) = connect::connect(
-            &request.url,
-            request.transport,
-            self.shared.sessions.clone(),
-        )
-        .await
-        .map_err(|reason| Error::Connect {
-            url: request.url.clone(),
-            reason,
-        })?;
+        let (upstream, events) = connect::connect(&request.url, request.transport)
+            .await
+            .map_err(|reason| Error::Connect {
+                url: request.url.clone(),
+                reason,
+            })?;
         let reachable = connect::reachable_instances(upstream.info());
         if reachable.first() == Some(&self.shared.instance) {
             return Err(Error::SelfMount { url: request.url });

@@ -20,14 +20,15 @@ pub struct Caller {
     pub request_id: RequestId,
     /// The progress token the downstream client chose, if any.
     pub progress_token: Option<ProgressToken>,
+    /// Whether the call is a `tools/call` (the requests that make servers sample or elicit).
+    pub tool_call: bool,
 }
 
 /// In-flight calls of one upstream, keyed by the upstream request id and progress token.
 /// Std mutexes, never held across an `.await`.
 #[derive(Default)]
 pub struct Calls {
-    /// Upstream request id → caller, oldest first (a `Vec`: there are few at a time, and the
-    /// newest is the fallback for requests that cannot be associated).
+    /// Upstream request id → caller (a `Vec`: there are few at a time).
     callers: Mutex<Vec<(RequestId, Caller)>>,
     /// Upstream progress token → upstream request id.
     progress: Mutex<HashMap<ProgressToken, RequestId>>,
@@ -75,10 +76,24 @@ impl Calls {
             .map(|(_, c)| c.clone())
     }
 
-    /// The caller of the newest call in flight (for upstream requests that carry no
-    /// association, as over stdio).
-    pub fn newest(&self) -> Option<Caller> {
-        lock(&self.callers).last().map(|(_, c)| c.clone())
+    /// The caller of the only `tools/call` in flight, if exactly one is: the one an upstream
+    /// request must belong to when the transport cannot say (stdio). With several in flight
+    /// there is no telling, and guessing could hand one client's request to another.
+    pub fn sole_tool_call(&self) -> Option<Caller> {
+        let callers = lock(&self.callers);
+        let mut tool_calls = callers.iter().filter(|(_, c)| c.tool_call);
+        match (tool_calls.next(), tool_calls.next()) {
+            (Some((_, caller)), None) => Some(caller.clone()),
+            _ => None,
+        }
+    }
+
+    /// How many `tools/call` are in flight.
+    pub fn tool_calls(&self) -> usize {
+        lock(&self.callers)
+            .iter()
+            .filter(|(_, c)| c.tool_call)
+            .count()
     }
 }
 

@@ -21,7 +21,7 @@ use rmcp::{
 };
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Calls, Sessions, client_config, upstream_error};
+use super::{Calls, client_config, upstream_error};
 
 /// Something the upstream server said that its owner relays (with renaming, for mounts).
 #[derive(Debug, Clone)]
@@ -40,36 +40,28 @@ pub enum UpstreamEvent {
     Closed,
 }
 
-/// Routes an upstream's messages to downstream sessions.
+/// Routes an upstream's messages to the callers they belong to, or to its owner.
 #[derive(Clone)]
 pub struct Relay {
     calls: Arc<Calls>,
-    sessions: Arc<Sessions>,
     events: UnboundedSender<UpstreamEvent>,
 }
 
 impl Relay {
-    /// A relay to `sessions`, for calls recorded in `calls`, with other events on `events`.
-    pub fn new(
-        calls: Arc<Calls>,
-        sessions: Arc<Sessions>,
-        events: UnboundedSender<UpstreamEvent>,
-    ) -> Self {
-        Self {
-            calls,
-            sessions,
-            events,
-        }
+    /// A relay for the calls recorded in `calls`, with other events on `events`.
+    pub fn new(calls: Arc<Calls>, events: UnboundedSender<UpstreamEvent>) -> Self {
+        Self { calls, events }
     }
 
     fn event(&self, event: UpstreamEvent) {
         let _ = self.events.send(event);
     }
 
-    /// Sends a request from the upstream to the client whose call caused it: the one the
-    /// transport associates it with (streamable HTTP), else the newest call in flight
-    /// (stdio cannot tell), else any session. On the downstream side it rides that call's
-    /// stream.
+    /// Sends a request from the upstream to the client whose call caused it: the call the
+    /// transport associates it with (streamable HTTP says which response stream it came
+    /// on), or else the only `tools/call` in flight (stdio cannot say). Downstream it rides
+    /// that call's stream. With no way to tell, it is refused rather than risk asking the
+    /// wrong client.
     async fn ask(
         &self,
         mut request: ServerRequest,
@@ -79,19 +71,27 @@ impl Relay {
             Some(InboundStreamOrigin::OutboundRequest(id)) => self.calls.caller(id),
             _ => None,
         };
-        let caller = associated.or_else(|| self.calls.newest());
-        let peer = match caller {
-            Some(caller) => {
-                request
-                    .extensions_mut()
-                    .insert(OriginatingRequestId(caller.request_id));
-                caller.peer
-            }
-            None => self.sessions.any().ok_or_else(|| {
-                McpError::internal_error("no client is connected to answer this request", None)
-            })?,
+        let Some(caller) = associated.or_else(|| self.calls.sole_tool_call()) else {
+            let in_flight = self.calls.tool_calls();
+            return Err(McpError::internal_error(
+                if in_flight == 0 {
+                    "this request is not part of any tool call, so there is no client to ask"
+                        .to_owned()
+                } else {
+                    format!(
+                        "cannot tell which of the {in_flight} tool calls in flight this request belongs to \
+                         (the transport does not say); retry the call when no other is running"
+                    )
+                },
+                None,
+            ));
         };
-        peer.send_request(request)
+        request
+            .extensions_mut()
+            .insert(OriginatingRequestId(caller.request_id));
+        caller
+            .peer
+            .send_request(request)
             .await
             .map_err(|e| upstream_error("the client could not answer", e))
     }

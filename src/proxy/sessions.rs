@@ -54,11 +54,6 @@ impl Sessions {
         self.len() == 0
     }
 
-    /// Some connected session (for requests no call is associated with).
-    pub fn any(&self) -> Option<Peer<RoleServer>> {
-        lock(&self.peers).values().next().cloned()
-    }
-
     /// Sends a notification to every connected session.
     pub async fn broadcast(&self, notification: ServerNotification) {
         let peers: Vec<_> = lock(&self.peers).values().cloned().collect();

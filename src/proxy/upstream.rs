@@ -17,7 +17,7 @@ use rmcp::{
 };
 use tokio::sync::{mpsc, watch};
 
-use super::{Caller, Calls, Relay, Sessions, UpstreamEvent};
+use super::{Caller, Calls, Relay, UpstreamEvent};
 
 /// The upstream could not be reached or did not complete `initialize`.
 #[derive(Debug, thiserror::Error)]
@@ -52,13 +52,13 @@ pub struct Upstream {
 
 impl Upstream {
     /// Connects over `transport` and completes `initialize`. What the upstream sends on
-    /// its own goes to `sessions` (progress, requests) or to the returned event receiver.
+    /// its own goes to the caller it belongs to (progress, requests) or to the returned
+    /// event receiver.
     ///
     /// # Errors
     /// [`UpstreamError`] when the handshake fails (the server exited, spoke something else…).
     pub async fn connect<T, E, A>(
         transport: T,
-        sessions: Arc<Sessions>,
     ) -> Result<(Self, mpsc::UnboundedReceiver<UpstreamEvent>), UpstreamError>
     where
         T: IntoTransport<RoleClient, E, A>,
@@ -66,7 +66,7 @@ impl Upstream {
     {
         let calls = Arc::new(Calls::default());
         let (events_tx, events) = mpsc::unbounded_channel();
-        let relay = Relay::new(calls.clone(), sessions, events_tx.clone());
+        let relay = Relay::new(calls.clone(), events_tx.clone());
         let service = relay.serve(transport).await?;
         let peer = service.peer().clone();
         let peer_info = peer.peer_info().ok_or_else(|| {
@@ -137,6 +137,7 @@ impl Upstream {
         request: ClientRequest,
         context: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, ServiceError> {
+        let tool_call = matches!(request, ClientRequest::CallToolRequest(_));
         let handle = self
             .peer
             .send_request_with_option(request, PeerRequestOptions::no_options())
@@ -145,6 +146,7 @@ impl Upstream {
             peer: context.peer.clone(),
             request_id: context.id.clone(),
             progress_token: context.meta.get_progress_token(),
+            tool_call,
         };
         let _routes = self
             .calls

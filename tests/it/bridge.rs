@@ -101,10 +101,10 @@ async fn progress_goes_only_to_the_session_that_made_the_call() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        messages(&a.service().progress.lock().unwrap()),
+        messages(&a.service().seen().progress),
         ["step 1 of 3", "step 2 of 3", "step 3 of 3"]
     );
-    assert_eq!(messages(&b.service().progress.lock().unwrap()).len(), 5);
+    assert_eq!(messages(&b.service().seen().progress).len(), 5);
 }
 
 #[tokio::test]

@@ -115,17 +115,17 @@ async fn waiting_for_ready_reports_progress_and_log_messages() {
     call_ok(&meta, "create_mcp_server", args).await;
     let recorder = meta.service();
     eventually("progress says ready", || {
-        let progress = recorder.progress.lock().unwrap();
-        progress
+        let seen = recorder.seen();
+        seen.progress
             .iter()
             .any(|p| p.message.as_deref() == Some("ready"))
     })
     .await;
     eventually("a log line says ready", || {
-        recorder.logs.lock().unwrap().iter().any(|l| l == "ready")
+        recorder.seen().logs.iter().any(|l| l.data == "ready")
     })
     .await;
-    let progress = recorder.progress.lock().unwrap().clone();
+    let progress = recorder.seen().progress;
     let messages: Vec<String> = progress.iter().filter_map(|p| p.message.clone()).collect();
     assert!(
         messages.iter().any(|m| m.starts_with("starting ")),

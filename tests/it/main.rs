@@ -1,9 +1,15 @@
 //! Integration tests: the real binary, started as the README says, driven by real MCP
 //! clients over real sockets.
 
+// Logging, sampling and roots are deprecated in rmcp 3.11 (SEP-2577) but part of the
+// protocol versions the daemon serves, so the tests exercise them.
+#![allow(deprecated)]
+
 mod bad_input;
 mod bridge;
 mod local_backend;
+mod mount_relay;
+mod mounting;
 mod support;
 mod third_party;
 mod transports;

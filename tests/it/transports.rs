@@ -98,8 +98,8 @@ async fn a_2024_11_05_client_on_legacy_sse_lists_tools_and_reads_the_version() {
         META_TOOLS
     );
     let resources = client.list_all_resources().await.unwrap();
-    assert_eq!(resources.len(), 1);
-    assert_eq!(resources[0].uri, "config://version");
+    let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+    assert_eq!(uris, ["config://version", "config://mounts"]);
     let read = client
         .read_resource(ReadResourceRequestParams::new("config://version"))
         .await

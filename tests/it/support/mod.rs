@@ -270,3 +270,18 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Waits until `url` answers 200 (a bridge finished starting its server).
+pub async fn wait_healthy(url: &str) {
+    let deadline = tokio::time::Instant::now() + QUICK;
+    loop {
+        if reqwest::get(url).await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{url} never answered 200"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,48 +1,122 @@
-//! A client handler that records what the server sends on its own.
+//! A client handler that records what the server sends on its own, and answers sampling
+//! and roots requests with fixed replies.
 
 use std::sync::{Arc, Mutex};
 
 use rmcp::{
-    ClientHandler, RoleClient,
-    model::{ClientConfig, ProgressNotificationParam, ProtocolVersion},
-    service::NotificationContext,
+    ClientHandler, ErrorData as McpError, RoleClient,
+    model::{
+        ClientConfig, CreateMessageRequestParams, CreateMessageResult, ListRootsResult,
+        LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion,
+        ResourceUpdatedNotificationParam, Root, SamplingMessage,
+    },
+    service::{NotificationContext, RequestContext},
 };
 
-/// Records progress messages and log notifications; identifies itself with a chosen
-/// protocol version.
+/// Everything a server sent on its own, by kind.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    pub progress: Vec<ProgressNotificationParam>,
+    pub logs: Vec<LoggingMessageNotificationParam>,
+    pub tools_changed: usize,
+    pub resources_changed: usize,
+    pub prompts_changed: usize,
+    pub updated: Vec<String>,
+    pub sampled: Vec<String>,
+}
+
+/// Records notifications; replies to sampling with `"<reply>: <prompt>"` and to roots
+/// with `file:///<reply>`; identifies itself with a chosen protocol version.
 #[derive(Clone)]
 pub struct Recorder {
     config: ClientConfig,
-    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
-    pub logs: Arc<Mutex<Vec<serde_json::Value>>>,
+    reply: String,
+    seen: Arc<Mutex<Seen>>,
 }
 
 impl Recorder {
     pub fn new(version: ProtocolVersion) -> Self {
+        Self::replying(version, "sampled")
+    }
+
+    /// A recorder that answers sampling with `reply`.
+    pub fn replying(version: ProtocolVersion, reply: &str) -> Self {
         Self {
             config: mcp_ephemeral_k8s::proxy::client_config().with_protocol_version(version),
-            progress: Arc::default(),
-            logs: Arc::default(),
+            reply: reply.to_owned(),
+            seen: Arc::default(),
         }
+    }
+
+    /// What was seen so far.
+    pub fn seen(&self) -> Seen {
+        self.seen.lock().unwrap().clone()
     }
 }
 
-#[allow(deprecated, reason = "logging is part of the versions under test")]
 impl ClientHandler for Recorder {
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, McpError> {
+        let prompt = params
+            .messages
+            .first()
+            .and_then(|m| m.content.first())
+            .and_then(|c| c.as_text())
+            .map(|t| t.text.clone())
+            .unwrap_or_default();
+        self.seen.lock().unwrap().sampled.push(prompt.clone());
+        let reply = SamplingMessage::assistant_text(format!("{}: {prompt}", self.reply));
+        Ok(CreateMessageResult::new(reply, "test-model".into()))
+    }
+
+    async fn list_roots(
+        &self,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, McpError> {
+        let mut result = ListRootsResult::default();
+        result
+            .roots
+            .push(Root::new(format!("file:///{}", self.reply)));
+        Ok(result)
+    }
+
     async fn on_progress(
         &self,
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        self.progress.lock().unwrap().push(params);
+        self.seen.lock().unwrap().progress.push(params);
     }
 
     async fn on_logging_message(
         &self,
-        params: rmcp::model::LoggingMessageNotificationParam,
+        params: LoggingMessageNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        self.logs.lock().unwrap().push(params.data);
+        self.seen.lock().unwrap().logs.push(params);
+    }
+
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.seen.lock().unwrap().tools_changed += 1;
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.seen.lock().unwrap().resources_changed += 1;
+    }
+
+    async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.seen.lock().unwrap().prompts_changed += 1;
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.seen.lock().unwrap().updated.push(params.uri);
     }
 
     fn get_info(&self) -> ClientConfig {
