@@ -2,7 +2,11 @@
 //! sends while serving a call (progress, sampling, elicitation, roots) reaches the client
 //! that made it.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use rmcp::{
     Peer, RoleServer,
@@ -30,9 +34,20 @@ pub struct Caller {
 pub struct Calls {
     /// Upstream request id → caller (a `Vec`: there are few at a time).
     callers: Mutex<Vec<(RequestId, Caller)>>,
-    /// Upstream progress token → upstream request id.
-    progress: Mutex<HashMap<ProgressToken, RequestId>>,
+    /// Upstream progress token → the caller, and when its call ended. Routes outlive their
+    /// call by [`PROGRESS_LINGER`]: a server's last progress can be handled after its
+    /// response, since notifications and responses travel separately.
+    progress: Mutex<HashMap<ProgressToken, (Caller, Option<Instant>)>>,
+    /// Progress that arrived before its call was recorded (the upstream can answer before
+    /// the sender gets to [`Calls::begin`]); at most [`MAX_EARLY_PROGRESS`], oldest dropped.
+    early: Mutex<VecDeque<ProgressNotificationParam>>,
 }
+
+/// How many notifications of not-yet-recorded calls are kept.
+const MAX_EARLY_PROGRESS: usize = 32;
+
+/// How long a progress route stays after its call ended.
+const PROGRESS_LINGER: Duration = Duration::from_secs(2);
 
 impl Calls {
     /// Records a call until the guard is dropped.
@@ -42,7 +57,11 @@ impl Calls {
         upstream_token: ProgressToken,
         caller: Caller,
     ) -> CallGuard<'_> {
-        lock(&self.progress).insert(upstream_token.clone(), upstream_id.clone());
+        {
+            let mut progress = lock(&self.progress);
+            progress.retain(|_, (_, ended)| ended.is_none_or(|at| at.elapsed() < PROGRESS_LINGER));
+            progress.insert(upstream_token.clone(), (caller.clone(), None));
+        }
         lock(&self.callers).push((upstream_id.clone(), caller));
         CallGuard {
             calls: self,
@@ -51,20 +70,43 @@ impl Calls {
         }
     }
 
-    /// Sends an upstream progress notification to the caller, with its own token.
-    pub async fn route_progress(&self, mut params: ProgressNotificationParam) {
-        let caller = {
-            let id = lock(&self.progress).get(&params.progress_token).cloned();
-            id.and_then(|id| self.caller(&id))
+    /// Sends an upstream progress notification to the caller, with its own token; keeps it
+    /// for a moment if the call is not recorded yet.
+    pub async fn route_progress(&self, params: ProgressNotificationParam) {
+        let caller = lock(&self.progress)
+            .get(&params.progress_token)
+            .map(|(caller, _)| caller.clone());
+        match caller {
+            Some(caller) => Self::send_progress(&caller, params).await,
+            None => {
+                let mut early = lock(&self.early);
+                if early.len() == MAX_EARLY_PROGRESS {
+                    early.pop_front();
+                }
+                early.push_back(params);
+            }
+        }
+    }
+
+    /// Sends the progress of `caller`'s call that arrived before [`Calls::begin`].
+    pub async fn flush_early(&self, upstream_token: &ProgressToken, caller: &Caller) {
+        let mine: VecDeque<ProgressNotificationParam> = {
+            let mut early = lock(&self.early);
+            let (mine, others) = early
+                .drain(..)
+                .partition(|p| p.progress_token == *upstream_token);
+            *early = others;
+            mine
         };
-        if let Some(Caller {
-            peer,
-            progress_token: Some(token),
-            ..
-        }) = caller
-        {
-            params.progress_token = token;
-            let _ = peer.notify_progress(params).await;
+        for params in mine {
+            Self::send_progress(caller, params).await;
+        }
+    }
+
+    async fn send_progress(caller: &Caller, mut params: ProgressNotificationParam) {
+        if let Some(token) = &caller.progress_token {
+            params.progress_token = token.clone();
+            let _ = caller.peer.notify_progress(params).await;
         }
     }
 
@@ -106,7 +148,9 @@ pub struct CallGuard<'a> {
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        lock(&self.calls.progress).remove(&self.upstream_token);
+        if let Some((_, ended)) = lock(&self.calls.progress).get_mut(&self.upstream_token) {
+            *ended = Some(Instant::now());
+        }
         lock(&self.calls.callers).retain(|(id, _)| *id != self.upstream_id);
     }
 }

@@ -12,12 +12,16 @@ use std::sync::Arc;
 use rmcp::{
     ClientHandler, ErrorData as McpError, RoleClient,
     model::{
-        ClientConfig, ClientResult, CreateMessageRequest, CreateMessageRequestParams,
-        CreateMessageResult, ElicitRequest, ElicitRequestParams, ElicitResult, GetExtensions,
-        ListRootsRequest, ListRootsResult, LoggingMessageNotificationParam,
-        ProgressNotificationParam, ResourceUpdatedNotificationParam, ServerRequest,
+        CancelledNotificationParam, ClientConfig, ClientResult, CreateMessageRequest,
+        CreateMessageRequestParams, CreateMessageResult, ElicitRequest, ElicitRequestParams,
+        ElicitResult, GetExtensions, ListRootsRequest, ListRootsResult,
+        LoggingMessageNotificationParam, ProgressNotificationParam,
+        ResourceUpdatedNotificationParam, ServerRequest,
     },
-    service::{InboundStreamOrigin, NotificationContext, OriginatingRequestId, RequestContext},
+    service::{
+        InboundStreamOrigin, NotificationContext, OriginatingRequestId, PeerRequestOptions,
+        RequestContext,
+    },
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -89,11 +93,22 @@ impl Relay {
         request
             .extensions_mut()
             .insert(OriginatingRequestId(caller.request_id));
-        caller
+        let answer_error = |e| upstream_error("the client could not answer", e);
+        let handle = caller
             .peer
-            .send_request(request)
+            .send_request_with_option(request, PeerRequestOptions::no_options())
             .await
-            .map_err(|e| upstream_error("the client could not answer", e))
+            .map_err(answer_error)?;
+        let id = handle.id.clone();
+        tokio::select! {
+            answer = handle.await_response() => answer.map_err(answer_error),
+            // The upstream gave up on its request: tell the client to stop too.
+            () = context.ct.cancelled() => {
+                let reason = Some("cancelled by the server".to_owned());
+                let _ = caller.peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
+                Err(McpError::internal_error("cancelled by the server", None))
+            }
+        }
     }
 }
 

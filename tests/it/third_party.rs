@@ -59,3 +59,103 @@ async fn the_time_preset_runs_the_same_server() {
     .await;
     assert!(text.contains("Europe/Amsterdam"), "{text}");
 }
+
+/// The reference server mounted: its tools, resources, templates, prompts, completions and
+/// progress, all through the meta-server.
+#[tokio::test]
+async fn server_everything_mounted_end_to_end() {
+    use rmcp::model::{
+        ArgumentInfo, CompleteRequestParams, GetPromptRequestParams, ReadResourceRequestParams,
+        Reference, ResourceContents,
+    };
+
+    let daemon = Process::daemon(&["--ready-timeout", "600"]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let args =
+        json!({"runtime_exec": "npx", "runtime_mcp": "@modelcontextprotocol/server-everything"});
+    let (server, groups) = create_ready(&meta, args).await;
+    call_ok(
+        &meta,
+        "mount_mcp_server",
+        json!({"job_name": server["job_name"], "name": "ev"}),
+    )
+    .await;
+
+    let tools = tool_names(&meta).await;
+    assert!(
+        tools.contains(&"ev_echo".to_owned()) && tools.contains(&"ev_get-sum".to_owned()),
+        "{tools:?}"
+    );
+    let echoed = text(&call(&meta, "ev_echo", json!({"message": "via the mount"})).await);
+    assert!(echoed.contains("via the mount"), "{echoed}");
+    let sum = text(&call(&meta, "ev_get-sum", json!({"a": 2, "b": 40})).await);
+    assert!(sum.contains("42"), "{sum}");
+
+    let result = call(
+        &meta,
+        "ev_trigger-long-running-operation",
+        json!({"duration": 0.3, "steps": 3}),
+    )
+    .await;
+    assert_ne!(result.is_error, Some(true), "{}", text(&result));
+    let recorder = meta.service().clone();
+    let deadline = tokio::time::Instant::now() + crate::support::QUICK;
+    loop {
+        let seen = recorder.seen().progress;
+        if seen.iter().filter(|p| p.total == Some(3.0)).count() >= 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no progress from the reference server: {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let uri = "demo://ev/resource/static/document/architecture.md";
+    let resources: Vec<String> = meta
+        .list_all_resources()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.uri)
+        .collect();
+    assert!(resources.iter().any(|r| r == uri), "{resources:?}");
+    let read = meta
+        .read_resource(ReadResourceRequestParams::new(uri))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&read.contents[0], ResourceContents::TextResourceContents { text, .. } if !text.is_empty())
+    );
+    let blob = meta
+        .read_resource(ReadResourceRequestParams::new(
+            "demo://ev/resource/dynamic/blob/1",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&blob.contents[0], ResourceContents::BlobResourceContents { blob, .. } if !blob.is_empty())
+    );
+
+    let prompt = meta
+        .get_prompt(GetPromptRequestParams::new("ev_simple-prompt"))
+        .await
+        .unwrap();
+    assert!(!prompt.messages.is_empty());
+    let complete = CompleteRequestParams::new(
+        Reference::for_prompt("ev_completable-prompt"),
+        ArgumentInfo::new("department", "E"),
+    );
+    let values = meta.complete(complete).await.unwrap().completion.values;
+    assert!(values.iter().any(|v| v.starts_with('E')), "{values:?}");
+
+    call_ok(
+        &meta,
+        "delete_mcp_server",
+        json!({"job_name": server["job_name"]}),
+    )
+    .await;
+    assert!(!tool_names(&meta).await.contains(&"ev_echo".to_owned()));
+    assert_groups_gone(&groups).await;
+}
