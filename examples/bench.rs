@@ -1,6 +1,7 @@
 //! Measures the daemon and the bridge: idle memory, and `tools/call` latency (p50, p99)
 //! and throughput at 1, 16 and 64 concurrent sessions over streamable HTTP, directly on a
-//! bridge (the repo's test server's `echo`) and on the meta-server's own `list_mcp_servers`.
+//! bridge (the repo's test server's `echo`) and on the meta-server's own `list_mcp_servers`;
+//! then the same child's `echo` called directly and through a mount, side by side.
 //!
 //! Run with `scripts/bench` (release build); it prints a Markdown table for BENCHMARKS.md.
 //! Options: `--seconds N` per measurement (default 5).
@@ -24,6 +25,7 @@ const CONCURRENCY: [usize; 3] = [1, 16, 64];
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    mcp_ephemeral_k8s::tls::install_crypto_provider();
     let seconds: u64 = std::env::args()
         .skip_while(|a| a != "--seconds")
         .nth(1)
@@ -115,9 +117,84 @@ async fn main() -> Result<()> {
         "| daemon after the load above | {:.1} MiB |",
         rss_kib(daemon.id().context("daemon pid")?)? as f64 / 1024.0
     );
+    mount_overhead(
+        &format!("http://{daemon_addr}/mcp"),
+        &test_server_path,
+        duration,
+    )
+    .await?;
     let _ = daemon.kill().await;
     let _ = bridge.kill().await;
     Ok(())
+}
+
+/// Proxied calls through a mount against direct calls to the same child, side by side:
+/// for each mount transport, a child (the repo's test server) created and mounted on the
+/// daemon, then its `echo` called directly and as `<mount>_echo` on the meta-server.
+async fn mount_overhead(meta_url: &str, test_server: &str, duration: Duration) -> Result<()> {
+    let meta = client_config()
+        .serve(StreamableHttpClientTransport::from_uri(meta_url.to_owned()))
+        .await?;
+    println!();
+    println!(
+        "| mount transport | client | sessions | direct calls/s | direct p50 | direct p99 | mounted calls/s | mounted p50 | mounted p99 | added p50 | throughput |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (mount, transport) in [("t", "streamable-http"), ("s", "sse")] {
+        let create =
+            json!({"runtime_exec": test_server, "runtime_mcp": "serve", "wait_for_ready": true});
+        let created = meta
+            .call_tool(
+                CallToolRequestParams::new("create_mcp_server").with_arguments(object(create)),
+            )
+            .await?;
+        let server = created
+            .structured_content
+            .context("create_mcp_server result")?;
+        let child_url = server["url"].as_str().context("url")?.to_owned();
+        let request =
+            json!({"job_name": server["job_name"], "name": mount, "transport": transport});
+        meta.call_tool(
+            CallToolRequestParams::new("mount_mcp_server").with_arguments(object(request)),
+        )
+        .await?;
+        let mounted_tool = format!("{mount}_echo");
+        let arguments = json!({"text": "hello"});
+        for (client, raw) in [("raw HTTP", true), ("rmcp", false)] {
+            for sessions in CONCURRENCY {
+                let run = |url: &str, tool: &str| {
+                    let (url, tool, arguments) =
+                        (url.to_owned(), tool.to_owned(), arguments.clone());
+                    async move {
+                        if raw {
+                            load_raw(&url, &tool, &arguments, sessions, duration).await
+                        } else {
+                            load(&url, &tool, &arguments, sessions, duration).await
+                        }
+                    }
+                };
+                let direct = run(&child_url, "echo").await?;
+                let mounted = run(meta_url, &mounted_tool).await?;
+                println!(
+                    "| {transport} | {client} | {sessions} | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {:+.3} ms | {:.2}x |",
+                    direct.per_second,
+                    direct.p50_ms,
+                    direct.p99_ms,
+                    mounted.per_second,
+                    mounted.p50_ms,
+                    mounted.p99_ms,
+                    mounted.p50_ms - direct.p50_ms,
+                    mounted.per_second / direct.per_second,
+                );
+            }
+        }
+    }
+    meta.cancel().await?;
+    Ok(())
+}
+
+fn object(value: Value) -> serde_json::Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
 }
 
 struct Stats {

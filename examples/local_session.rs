@@ -9,6 +9,7 @@ use rmcp::{ServiceExt, model::CallToolRequestParams, transport::StreamableHttpCl
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    mcp_ephemeral_k8s::tls::install_crypto_provider();
     let manager = SessionManager::local()?;
     let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
     let server = manager.create_mcp_server(config, true, true).await?;

@@ -31,6 +31,7 @@
 //! - [`model`]: configurations, servers, statuses, names.
 //! - [`presets`]: presets from `presets/*.yaml`.
 //! - [`process`]: process groups and signals.
+//! - [`tls`]: the rustls provider for outgoing HTTPS.
 
 pub mod backend;
 pub mod bridge;
@@ -45,6 +46,7 @@ pub mod process;
 pub mod proxy;
 pub mod server;
 pub mod session;
+pub mod tls;
 pub mod transport;
 
 pub use error::{Error, Result};

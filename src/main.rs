@@ -23,6 +23,7 @@ const EXIT_USAGE: u8 = 64;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
+    mcp_ephemeral_k8s::tls::install_crypto_provider();
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     // A bridge proxies one stdio server, which handles one message at a time anyway: one
     // thread is enough and keeps every child's memory small. The daemon uses every core.

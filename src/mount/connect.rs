@@ -34,6 +34,7 @@ pub async fn connect(
     url: &str,
     transport: MountTransport,
 ) -> Result<(Upstream, UnboundedReceiver<UpstreamEvent>), String> {
+    crate::tls::install_crypto_provider();
     let attempt = async {
         match transport {
             MountTransport::StreamableHttp => {

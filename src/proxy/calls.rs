@@ -34,10 +34,13 @@ pub struct Caller {
 pub struct Calls {
     /// Upstream request id → caller (a `Vec`: there are few at a time).
     callers: Mutex<Vec<(RequestId, Caller)>>,
-    /// Upstream progress token → the caller, and when its call ended. Routes outlive their
-    /// call by [`PROGRESS_LINGER`]: a server's last progress can be handled after its
-    /// response, since notifications and responses travel separately.
-    progress: Mutex<HashMap<ProgressToken, (Caller, Option<Instant>)>>,
+    /// Upstream progress token → the caller. Routes outlive their call by
+    /// [`PROGRESS_LINGER`]: a server's last progress can be handled after its response,
+    /// since notifications and responses travel separately.
+    progress: Mutex<HashMap<ProgressToken, Caller>>,
+    /// Routes of ended calls, oldest first, with when they ended: removed once older than
+    /// [`PROGRESS_LINGER`] (from the front, so each call costs O(1) on average).
+    ended: Mutex<VecDeque<(Instant, ProgressToken)>>,
     /// Progress that arrived before its call was recorded (the upstream can answer before
     /// the sender gets to [`Calls::begin`]); at most [`MAX_EARLY_PROGRESS`], oldest dropped.
     early: Mutex<VecDeque<ProgressNotificationParam>>,
@@ -59,23 +62,29 @@ impl Calls {
     ) -> CallGuard<'_> {
         {
             let mut progress = lock(&self.progress);
-            progress.retain(|_, (_, ended)| ended.is_none_or(|at| at.elapsed() < PROGRESS_LINGER));
-            progress.insert(upstream_token.clone(), (caller.clone(), None));
+            let mut ended = lock(&self.ended);
+            while ended
+                .front()
+                .is_some_and(|(at, _)| at.elapsed() >= PROGRESS_LINGER)
+            {
+                if let Some((_, token)) = ended.pop_front() {
+                    progress.remove(&token);
+                }
+            }
+            progress.insert(upstream_token.clone(), caller.clone());
         }
         lock(&self.callers).push((upstream_id.clone(), caller));
         CallGuard {
             calls: self,
             upstream_id,
-            upstream_token,
+            upstream_token: Some(upstream_token),
         }
     }
 
     /// Sends an upstream progress notification to the caller, with its own token; keeps it
     /// for a moment if the call is not recorded yet.
     pub async fn route_progress(&self, params: ProgressNotificationParam) {
-        let caller = lock(&self.progress)
-            .get(&params.progress_token)
-            .map(|(caller, _)| caller.clone());
+        let caller = lock(&self.progress).get(&params.progress_token).cloned();
         match caller {
             Some(caller) => Self::send_progress(&caller, params).await,
             None => {
@@ -143,13 +152,14 @@ impl Calls {
 pub struct CallGuard<'a> {
     calls: &'a Calls,
     upstream_id: RequestId,
-    upstream_token: ProgressToken,
+    /// Taken on drop, when the route is queued for removal.
+    upstream_token: Option<ProgressToken>,
 }
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        if let Some((_, ended)) = lock(&self.calls.progress).get_mut(&self.upstream_token) {
-            *ended = Some(Instant::now());
+        if let Some(token) = self.upstream_token.take() {
+            lock(&self.calls.ended).push_back((Instant::now(), token));
         }
         lock(&self.calls.callers).retain(|(id, _)| *id != self.upstream_id);
     }

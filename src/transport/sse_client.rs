@@ -67,6 +67,7 @@ impl SseClientTransport {
     /// # Errors
     /// [`SseClientError`] when the stream cannot be opened or names no endpoint.
     pub async fn connect(url: &str) -> Result<Self, SseClientError> {
+        crate::tls::install_crypto_provider();
         Self::connect_with(reqwest::Client::new(), url, HeaderMap::new()).await
     }
 

@@ -53,6 +53,8 @@ impl Process {
 
     /// Starts the binary with `args` and waits for its "listening" log line.
     pub async fn start(args: &[&str]) -> Self {
+        // Tests build reqwest clients of their own, which need the rustls provider.
+        mcp_ephemeral_k8s::tls::install_crypto_provider();
         let mut child = Command::new(BIN)
             .args(args)
             .env("MCP_EPHEMERAL_K8S_LOG", "info,mcp_ephemeral_k8s=debug")
