@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Process, call, call_err, http_client, sse_client, test_server, text};
+use crate::support::*;
 
 /// Processes whose command line contains `marker` (to find children of a failed create).
 fn processes_with(marker: &str) -> Vec<u32> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rmcp::model::{CallToolRequestParams, ProgressNotificationParam};
 use serde_json::json;
 
-use crate::support::{Process, TEST_SERVER, call, group, http_client, sse_client, text};
+use crate::support::*;
 
 async fn bridge(args: &[&str]) -> Process {
     let mut argv = vec![
@@ -55,17 +55,9 @@ async fn many_sessions_share_one_server_without_cross_talk() {
     wait_healthy(&bridge).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
-        let url = if i % 2 == 0 {
-            bridge.url("/mcp")
-        } else {
-            bridge.url("/sse")
-        };
+        let base = bridge.url("");
         tasks.push(tokio::spawn(async move {
-            let client = if i % 2 == 0 {
-                http_client(&url).await
-            } else {
-                sse_client(&url).await
-            };
+            let client = client_of(|path| format!("{base}{path}"), i % 2 == 1).await;
             for j in 0..10 {
                 let expected = format!("session {i} call {j}");
                 let result = call(&client, "echo", json!({ "text": expected })).await;

@@ -3,10 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{
-    Process, assert_groups_gone, call, call_ok, create_ready, eventually, http_client,
-    process_groups, signal, sse_client, test_server, text, tool_names,
-};
+use crate::support::*;
 
 #[tokio::test]
 async fn a_created_child_is_reachable_and_deleting_it_leaves_no_process() {

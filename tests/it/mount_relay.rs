@@ -12,10 +12,7 @@ use rmcp::{
 };
 use serde_json::json;
 
-use crate::support::{
-    Process, Recorder, TEST_SERVER, call, call_err, call_ok, create_ready, eventually, http_client,
-    signal, sse_client, test_server, text,
-};
+use crate::support::*;
 
 fn args(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     value.as_object().unwrap().clone()
@@ -23,16 +20,7 @@ fn args(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> 
 
 #[tokio::test]
 async fn progress_and_cancellation_cross_the_mount() {
-    let daemon = Process::daemon(&[]).await;
-    let meta = http_client(&daemon.url("/mcp")).await;
-    let (server, _) = create_ready(&meta, test_server("")).await;
-    call_ok(
-        &meta,
-        "mount_mcp_server",
-        json!({"job_name": server["job_name"], "name": "t"}),
-    )
-    .await;
-
+    let (_daemon, meta, _) = daemon_with_mounted_child("").await;
     let result = call(&meta, "t_slow", json!({"millis": 300, "steps": 3})).await;
     assert_eq!(text(&result), "done after 300 ms");
     let recorder = meta.service().clone();
@@ -72,15 +60,7 @@ async fn progress_and_cancellation_cross_the_mount() {
 
 #[tokio::test]
 async fn sampling_and_roots_go_to_the_client_whose_call_asked() {
-    let daemon = Process::daemon(&[]).await;
-    let setup = http_client(&daemon.url("/mcp")).await;
-    let (server, _) = create_ready(&setup, test_server("")).await;
-    call_ok(
-        &setup,
-        "mount_mcp_server",
-        json!({"job_name": server["job_name"], "name": "t"}),
-    )
-    .await;
+    let (daemon, setup, _) = daemon_with_mounted_child("").await;
 
     let url = daemon.url("/mcp");
     let alice = Recorder::replying(ProtocolVersion::V_2025_11_25, "alice")
@@ -124,34 +104,22 @@ async fn sampling_and_roots_go_to_the_client_whose_call_asked() {
             );
         }
     }
+    assert!(
+        setup.service().seen().sampled.is_empty(),
+        "a bystander was asked"
+    );
     let roots = call(&bob, "t_roots", json!({})).await;
     assert_eq!(text(&roots), r#"["file:///bob"]"#);
 }
 
 #[tokio::test]
 async fn sixty_four_sessions_call_mounted_tools_at_once_without_cross_talk() {
-    let daemon = Process::daemon(&[]).await;
-    let setup = http_client(&daemon.url("/mcp")).await;
-    let (server, _) = create_ready(&setup, test_server("")).await;
-    call_ok(
-        &setup,
-        "mount_mcp_server",
-        json!({"job_name": server["job_name"], "name": "t"}),
-    )
-    .await;
+    let (daemon, _setup, _) = daemon_with_mounted_child("").await;
     let mut sessions = Vec::new();
     for i in 0..64 {
-        let url = if i % 4 == 0 {
-            daemon.url("/sse")
-        } else {
-            daemon.url("/mcp")
-        };
+        let base = daemon.url("");
         sessions.push(tokio::spawn(async move {
-            let client = if i % 4 == 0 {
-                sse_client(&url).await
-            } else {
-                http_client(&url).await
-            };
+            let client = client_of(|path| format!("{base}{path}"), i % 4 == 0).await;
             let calls = (0..8).map(|j| {
                 let peer = client.peer().clone();
                 async move {

@@ -8,34 +8,11 @@ use rmcp::model::{
 };
 use serde_json::{Value, json};
 
-use crate::support::{
-    Process, Recorder, call, call_err, call_ok, create_ready, eventually, http_client, sse_client,
-    test_server, text, tool_names,
-};
-
-/// A daemon with the test server created and mounted as `t`.
-async fn mounted(
-    extra_args: &str,
-) -> (
-    Process,
-    rmcp::service::RunningService<rmcp::RoleClient, Recorder>,
-    Value,
-) {
-    let daemon = Process::daemon(&[]).await;
-    let meta = http_client(&daemon.url("/mcp")).await;
-    let (server, _) = create_ready(&meta, test_server(extra_args)).await;
-    let mounted = call_ok(
-        &meta,
-        "mount_mcp_server",
-        json!({"job_name": server["job_name"], "name": "t"}),
-    )
-    .await;
-    (daemon, meta, mounted)
-}
+use crate::support::*;
 
 #[tokio::test]
 async fn mounting_prefixes_the_childs_tools_and_calls_go_through() {
-    let (_daemon, meta, mounted) = mounted("").await;
+    let (_daemon, meta, mounted) = daemon_with_mounted_child("").await;
     assert_eq!(mounted["mount"]["name"], "t");
     assert_eq!(mounted["mount"]["state"], "connected");
     assert_eq!(mounted["mount"]["transport"], "streamable-http");
@@ -101,7 +78,7 @@ async fn mounting_prefixes_the_childs_tools_and_calls_go_through() {
 
 #[tokio::test]
 async fn resources_templates_prompts_and_completions_are_mounted_too() {
-    let (_daemon, meta, _) = mounted("").await;
+    let (_daemon, meta, _) = daemon_with_mounted_child("").await;
     let resources: Vec<String> = meta
         .list_all_resources()
         .await
@@ -342,7 +319,7 @@ async fn meta_tools_can_never_be_shadowed() {
 
 #[tokio::test]
 async fn deleting_a_server_unmounts_it_first() {
-    let (_daemon, meta, mounted) = mounted("").await;
+    let (_daemon, meta, mounted) = daemon_with_mounted_child("").await;
     let before = meta.service().seen().tools_changed;
     call_ok(
         &meta,
@@ -431,7 +408,7 @@ async fn bad_mount_requests_say_what_to_give() {
 
 #[tokio::test]
 async fn subscriptions_and_logs_of_the_child_reach_the_client_renamed() {
-    let (_daemon, meta, _) = mounted("").await;
+    let (_daemon, meta, _) = daemon_with_mounted_child("").await;
     meta.subscribe(SubscribeRequestParams::new("test://t/greeting"))
         .await
         .unwrap();

@@ -4,9 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::{
-    Process, assert_groups_gone, call, call_ok, create_ready, http_client, text, tool_names,
-};
+use crate::support::*;
 
 /// Creates `args` (waiting for ready), calls `tool` on the child directly, deletes it and
 /// checks no process is left. Returns the tool's text.

@@ -8,9 +8,7 @@ use rmcp::{
 };
 use serde_json::json;
 
-use crate::support::{
-    BIN, Process, Recorder, call, http_client, http_client_with, sse_client, text,
-};
+use crate::support::*;
 
 const META_TOOLS: [&str; 9] = [
     "call_mounted_tool",

@@ -287,3 +287,28 @@ pub async fn wait_healthy(url: &str) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A client of `process` over legacy SSE (`/sse`) or streamable HTTP (`/mcp`).
+pub async fn client_of(
+    process_url: impl Fn(&str) -> String,
+    sse: bool,
+) -> RunningService<RoleClient, Recorder> {
+    if sse {
+        sse_client(&process_url("/sse")).await
+    } else {
+        http_client(&process_url("/mcp")).await
+    }
+}
+
+/// A daemon with the test server (started with `args`) created and mounted as `t`, a
+/// client of it, and the `mount_mcp_server` result.
+pub async fn daemon_with_mounted_child(
+    args: &str,
+) -> (Process, RunningService<RoleClient, Recorder>, Value) {
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let (server, _) = create_ready(&meta, test_server(args)).await;
+    let mount = serde_json::json!({"job_name": server["job_name"], "name": "t"});
+    let mounted = call_ok(&meta, "mount_mcp_server", mount).await;
+    (daemon, meta, mounted)
+}
