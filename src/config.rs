@@ -138,6 +138,9 @@ pub struct ServeArgs {
     /// Seconds open sessions and children get to finish on SIGTERM.
     #[arg(long, default_value_t = 10, env = "MCP_EPHEMERAL_K8S_SHUTDOWN_GRACE")]
     pub shutdown_grace: u64,
+    /// Threads serving requests: 0 for one per CPU core, 1 for a single-threaded daemon.
+    #[arg(long, default_value_t = 0, env = "MCP_EPHEMERAL_K8S_WORKER_THREADS")]
+    pub worker_threads: usize,
     /// Accepted for compatibility with the Python original; there is no banner.
     #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true", env = "MCP_EPHEMERAL_K8S_SHOW_BANNER")]
     pub show_banner: Option<bool>,
@@ -213,6 +216,13 @@ impl ServeConfig {
                 MAX_READY_TIMEOUT.as_secs()
             );
             return Err(invalid("--ready-timeout", args.ready_timeout, reason));
+        }
+        if args.worker_threads > 1024 {
+            return Err(invalid(
+                "--worker-threads",
+                args.worker_threads,
+                "must be at most 1024 (0 means one per core)",
+            ));
         }
         if args.max_body_bytes < 1024 {
             return Err(invalid(

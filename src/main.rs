@@ -26,10 +26,21 @@ fn main() -> ExitCode {
     mcp_ephemeral_k8s::tls::install_crypto_provider();
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     // A bridge proxies one stdio server, which handles one message at a time anyway: one
-    // thread is enough and keeps every child's memory small. The daemon uses every core.
-    let mut builder = match &command {
-        Command::Bridge(_) => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
+    // thread is enough and keeps every child's memory small. The daemon uses every core
+    // unless told otherwise.
+    let threads = match &command {
+        Command::Bridge(_) => 1,
+        Command::Serve(args) => args.worker_threads,
+        _ => 0,
+    };
+    let mut builder = match threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        0 => tokio::runtime::Builder::new_multi_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
     };
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,

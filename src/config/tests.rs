@@ -107,3 +107,14 @@ fn bridge_takes_the_command_after_a_double_dash() {
     assert_eq!(options.bind.port(), 0);
     assert!(Cli::try_parse_from(["x", "bridge"]).is_err());
 }
+
+#[test]
+fn worker_threads_default_to_one_per_core_and_are_bounded() {
+    assert_eq!(ServeArgs::default().worker_threads, 0);
+    assert_eq!(serve(&["--worker-threads", "1"]).worker_threads, 1);
+    let err = ServeConfig::from_args(&serve(&["--worker-threads", "5000"])).unwrap_err();
+    assert!(
+        err.to_string().starts_with("--worker-threads=\"5000\""),
+        "{err}"
+    );
+}
