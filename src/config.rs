@@ -92,9 +92,10 @@ pub enum Transport {
 /// Where children run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
-    /// Kubernetes when a kubeconfig or in-cluster config is found, else local. This build
-    /// has the local backend only.
+    /// Kubernetes when a kubeconfig or in-cluster config is found, else local.
     Auto,
+    /// Jobs in a Kubernetes cluster.
+    Kubernetes,
     /// Child processes on this machine.
     Local,
 }
@@ -119,6 +120,28 @@ pub struct ServeArgs {
     /// Where children run.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto, env = "MCP_EPHEMERAL_K8S_BACKEND")]
     pub backend: BackendChoice,
+    /// The kubeconfig context to use (default: the current one).
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_KUBE_CONTEXT")]
+    pub kube_context: Option<String>,
+    /// The image children run in when a request names none (it provides the bridge, uvx
+    /// and npx).
+    #[arg(long, default_value = crate::model::DEFAULT_RUNTIME_IMAGE, env = "MCP_EPHEMERAL_K8S_RUNTIME_IMAGE")]
+    pub runtime_image: String,
+    /// Name of this daemon on its children (a label), so daemons sharing a namespace adopt
+    /// only their own after a restart.
+    #[arg(
+        long,
+        default_value = "mcp-ephemeral-k8s",
+        env = "MCP_EPHEMERAL_K8S_OWNER"
+    )]
+    pub owner: String,
+    /// Seconds a finished child's Job (and its logs) stays before Kubernetes removes it.
+    #[arg(long, default_value_t = 300, env = "MCP_EPHEMERAL_K8S_JOB_TTL")]
+    pub job_ttl: u32,
+    /// On start, delete finished children a previous daemon left (running ones are
+    /// adopted either way).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "MCP_EPHEMERAL_K8S_GC")]
+    pub gc: bool,
     /// Browser origins allowed to call the HTTP endpoints (comma-separated or repeated);
     /// `*` allows any origin without credentials. Default: none.
     #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_ORIGINS")]
@@ -187,6 +210,12 @@ pub struct ServeConfig {
     pub namespace: Option<String>,
     /// Where children run.
     pub backend: BackendChoice,
+    /// Kubeconfig context.
+    pub kube_context: Option<String>,
+    /// Settings of the Jobs (Kubernetes backend).
+    pub job: crate::backend::kubernetes::objects::JobSettings,
+    /// Delete finished children left by a previous daemon.
+    pub gc: bool,
     /// Browser origins allowed.
     pub cors: CorsPolicy,
     /// Extra presets.
@@ -217,6 +246,19 @@ impl ServeConfig {
             );
             return Err(invalid("--ready-timeout", args.ready_timeout, reason));
         }
+        if !is_label_value(&args.owner) {
+            let reason =
+                "must be a Kubernetes label value (letters, digits, -, _ and ., at most 63)";
+            return Err(invalid("--owner", &args.owner, reason));
+        }
+        if args.runtime_image.trim().is_empty() || args.runtime_image.contains(char::is_whitespace)
+        {
+            return Err(invalid(
+                "--runtime-image",
+                &args.runtime_image,
+                "must be an image reference",
+            ));
+        }
         if args.worker_threads > 1024 {
             return Err(invalid(
                 "--worker-threads",
@@ -242,6 +284,14 @@ impl ServeConfig {
             bind,
             namespace: args.namespace.clone(),
             backend: args.backend,
+            kube_context: args.kube_context.clone(),
+            job: crate::backend::kubernetes::objects::JobSettings {
+                runtime_image: args.runtime_image.clone(),
+                owner: args.owner.clone(),
+                ttl_seconds_after_finished: i32::try_from(args.job_ttl).unwrap_or(i32::MAX),
+                active_deadline_seconds: None,
+            },
+            gc: args.gc,
             cors,
             presets_dir: args.presets_dir.clone(),
             ready_timeout: Duration::from_secs(args.ready_timeout),
@@ -275,6 +325,15 @@ impl BridgeArgs {
             command: self.command.clone(),
         })
     }
+}
+
+fn is_label_value(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 fn is_dns1123_label(s: &str) -> bool {

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    backend::local::LocalBackend,
+    backend::{Backend, kubernetes::KubernetesBackend, local::LocalBackend},
     config::{BackendChoice, ServeConfig, Transport},
     meta::MetaServer,
     presets::Presets,
@@ -44,26 +44,43 @@ pub enum Error {
     Serve(#[source] io::Error),
 }
 
-/// Builds the session manager for `config`.
+/// Builds the session manager for `config`: Kubernetes when asked, or with `auto` when a
+/// kubeconfig or in-cluster configuration is there; local otherwise. Logs which.
 ///
 /// # Errors
 /// [`Error::Presets`] or [`Error::Backend`].
-pub fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
+pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
     let presets = Presets::load(config.presets_dir.as_deref())?;
     let settings = ManagerSettings {
         ready_timeout: config.ready_timeout,
         keep_children: config.keep_children,
     };
-    match config.backend {
-        BackendChoice::Auto | BackendChoice::Local => {
-            let backend = LocalBackend::locate().map_err(|source| Error::Backend {
-                backend: "local",
-                source,
-            })?;
-            tracing::info!(backend = "local", "children run as local processes");
-            Ok(SessionManager::new(backend, presets, settings))
-        }
+    let kubernetes = match config.backend {
+        BackendChoice::Kubernetes => true,
+        BackendChoice::Local => false,
+        BackendChoice::Auto => KubernetesBackend::configured(),
+    };
+    if kubernetes {
+        let backend = KubernetesBackend::from_environment(
+            config.namespace.clone(),
+            config.kube_context.clone(),
+            config.job.clone(),
+        )
+        .await
+        .map_err(|source| Error::Backend {
+            backend: "kubernetes",
+            source,
+        })?;
+        let namespace = backend.namespace().unwrap_or_default().to_owned();
+        tracing::info!(backend = "kubernetes", %namespace, "children run as Jobs");
+        return Ok(SessionManager::new(backend, presets, settings));
     }
+    let backend = LocalBackend::locate().map_err(|source| Error::Backend {
+        backend: "local",
+        source,
+    })?;
+    tracing::info!(backend = "local", "children run as local processes");
+    Ok(SessionManager::new(backend, presets, settings))
 }
 
 /// Serves the meta-server until `ct` is cancelled (or the stdio client leaves), then
@@ -72,7 +89,21 @@ pub fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
 /// # Errors
 /// [`Error`] when the backend, presets or port cannot be set up.
 pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error> {
-    let manager = Arc::new(manager(&config)?);
+    let manager = Arc::new(manager(&config).await?);
+    match manager.adopt(config.gc).await {
+        Ok(adopted) if adopted.is_empty() => {}
+        Ok(adopted) => {
+            tracing::info!(
+                count = adopted.len(),
+                "adopted children left by a previous daemon"
+            );
+            let manager = manager.clone();
+            tokio::spawn(async move { manager.restore_mounts(adopted).await });
+        }
+        Err(e) => {
+            tracing::warn!(cause = %e, "could not look for children left by a previous daemon")
+        }
+    }
     let served = match config.transport {
         Transport::Stdio => {
             tracing::info!("serving MCP on stdin/stdout");

@@ -1,12 +1,13 @@
 //! Where children run: the [`Backend`] trait and its implementations.
 //!
 //! - [`local`]: a child is a process group on this machine running the bridge.
-//! - `kubernetes` (later): a child is a Job and a Service.
+//! - [`kubernetes`]: a child is a Job and a Service (and, when asked, RBAC objects).
 //!
 //! A backend knows how to start, watch, inspect and stop one child by name; the
 //! [`crate::SessionManager`] above it keeps the registry, validates input and applies
 //! limits, so every backend behaves the same to users.
 
+pub mod kubernetes;
 pub mod local;
 
 use std::time::Duration;
@@ -15,8 +16,19 @@ use async_trait::async_trait;
 
 use crate::{
     error::Result,
-    model::{EphemeralMcpServerConfig, ServerStatus},
+    model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus},
+    mount::connect::Connector,
 };
+
+/// A child found running when the daemon started, to take over.
+#[derive(Debug, Clone)]
+pub struct Adopted {
+    /// The server as it was created.
+    pub server: EphemeralMcpServer,
+    /// Its mount when the previous daemon stopped: `Some(name)` (with `None` for an
+    /// unnamed mount), or `None` when it was not mounted.
+    pub mount: Option<Option<String>>,
+}
 
 /// Where a started child can be reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +88,7 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         job_name: &str,
         config: &EphemeralMcpServerConfig,
+        preset: Option<&str>,
         progress: &Progress,
     ) -> Result<Endpoints>;
 
@@ -98,4 +111,25 @@ pub trait Backend: Send + Sync + 'static {
     /// removed. With `wait`, returns only once it is all gone. Deleting what is already
     /// gone succeeds.
     async fn delete(&self, job_name: &str, wait: bool) -> Result<Vec<String>>;
+
+    /// The children a previous daemon left running, to take over (none for backends whose
+    /// children cannot outlive the daemon). Finished ones are deleted instead when `gc`.
+    async fn adopt(&self, gc: bool) -> Result<Vec<Adopted>> {
+        let _ = gc;
+        Ok(Vec::new())
+    }
+
+    /// Remembers with the child that it is mounted (`Some(name)`) or not (`None`), for
+    /// [`Self::adopt`].
+    async fn record_mount(&self, job_name: &str, mount: Option<Option<String>>) -> Result<()> {
+        let _ = (job_name, mount);
+        Ok(())
+    }
+
+    /// How a mount reaches the child when its URL is not directly reachable (Kubernetes,
+    /// from outside the cluster); `None` to connect to the URL.
+    fn connector(&self, job_name: &str, transport: MountTransport) -> Option<Connector> {
+        let _ = (job_name, transport);
+        None
+    }
 }

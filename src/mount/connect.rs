@@ -2,6 +2,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use futures::future::BoxFuture;
+
 use rmcp::{
     model::InitializeResult,
     transport::{
@@ -26,14 +28,26 @@ pub const INSTANCE_KEY: &str = "io.github.mcp-ephemeral-k8s/instance";
 /// `_meta` key listing the meta-servers reachable through a meta-server's mounts.
 pub const REACHABLE_KEY: &str = "io.github.mcp-ephemeral-k8s/reachable";
 
+/// A connected session and its events.
+pub type Connected = (Upstream, UnboundedReceiver<UpstreamEvent>);
+
+/// How a mount (re)connects to its server: usually [`url_connector`]; the Kubernetes
+/// backend supplies one that goes through the API server.
+pub type Connector = Arc<dyn Fn() -> BoxFuture<'static, Result<Connected, String>> + Send + Sync>;
+
+/// A connector that opens `url` over `transport`.
+pub fn url_connector(url: String, transport: MountTransport) -> Connector {
+    Arc::new(move || {
+        let url = url.clone();
+        Box::pin(async move { connect(&url, transport).await })
+    })
+}
+
 /// Opens a client session to `url` and completes `initialize`.
 ///
 /// # Errors
 /// A sentence saying why (unreachable, not MCP, timed out).
-pub async fn connect(
-    url: &str,
-    transport: MountTransport,
-) -> Result<(Upstream, UnboundedReceiver<UpstreamEvent>), String> {
+pub async fn connect(url: &str, transport: MountTransport) -> Result<Connected, String> {
     crate::tls::install_crypto_provider();
     let attempt = async {
         match transport {

@@ -16,9 +16,9 @@ use tokio::sync::{Notify, mpsc::UnboundedReceiver};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Catalog, Shared,
+    Catalog, MountRequest, Shared,
     catalog::rename_uri,
-    connect::{connect, reachable_instances},
+    connect::{Connector, reachable_instances},
 };
 use crate::{
     model::{MountInfo, MountState, MountTransport},
@@ -59,6 +59,8 @@ pub struct Mount {
     pub url: String,
     /// How it connects.
     pub transport: MountTransport,
+    /// Reopens the session after the server came back.
+    connector: Connector,
     /// `name version` of the server, from `initialize`.
     pub server: String,
     /// Meta-servers reachable through this mount (for cycle checks).
@@ -74,23 +76,17 @@ pub struct Mount {
 }
 
 impl Mount {
-    /// A mount over a connected `upstream` with its `catalog`.
-    pub fn new(
-        name: Option<String>,
-        job_name: Option<String>,
-        url: String,
-        transport: MountTransport,
-        upstream: Upstream,
-        catalog: Catalog,
-    ) -> Self {
+    /// The mount `request` asked for, over its connected `upstream`, with its `catalog`.
+    pub fn new(request: &MountRequest, upstream: Upstream, catalog: Catalog) -> Self {
         let identity = &upstream.info().server_info;
         Self {
             server: format!("{} {}", identity.name, identity.version),
             reachable: reachable_instances(upstream.info()),
-            name,
-            job_name,
-            url,
-            transport,
+            name: request.name.clone(),
+            job_name: request.job_name.clone(),
+            url: request.url.clone(),
+            transport: request.transport,
+            connector: request.connector.clone(),
             upstream: RwLock::new(Some(Arc::new(upstream))),
             catalog: RwLock::new(Arc::new(catalog)),
             health: Mutex::new(Health {
@@ -258,7 +254,7 @@ impl Mount {
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
             let shared_now = shared.upgrade()?;
-            let attempt = connect(&self.url, self.transport).await;
+            let attempt = (self.connector)().await;
             let (upstream, events) = match attempt {
                 Ok(connected) => connected,
                 Err(reason) => {

@@ -102,7 +102,7 @@ pub enum Error {
 }
 
 /// What to mount.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MountRequest {
     /// Prefix for the server's names; `None` merges them unprefixed.
     pub name: Option<String>,
@@ -112,6 +112,8 @@ pub struct MountRequest {
     pub url: String,
     /// How to connect.
     pub transport: MountTransport,
+    /// Opens (and later reopens) the session.
+    pub connector: connect::Connector,
 }
 
 /// The registry of mounts, shared by every session of the meta-server.
@@ -159,7 +161,7 @@ impl Mounts {
             names::check_mount_name(name).map_err(Error::InvalidName)?;
         }
         self.shared.check_free(&request)?;
-        let (upstream, events) = connect::connect(&request.url, request.transport)
+        let (upstream, events) = (request.connector)()
             .await
             .map_err(|reason| Error::Connect {
                 url: request.url.clone(),
@@ -178,14 +180,7 @@ impl Mounts {
                 url: request.url.clone(),
                 reason: format!("listing its tools failed: {e}"),
             })?;
-        let mount = Arc::new(Mount::new(
-            request.name.clone(),
-            request.job_name.clone(),
-            request.url.clone(),
-            request.transport,
-            upstream,
-            catalog,
-        ));
+        let mount = Arc::new(Mount::new(&request, upstream, catalog));
         {
             let mut entries = self.shared.write();
             self.shared.check_free_in(&entries, &request)?;

@@ -180,7 +180,12 @@ impl SessionManager {
         };
         let created_endpoints = self
             .backend
-            .create(&job_name, &config, &options.progress)
+            .create(
+                &job_name,
+                &config,
+                options.preset.as_deref(),
+                &options.progress,
+            )
             .await;
         let endpoints = match created_endpoints {
             Ok(endpoints) => endpoints,

@@ -8,7 +8,7 @@ use crate::{
     backend::Progress,
     error::{Error, Result},
     model::{EphemeralMcpServer, MountInfo, MountTransport},
-    mount::{MountRequest, Mounts},
+    mount::{MountRequest, Mounts, connect::url_connector},
     proxy::Sessions,
 };
 
@@ -37,13 +37,25 @@ impl SessionManager {
             MountTransport::StreamableHttp => server.url.clone(),
             MountTransport::Sse => server.sse_url.clone(),
         };
+        let connector = self
+            .backend
+            .connector(job_name, transport)
+            .unwrap_or_else(|| url_connector(url.clone(), transport));
         let request = MountRequest {
             name,
             job_name: Some(job_name.to_owned()),
             url,
             transport,
+            connector,
         };
         let mount = self.mounts.mount(request).await?;
+        if let Err(e) = self
+            .backend
+            .record_mount(job_name, Some(mount.name.clone()))
+            .await
+        {
+            tracing::warn!(job_name, cause = %e, "could not record the mount on the child; it is not re-mounted after a restart");
+        }
         server.mount = Some(mount.clone());
         Ok((server, mount))
     }
@@ -68,11 +80,13 @@ impl SessionManager {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::invalid("url", format!("{url:?} is not http(s)")));
         }
+        let transport = transport.unwrap_or_else(|| MountTransport::for_url(url));
         let request = MountRequest {
             name,
             job_name: None,
             url: url.to_owned(),
-            transport: transport.unwrap_or_else(|| MountTransport::for_url(url)),
+            transport,
+            connector: url_connector(url.to_owned(), transport),
         };
         Ok(self.mounts.mount(request).await?)
     }
@@ -87,7 +101,44 @@ impl SessionManager {
         name: Option<&str>,
         job_name: Option<&str>,
     ) -> Result<Vec<MountInfo>> {
-        Ok(self.mounts.unmount(name, job_name).await?)
+        let removed = self.mounts.unmount(name, job_name).await?;
+        for job_name in removed.iter().filter_map(|m| m.job_name.as_deref()) {
+            if let Err(e) = self.backend.record_mount(job_name, None).await {
+                tracing::warn!(job_name, cause = %e, "could not record the unmount on the child");
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Takes over the children a previous daemon left (deleting finished ones when `gc`).
+    /// Returns them with the mount name of those that were mounted, for
+    /// [`Self::restore_mounts`].
+    ///
+    /// # Errors
+    /// When the backend cannot list its children.
+    pub async fn adopt(&self, gc: bool) -> Result<Vec<(String, Option<Option<String>>)>> {
+        let adopted = self.backend.adopt(gc).await?;
+        Ok(adopted
+            .into_iter()
+            .map(|child| {
+                let job_name = child.server.job_name.clone();
+                self.lock().insert(job_name.clone(), child.server);
+                (job_name, child.mount)
+            })
+            .collect())
+    }
+
+    /// Mounts adopted children again, each once it is ready (so run it in the background).
+    pub async fn restore_mounts(&self, adopted: Vec<(String, Option<Option<String>>)>) {
+        for (job_name, mount) in adopted {
+            let Some(name) = mount else { continue };
+            match self.mount_mcp_server(&job_name, name, None).await {
+                Ok(_) => tracing::info!(%job_name, "mounted again"),
+                Err(e) => {
+                    tracing::warn!(%job_name, cause = %e, "could not mount an adopted child again")
+                }
+            }
+        }
     }
 
     /// The mounts.

@@ -193,7 +193,7 @@ async fn every_transport_hears_list_changed_on_mount_and_unmount() {
 #[tokio::test]
 async fn stdio_clients_hear_list_changed_too() {
     let mut child = tokio::process::Command::new(crate::support::BIN)
-        .args(["serve", "--transport", "stdio"])
+        .args(["serve", "--backend", "local", "--transport", "stdio"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

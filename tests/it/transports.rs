@@ -141,7 +141,7 @@ async fn list_presets_returns_a_json_array_and_a_wrapped_structured_result() {
 #[tokio::test]
 async fn stdio_serves_the_same_handler_and_exits_when_stdin_closes() {
     let mut child = tokio::process::Command::new(BIN)
-        .args(["serve", "--transport", "stdio"])
+        .args(["serve", "--backend", "local", "--transport", "stdio"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

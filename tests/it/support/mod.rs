@@ -46,7 +46,15 @@ impl Process {
     /// Starts `mcp-ephemeral-k8s serve --port 0 --log-format json <extra…>` and waits for it
     /// to listen.
     pub async fn daemon(extra: &[&str]) -> Self {
-        let mut args = vec!["serve", "--port", "0", "--log-format", "json"];
+        let mut args = vec![
+            "serve",
+            "--backend",
+            "local",
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+        ];
         args.extend_from_slice(extra);
         Self::start(&args).await
     }

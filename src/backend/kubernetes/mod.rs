@@ -1,0 +1,555 @@
+//! The Kubernetes backend: each child is a Job running the bridge in the runtime image, a
+//! Service in front of it, and — only for an RBAC preset — a ServiceAccount, Role and
+//! RoleBinding. Everything carries our labels, a failed create rolls back, readiness is
+//! watched, deletion removes everything (foreground), and a restarted daemon adopts the
+//! children it finds.
+//!
+//! Parts: [`objects`] and [`rbac`] (the objects, pure), [`pods`] (readiness and logs),
+//! [`status`] (the status summary), [`errors`] (API failures that say what to do),
+//! [`proxy`] (reaching children through the API server from outside the cluster).
+
+pub mod errors;
+pub mod objects;
+pub mod pods;
+pub mod proxy;
+pub mod rbac;
+pub mod status;
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use k8s_openapi::api::{
+    batch::v1::Job,
+    core::v1::{Pod, Service, ServiceAccount},
+    rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
+};
+use kube::{
+    Api, Client,
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+};
+use rmcp::transport::{
+    StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
+};
+
+use super::{Adopted, Backend, Endpoints, Progress};
+use crate::{
+    error::{Error, Result},
+    model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus, rfc3339},
+    mount::connect::Connector,
+    proxy::Upstream,
+};
+use errors::{Op, is_not_found};
+use objects::{
+    CONFIG_ANNOTATION, ChildObjects, JobSettings, MOUNT_ANNOTATION, PRESET_ANNOTATION,
+    instance_selector,
+};
+use rbac::{Binding, Permissions};
+
+/// How long `delete` with `wait` waits for the Job to disappear.
+const DELETE_WAIT: Duration = Duration::from_secs(60);
+
+/// How the daemon and its users reach children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// From inside the cluster: the Service's DNS name.
+    ServiceDns,
+    /// From outside: the API server's service proxy at this base URL.
+    ApiServerProxy {
+        /// The cluster's URL, e.g. `https://10.0.0.1:6443`.
+        cluster_url: String,
+    },
+}
+
+/// Runs children as Jobs in one namespace.
+pub struct KubernetesBackend {
+    client: Client,
+    namespace: String,
+    settings: JobSettings,
+    access: Access,
+}
+
+impl KubernetesBackend {
+    /// A backend using `client` in `namespace`.
+    pub fn new(
+        client: Client,
+        namespace: impl Into<String>,
+        settings: JobSettings,
+        access: Access,
+    ) -> Self {
+        Self {
+            client,
+            namespace: namespace.into(),
+            settings,
+            access,
+        }
+    }
+
+    /// A backend from the environment: the kubeconfig (`KUBECONFIG`, `context` if given)
+    /// or the in-cluster configuration; `namespace` or else the pod's own namespace
+    /// in-cluster, else the context's, else `default`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKubeConfig`] when there is no usable configuration.
+    pub async fn from_environment(
+        namespace: Option<String>,
+        context: Option<String>,
+        settings: JobSettings,
+    ) -> Result<Self> {
+        crate::tls::install_crypto_provider();
+        let options = kube::config::KubeConfigOptions {
+            context,
+            ..Default::default()
+        };
+        let config = match kube::Config::incluster() {
+            Ok(config) if options.context.is_none() => config,
+            _ => kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| Error::InvalidKubeConfig(e.to_string()))?,
+        };
+        let in_cluster =
+            std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() && options.context.is_none();
+        let access = if in_cluster {
+            Access::ServiceDns
+        } else {
+            Access::ApiServerProxy {
+                cluster_url: config
+                    .cluster_url
+                    .to_string()
+                    .trim_end_matches('/')
+                    .to_owned(),
+            }
+        };
+        let namespace = namespace.unwrap_or_else(|| config.default_namespace.clone());
+        let client =
+            Client::try_from(config).map_err(|e| Error::InvalidKubeConfig(e.to_string()))?;
+        Ok(Self::new(client, namespace, settings, access))
+    }
+
+    /// Whether a kubeconfig or an in-cluster configuration is there (for `--backend auto`).
+    pub fn configured() -> bool {
+        std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+            || std::env::var_os("KUBECONFIG").is_some()
+            || std::env::var_os("HOME")
+                .is_some_and(|home| std::path::Path::new(&home).join(".kube/config").is_file())
+    }
+
+    fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    fn op<'a>(&'a self, verb: &'a str, resource: &'a str, name: &'a str) -> Op<'a> {
+        Op {
+            verb,
+            resource,
+            namespace: &self.namespace,
+            name,
+        }
+    }
+
+    /// Where child `job_name` listening on `port` is reached.
+    fn endpoints(&self, job_name: &str, port: u16) -> Endpoints {
+        match &self.access {
+            Access::ServiceDns => Endpoints::of_bridge(&format!(
+                "http://{job_name}.{}.svc.cluster.local:{port}",
+                self.namespace
+            )),
+            Access::ApiServerProxy { cluster_url } => {
+                let path =
+                    |endpoint| proxy::service_proxy_path(&self.namespace, job_name, endpoint);
+                Endpoints {
+                    url: format!("{cluster_url}{}", path("mcp")),
+                    sse_url: format!("{cluster_url}{}", path("sse")),
+                }
+            }
+        }
+    }
+
+    /// Creates the objects in order, returning what was made so far on failure.
+    async fn create_objects(
+        &self,
+        name: &str,
+        objects: &ChildObjects,
+        made: &mut Vec<Made>,
+    ) -> Result<()> {
+        let post = PostParams::default();
+        if let Some(rbac) = &objects.rbac {
+            self.api::<ServiceAccount>()
+                .create(&post, &rbac.service_account)
+                .await
+                .map_err(|e| errors::map(e, self.op("create", "serviceaccounts", name)))?;
+            made.push(Made::ServiceAccount);
+            match &rbac.role {
+                Permissions::Namespaced(role) => {
+                    self.api::<Role>()
+                        .create(&post, role)
+                        .await
+                        .map_err(|e| errors::map(e, self.op("create", "roles", name)))?;
+                    made.push(Made::Role);
+                }
+                Permissions::ClusterWide(role) => {
+                    Api::<ClusterRole>::all(self.client.clone())
+                        .create(&post, role)
+                        .await
+                        .map_err(|e| errors::map(e, self.op("create", "clusterroles", name)))?;
+                    made.push(Made::ClusterRole);
+                }
+            }
+            match &rbac.binding {
+                Binding::Namespaced(binding) => {
+                    self.api::<RoleBinding>()
+                        .create(&post, binding)
+                        .await
+                        .map_err(|e| errors::map(e, self.op("create", "rolebindings", name)))?;
+                    made.push(Made::RoleBinding);
+                }
+                Binding::ClusterWide(binding) => {
+                    Api::<ClusterRoleBinding>::all(self.client.clone())
+                        .create(&post, binding)
+                        .await
+                        .map_err(|e| {
+                            errors::map(e, self.op("create", "clusterrolebindings", name))
+                        })?;
+                    made.push(Made::ClusterRoleBinding);
+                }
+            }
+        }
+        self.api::<Job>()
+            .create(&post, &objects.job)
+            .await
+            .map_err(|e| errors::map(e, self.op("create", "jobs", name)))?;
+        made.push(Made::Job);
+        self.api::<Service>()
+            .create(&post, &objects.service)
+            .await
+            .map_err(|e| errors::map(e, self.op("create", "services", name)))?;
+        made.push(Made::Service);
+        Ok(())
+    }
+
+    /// Deletes `made` (newest first); a missing object is fine. Returns a line per object
+    /// removed, and the first failure.
+    async fn delete_objects(&self, name: &str, made: &[Made]) -> (Vec<String>, Option<Error>) {
+        let mut removed = Vec::new();
+        let mut failure = None;
+        for object in made.iter().rev() {
+            let result = match object {
+                Made::Service => self
+                    .api::<Service>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::Job => self
+                    .api::<Job>()
+                    .delete(name, &DeleteParams::foreground())
+                    .await
+                    .map(drop),
+                Made::RoleBinding => self
+                    .api::<RoleBinding>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::Role => self
+                    .api::<Role>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::ClusterRoleBinding => Api::<ClusterRoleBinding>::all(self.client.clone())
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::ClusterRole => Api::<ClusterRole>::all(self.client.clone())
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::ServiceAccount => self
+                    .api::<ServiceAccount>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+            };
+            match result {
+                Ok(()) => removed.push(format!("{} {name}", object.kind())),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => {
+                    tracing::warn!(job_name = name, kind = object.kind(), cause = %e, "delete failed");
+                    failure
+                        .get_or_insert(errors::map(e, self.op("delete", object.resource(), name)));
+                }
+            }
+        }
+        (removed, failure)
+    }
+
+    /// What a child has: every kind, as deletion must not depend on what this daemon
+    /// remembers (it may have been restarted).
+    async fn everything(&self, job_name: &str) -> Vec<Made> {
+        let mut made = vec![
+            Made::ServiceAccount,
+            Made::Role,
+            Made::RoleBinding,
+            Made::Job,
+            Made::Service,
+        ];
+        let cluster_role = Api::<ClusterRole>::all(self.client.clone())
+            .get_opt(job_name)
+            .await;
+        if matches!(cluster_role, Ok(Some(_))) {
+            made.extend([Made::ClusterRole, Made::ClusterRoleBinding]);
+        }
+        made
+    }
+}
+
+/// One kind of object created for a child, in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Made {
+    ServiceAccount,
+    Role,
+    ClusterRole,
+    RoleBinding,
+    ClusterRoleBinding,
+    Job,
+    Service,
+}
+
+impl Made {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::ServiceAccount => "ServiceAccount",
+            Self::Role => "Role",
+            Self::ClusterRole => "ClusterRole",
+            Self::RoleBinding => "RoleBinding",
+            Self::ClusterRoleBinding => "ClusterRoleBinding",
+            Self::Job => "Job",
+            Self::Service => "Service",
+        }
+    }
+
+    fn resource(self) -> &'static str {
+        match self {
+            Self::ServiceAccount => "serviceaccounts",
+            Self::Role => "roles",
+            Self::ClusterRole => "clusterroles",
+            Self::RoleBinding => "rolebindings",
+            Self::ClusterRoleBinding => "clusterrolebindings",
+            Self::Job => "jobs",
+            Self::Service => "services",
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for KubernetesBackend {
+    fn kind(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        Some(&self.namespace)
+    }
+
+    async fn create(
+        &self,
+        job_name: &str,
+        config: &EphemeralMcpServerConfig,
+        preset: Option<&str>,
+        progress: &Progress,
+    ) -> Result<Endpoints> {
+        let objects = objects::build(job_name, &self.namespace, config, preset, &self.settings)?;
+        progress.report(format!(
+            "creating Job {job_name} in namespace {}",
+            self.namespace
+        ));
+        let mut made = Vec::new();
+        if let Err(error) = self.create_objects(job_name, &objects, &mut made).await {
+            tracing::warn!(job_name, cause = %error, rolled_back = made.len(), "create failed; rolling back");
+            let (_, rollback_error) = self.delete_objects(job_name, &made).await;
+            if let Some(e) = rollback_error {
+                tracing::error!(job_name, cause = %e, "rollback failed; objects may be left (label app.kubernetes.io/instance={job_name})");
+            }
+            return Err(error);
+        }
+        Ok(self.endpoints(job_name, config.port))
+    }
+
+    async fn wait_ready(
+        &self,
+        job_name: &str,
+        timeout: Duration,
+        progress: &Progress,
+    ) -> Result<()> {
+        pods::wait_ready(
+            &self.api::<Pod>(),
+            &self.namespace,
+            job_name,
+            timeout,
+            progress,
+        )
+        .await
+    }
+
+    async fn status(&self, job_name: &str) -> Result<ServerStatus> {
+        let job = self
+            .api::<Job>()
+            .get_opt(job_name)
+            .await
+            .map_err(|e| errors::map(e, self.op("get", "jobs", job_name)))?
+            .ok_or_else(|| Error::JobNotFound {
+                job_name: job_name.to_owned(),
+            })?;
+        let pods_api = self.api::<Pod>();
+        let pods = pods_api
+            .list(&ListParams::default().labels(&instance_selector(job_name)))
+            .await
+            .map_err(|e| errors::map(e, self.op("list", "pods", job_name)))?
+            .items;
+        let log_tail = match status::newest(&pods).and_then(|p| p.metadata.name.clone()) {
+            Some(pod) => pods::log_tail(&pods_api, &pod).await,
+            None => Vec::new(),
+        };
+        let port = config_of(&job).map_or(crate::model::DEFAULT_CHILD_PORT, |c| c.port);
+        Ok(status::summarize(
+            job_name,
+            &self.endpoints(job_name, port).url,
+            &job,
+            &pods,
+            log_tail,
+        ))
+    }
+
+    async fn delete(&self, job_name: &str, wait: bool) -> Result<Vec<String>> {
+        let made = self.everything(job_name).await;
+        let (removed, failure) = self.delete_objects(job_name, &made).await;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if wait {
+            let jobs = self.api::<Job>();
+            let gone = async {
+                loop {
+                    match jobs.get_opt(job_name).await {
+                        Ok(None) => return Ok(()),
+                        Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
+                        Err(e) => return Err(errors::map(e, self.op("get", "jobs", job_name))),
+                    }
+                }
+            };
+            tokio::time::timeout(DELETE_WAIT, gone)
+                .await
+                .map_err(|_| Error::JobTimeout {
+                    job_name: job_name.to_owned(),
+                    timeout: DELETE_WAIT,
+                    log_tail: Vec::new(),
+                })??;
+        }
+        Ok(removed)
+    }
+
+    async fn adopt(&self, gc: bool) -> Result<Vec<Adopted>> {
+        let selector = objects::owner_selector(&self.settings.owner);
+        let jobs = self
+            .api::<Job>()
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| errors::map(e, self.op("list", "jobs", "")))?
+            .items;
+        let mut adopted = Vec::new();
+        for job in jobs {
+            let Some(name) = job.metadata.name.clone() else {
+                continue;
+            };
+            let finished = job
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|conditions| {
+                    conditions.iter().any(|c| {
+                        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
+                    })
+                });
+            if gc && (finished || job.metadata.deletion_timestamp.is_some()) {
+                tracing::info!(job_name = %name, "removing a finished child left by a previous daemon");
+                if let Err(e) = self.delete(&name, false).await {
+                    tracing::warn!(job_name = %name, cause = %e, "could not remove it");
+                }
+                continue;
+            }
+            let config = config_of(&job).unwrap_or_default();
+            let annotations = job.metadata.annotations.clone().unwrap_or_default();
+            let endpoints = self.endpoints(&name, config.port);
+            let created_at = job
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map_or_else(|| rfc3339(crate::model::unix_now()), |t| t.0.to_string());
+            adopted.push(Adopted {
+                server: EphemeralMcpServer {
+                    job_name: name,
+                    config,
+                    url: endpoints.url,
+                    sse_url: endpoints.sse_url,
+                    backend: self.kind().to_owned(),
+                    namespace: Some(self.namespace.clone()),
+                    preset: annotations.get(PRESET_ANNOTATION).cloned(),
+                    created_at,
+                    mount: None,
+                },
+                mount: annotations
+                    .get(MOUNT_ANNOTATION)
+                    .map(|m| Some(m.clone()).filter(|m| !m.is_empty())),
+            });
+        }
+        Ok(adopted)
+    }
+
+    async fn record_mount(&self, job_name: &str, mount: Option<Option<String>>) -> Result<()> {
+        let value = match mount {
+            Some(name) => serde_json::Value::String(name.unwrap_or_default()),
+            None => serde_json::Value::Null,
+        };
+        let patch =
+            serde_json::json!({ "metadata": { "annotations": { MOUNT_ANNOTATION: value } } });
+        self.api::<Job>()
+            .patch(job_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map(drop)
+            .map_err(|e| errors::map(e, self.op("patch", "jobs", job_name)))
+    }
+
+    fn connector(&self, job_name: &str, transport: MountTransport) -> Option<Connector> {
+        if self.access == Access::ServiceDns || transport == MountTransport::Sse {
+            // In the cluster the Service URL works; legacy SSE through the proxy would
+            // need its endpoint re-based, so it uses the URL too.
+            return None;
+        }
+        let client = self.client.clone();
+        let uri: Arc<str> = proxy::service_proxy_path(&self.namespace, job_name, "mcp").into();
+        Some(Arc::new(move || {
+            let (client, uri) = (client.clone(), uri.clone());
+            Box::pin(async move {
+                let mut config = StreamableHttpClientTransportConfig::with_uri(uri);
+                config.retry_config =
+                    Arc::new(rmcp::transport::common::client_side_sse::NeverRetry::default());
+                let transport = StreamableHttpClientTransport::with_client(
+                    proxy::KubeProxyClient::new(client),
+                    config,
+                );
+                let connect = Upstream::connect(transport);
+                match tokio::time::timeout(crate::mount::connect::CONNECT_TIMEOUT, connect).await {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => Err("no MCP session through the API server proxy in time".to_owned()),
+                }
+            })
+        }))
+    }
+}
+
+/// The configuration a Job was created with, from its annotation.
+fn config_of(job: &Job) -> Option<EphemeralMcpServerConfig> {
+    let annotations = job.metadata.annotations.as_ref()?;
+    serde_json::from_str(annotations.get(CONFIG_ANNOTATION)?).ok()
+}

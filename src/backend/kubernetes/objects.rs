@@ -1,0 +1,292 @@
+//! The Kubernetes objects of one child, built from its configuration: a Job running the
+//! bridge (or an image that serves MCP itself), a Service in front of it, and — only when an
+//! RBAC preset is asked for — a ServiceAccount with a Role (or ClusterRole) and binding.
+//!
+//! Pure functions, so the objects can be checked without a cluster (see the golden files).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    api::{
+        batch::v1::{Job, JobSpec},
+        core::v1::{
+            Capabilities, Container, ContainerPort, EnvVar, HTTPGetAction, PodSecurityContext,
+            PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecurityContext,
+            Service, ServicePort, ServiceSpec,
+        },
+    },
+    apimachinery::pkg::{
+        api::resource::Quantity, apis::meta::v1::ObjectMeta, util::intstr::IntOrString,
+    },
+};
+
+use super::rbac::{self, Rbac};
+use crate::{
+    error::Result,
+    model::{DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig},
+};
+
+/// The label every object of ours carries, so the daemon finds them again after a restart.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "mcp-ephemeral-k8s");
+
+/// The label naming the child an object belongs to (its value is the job name).
+pub const INSTANCE: &str = "app.kubernetes.io/instance";
+
+/// The label telling which daemon owns a child (`--owner`), so daemons sharing a namespace
+/// adopt only their own.
+pub const OWNER: &str = "mcp-ephemeral-k8s.io/owner";
+
+/// Annotation holding the child's configuration (env values redacted), for adoption.
+pub const CONFIG_ANNOTATION: &str = "mcp-ephemeral-k8s.io/config";
+
+/// Annotation holding the preset a child was created from.
+pub const PRESET_ANNOTATION: &str = "mcp-ephemeral-k8s.io/preset";
+
+/// Annotation holding the name a child is mounted under (`""` for an unnamed mount), so a
+/// restarted daemon mounts it again.
+pub const MOUNT_ANNOTATION: &str = "mcp-ephemeral-k8s.io/mount";
+
+/// The name of the container, and of its port (the Service targets it by name).
+pub const CONTAINER: &str = "mcp-server";
+
+/// The name of the port, in the Service too (the API server proxy addresses `<svc>:mcp`).
+pub const PORT_NAME: &str = "mcp";
+
+/// The command of the runtime image, which provides `bridge`.
+pub const RUNTIME_ENTRYPOINT: &str = "mcp-ephemeral-k8s";
+
+/// Settings that are the daemon's, not the request's.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// The runtime image used when the request did not name one.
+    pub runtime_image: String,
+    /// Who owns the children (the `--owner` label value).
+    pub owner: String,
+    /// Seconds a finished Job (and its pod and logs) stays before Kubernetes removes it.
+    pub ttl_seconds_after_finished: i32,
+    /// Hard limit on a child's life, in seconds.
+    pub active_deadline_seconds: Option<i64>,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            runtime_image: DEFAULT_RUNTIME_IMAGE.to_owned(),
+            owner: "mcp-ephemeral-k8s".to_owned(),
+            ttl_seconds_after_finished: 300,
+            active_deadline_seconds: None,
+        }
+    }
+}
+
+/// Everything created for one child.
+#[derive(Debug, Clone)]
+pub struct ChildObjects {
+    /// The Job running the server.
+    pub job: Job,
+    /// The Service in front of its pod.
+    pub service: Service,
+    /// The ServiceAccount and permissions, when an RBAC preset was asked for.
+    pub rbac: Option<Rbac>,
+}
+
+/// The labels of every object of child `name`.
+pub fn labels(name: &str, owner: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
+        (INSTANCE.to_owned(), name.to_owned()),
+        (OWNER.to_owned(), owner.to_owned()),
+    ])
+}
+
+/// The label selector of every child of `owner`.
+pub fn owner_selector(owner: &str) -> String {
+    format!("{}={},{OWNER}={owner}", MANAGED_BY.0, MANAGED_BY.1)
+}
+
+/// The label selector of child `name`'s objects.
+pub fn instance_selector(name: &str) -> String {
+    format!("{}={},{INSTANCE}={name}", MANAGED_BY.0, MANAGED_BY.1)
+}
+
+fn meta(name: &str, namespace: &str, settings: &JobSettings) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(namespace.to_owned()),
+        labels: Some(labels(name, &settings.owner)),
+        ..ObjectMeta::default()
+    }
+}
+
+/// Builds the objects of child `name` in `namespace`.
+///
+/// # Errors
+/// When the configuration's arguments cannot be split (checked by validation before).
+pub fn build(
+    name: &str,
+    namespace: &str,
+    config: &EphemeralMcpServerConfig,
+    preset: Option<&str>,
+    settings: &JobSettings,
+) -> Result<ChildObjects> {
+    let rbac = config
+        .sa_config
+        .as_ref()
+        .map(|sa| rbac::build(name, namespace, sa, &labels(name, &settings.owner)));
+    let job = job(name, namespace, config, preset, settings, rbac.is_some())?;
+    Ok(ChildObjects {
+        service: service(name, namespace, config, settings),
+        job,
+        rbac,
+    })
+}
+
+fn job(
+    name: &str,
+    namespace: &str,
+    config: &EphemeralMcpServerConfig,
+    preset: Option<&str>,
+    settings: &JobSettings,
+    with_service_account: bool,
+) -> Result<Job> {
+    let mut metadata = meta(name, namespace, settings);
+    let shown = serde_json::to_string(&config.redacted()).unwrap_or_default();
+    let mut annotations = BTreeMap::from([(CONFIG_ANNOTATION.to_owned(), shown)]);
+    if let Some(preset) = preset {
+        annotations.insert(PRESET_ANNOTATION.to_owned(), preset.to_owned());
+    }
+    metadata.annotations = Some(annotations);
+    let image = if config.image == DEFAULT_RUNTIME_IMAGE {
+        settings.runtime_image.clone()
+    } else {
+        config.image.clone()
+    };
+    let (command, args) = match config.bridge_args(&config.host, config.port)? {
+        Some(args) => (Some(vec![RUNTIME_ENTRYPOINT.to_owned()]), Some(args)),
+        None => (config.entrypoint.clone(), None),
+    };
+    let env: Vec<EnvVar> = config
+        .env
+        .iter()
+        .map(|(name, value)| EnvVar {
+            name: name.clone(),
+            value: Some(value.clone()),
+            ..EnvVar::default()
+        })
+        .collect();
+    let probe = &config.probe_config;
+    let container = Container {
+        name: CONTAINER.to_owned(),
+        image: Some(image),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        command,
+        args,
+        env: (!env.is_empty()).then_some(env),
+        ports: Some(vec![ContainerPort {
+            name: Some(PORT_NAME.to_owned()),
+            container_port: i32::from(config.port),
+            protocol: Some("TCP".to_owned()),
+            ..ContainerPort::default()
+        }]),
+        resources: Some(ResourceRequirements {
+            requests: Some(quantities(&config.resource_requests)),
+            limits: Some(quantities(&config.resource_limits)),
+            ..ResourceRequirements::default()
+        }),
+        readiness_probe: Some(Probe {
+            http_get: Some(HTTPGetAction {
+                path: Some("/health".to_owned()),
+                port: IntOrString::String(PORT_NAME.to_owned()),
+                ..HTTPGetAction::default()
+            }),
+            initial_delay_seconds: Some(probe.initial_delay_seconds),
+            period_seconds: Some(probe.period_seconds),
+            timeout_seconds: Some(probe.timeout_seconds),
+            success_threshold: Some(probe.success_threshold),
+            failure_threshold: Some(probe.failure_threshold),
+            ..Probe::default()
+        }),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".to_owned()]),
+                ..Capabilities::default()
+            }),
+            run_as_non_root: Some(true),
+            seccomp_profile: Some(runtime_default()),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    };
+    let pod = PodSpec {
+        containers: vec![container],
+        restart_policy: Some("Never".to_owned()),
+        automount_service_account_token: Some(with_service_account),
+        service_account_name: with_service_account.then(|| name.to_owned()),
+        enable_service_links: Some(false),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            seccomp_profile: Some(runtime_default()),
+            ..PodSecurityContext::default()
+        }),
+        ..PodSpec::default()
+    };
+    Ok(Job {
+        metadata,
+        spec: Some(JobSpec {
+            // A server that crashed is reported, not silently restarted into a new session.
+            backoff_limit: Some(0),
+            ttl_seconds_after_finished: Some(settings.ttl_seconds_after_finished),
+            active_deadline_seconds: settings.active_deadline_seconds,
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(name, &settings.owner)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    })
+}
+
+fn service(
+    name: &str,
+    namespace: &str,
+    config: &EphemeralMcpServerConfig,
+    settings: &JobSettings,
+) -> Service {
+    Service {
+        metadata: meta(name, namespace, settings),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_owned()),
+            selector: Some(BTreeMap::from([
+                (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
+                (INSTANCE.to_owned(), name.to_owned()),
+            ])),
+            ports: Some(vec![ServicePort {
+                name: Some(PORT_NAME.to_owned()),
+                port: i32::from(config.port),
+                target_port: Some(IntOrString::String(PORT_NAME.to_owned())),
+                protocol: Some("TCP".to_owned()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+fn runtime_default() -> SeccompProfile {
+    SeccompProfile {
+        type_: "RuntimeDefault".to_owned(),
+        ..SeccompProfile::default()
+    }
+}
+
+fn quantities(map: &BTreeMap<String, String>) -> BTreeMap<String, Quantity> {
+    map.iter()
+        .map(|(k, v)| (k.clone(), Quantity(v.clone())))
+        .collect()
+}
