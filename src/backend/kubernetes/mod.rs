@@ -15,6 +15,9 @@ pub mod proxy;
 pub mod rbac;
 pub mod status;
 
+#[cfg(test)]
+mod tests;
+
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;

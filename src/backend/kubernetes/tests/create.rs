@@ -1,0 +1,199 @@
+//! Creating children: the exact objects posted, rollback when a step fails, and each API
+//! failure mapped to a message that says what to do.
+
+use serde_json::{Value, json};
+
+use super::{Expect, NS, backend, verified};
+use crate::{
+    backend::{
+        Backend, Progress,
+        kubernetes::objects::{self, JobSettings},
+    },
+    error::Error,
+    model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
+};
+
+const JOB: &str = "mcp-server-time-1-abcdefgh";
+
+fn config() -> EphemeralMcpServerConfig {
+    EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time").with_env("TZ", "UTC")
+}
+
+fn with_rbac() -> EphemeralMcpServerConfig {
+    let mut config = config();
+    config.sa_config = Some(ServiceAccountConfig {
+        preset: RbacPreset::Minimal,
+        cluster_wide: false,
+    });
+    config
+}
+
+fn built(config: &EphemeralMcpServerConfig) -> objects::ChildObjects {
+    objects::build(JOB, NS, config, None, &JobSettings::default()).unwrap()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap()
+}
+
+fn path(group: &str, resource: &str) -> String {
+    format!("{group}/namespaces/{NS}/{resource}")
+}
+
+#[tokio::test]
+async fn create_posts_the_job_then_the_service() {
+    let objects = built(&config());
+    let (backend, verifier) = backend(vec![
+        Expect::post(path("/apis/batch/v1", "jobs"))
+            .body(json(&objects.job))
+            .reply(json(&objects.job)),
+        Expect::post(path("/api/v1", "services"))
+            .body(json(&objects.service))
+            .reply(json(&objects.service)),
+    ]);
+    let endpoints = backend
+        .create(JOB, &config(), None, &Progress::default())
+        .await
+        .unwrap();
+    verified(verifier).await;
+    assert_eq!(
+        endpoints.url,
+        format!("http://{JOB}.{NS}.svc.cluster.local:8080/mcp")
+    );
+    assert_eq!(
+        endpoints.sse_url,
+        format!("http://{JOB}.{NS}.svc.cluster.local:8080/sse")
+    );
+}
+
+#[tokio::test]
+async fn an_rbac_preset_adds_a_service_account_role_and_binding_first() {
+    let objects = built(&with_rbac());
+    let rbac = objects.rbac.as_ref().unwrap();
+    let (role, binding) = match (&rbac.role, &rbac.binding) {
+        (
+            super::super::rbac::Permissions::Namespaced(r),
+            super::super::rbac::Binding::Namespaced(b),
+        ) => (json(r), json(b)),
+        _ => panic!("namespaced by default"),
+    };
+    let (backend, verifier) = backend(vec![
+        Expect::post(path("/api/v1", "serviceaccounts")).body(json(&rbac.service_account)),
+        Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "roles")).body(role),
+        Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")).body(binding),
+        Expect::post(path("/apis/batch/v1", "jobs")).body(json(&objects.job)),
+        Expect::post(path("/api/v1", "services")).body(json(&objects.service)),
+    ]);
+    backend
+        .create(JOB, &with_rbac(), None, &Progress::default())
+        .await
+        .unwrap();
+    verified(verifier).await;
+}
+
+#[tokio::test]
+async fn a_failed_step_rolls_back_what_was_made() {
+    let (backend, verifier) = backend(vec![
+        Expect::post(path("/api/v1", "serviceaccounts")),
+        Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "roles")),
+        Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")),
+        Expect::post(path("/apis/batch/v1", "jobs"))
+            .fail(403, "jobs.batch is forbidden: cannot create"),
+        Expect::delete(format!(
+            "{}/{JOB}",
+            path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")
+        )),
+        Expect::delete(format!(
+            "{}/{JOB}",
+            path("/apis/rbac.authorization.k8s.io/v1", "roles")
+        )),
+        Expect::delete(format!("{}/{JOB}", path("/api/v1", "serviceaccounts"))),
+    ]);
+    let error = backend
+        .create(JOB, &with_rbac(), None, &Progress::default())
+        .await
+        .unwrap_err();
+    verified(verifier).await;
+    assert!(
+        matches!(&error, Error::Forbidden { verb, resource } if verb == "create" && resource == "jobs"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_service_deletes_the_job_in_the_foreground() {
+    let (backend, verifier) = backend(vec![
+        Expect::post(path("/apis/batch/v1", "jobs")),
+        Expect::post(path("/api/v1", "services")).fail(409, "services \"x\" already exists"),
+        Expect::delete(format!("{}/{JOB}", path("/apis/batch/v1", "jobs")))
+            .body(json!({"propagationPolicy": "Foreground"})),
+    ]);
+    let error = backend
+        .create(JOB, &config(), None, &Progress::default())
+        .await
+        .unwrap_err();
+    verified(verifier).await;
+    assert!(
+        error.to_string().contains(&format!(
+            "a services named {JOB} exists already in namespace {NS}"
+        )),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn api_failures_say_what_to_do() {
+    let cases = [
+        (
+            404,
+            "namespaces \"agents\" not found",
+            "kubectl create namespace agents",
+        ),
+        (
+            403,
+            "exceeded quota: compute-quota, requested: pods=1",
+            "ResourceQuota of namespace agents",
+        ),
+        (403, "jobs.batch is forbidden", "may not create jobs"),
+        (
+            422,
+            "Job.batch is invalid: spec.template.spec.containers[0].image: Required value",
+            "refused to create jobs",
+        ),
+    ];
+    for (code, message, expected) in cases {
+        let (backend, verifier) = backend(vec![
+            Expect::post(path("/apis/batch/v1", "jobs")).fail(code, message),
+        ]);
+        let error = backend
+            .create(JOB, &config(), None, &Progress::default())
+            .await
+            .unwrap_err();
+        verified(verifier).await;
+        assert!(error.to_string().contains(expected), "{code}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_api_server_is_named() {
+    let (service, handle) = tower_test::mock::pair::<
+        http::Request<kube::client::Body>,
+        http::Response<kube::client::Body>,
+    >();
+    drop(handle);
+    let client = kube::Client::new(service, NS);
+    let backend = crate::backend::kubernetes::KubernetesBackend::new(
+        client,
+        NS,
+        JobSettings::default(),
+        crate::backend::kubernetes::Access::ServiceDns,
+    );
+    let error = backend
+        .create(JOB, &config(), None, &Progress::default())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("API server is unreachable"),
+        "{error}"
+    );
+}

@@ -1,0 +1,163 @@
+//! Golden files of the generated objects (`tests/golden/*.yaml`), reviewed by hand against
+//! the Kubernetes API conventions; `UPDATE_GOLDEN=1 cargo test golden` rewrites them after a
+//! deliberate change. Also checks the restricted Pod Security Standard directly.
+
+use std::path::PathBuf;
+
+use super::NS;
+use crate::{
+    backend::kubernetes::{
+        objects::{self, JobSettings},
+        rbac::{Binding, Permissions},
+    },
+    model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
+};
+
+const JOB: &str = "mcp-server-time-1795900000-k3v9x2qa";
+
+fn fixture(cluster_wide: bool) -> objects::ChildObjects {
+    let mut config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time")
+        .with_args("--local-timezone 'Europe/Amsterdam'")
+        .with_env("TZ", "UTC");
+    config.sa_config = Some(ServiceAccountConfig {
+        preset: RbacPreset::Minimal,
+        cluster_wide,
+    });
+    let settings = JobSettings {
+        runtime_image: "ghcr.io/mcp-ephemeral-k8s/runtime:test".into(),
+        ..JobSettings::default()
+    };
+    objects::build(JOB, NS, &config, Some("time"), &settings).unwrap()
+}
+
+fn check_golden(name: &str, value: &impl serde::Serialize) {
+    let yaml = serde_yaml::to_string(value).unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("src/backend/kubernetes/tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &yaml).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing; run with UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(
+        yaml, expected,
+        "{name} changed; review it and run with UPDATE_GOLDEN=1"
+    );
+}
+
+#[test]
+fn golden_job_service_and_namespaced_rbac() {
+    let objects = fixture(false);
+    check_golden("job.yaml", &objects.job);
+    check_golden("service.yaml", &objects.service);
+    let rbac = objects.rbac.unwrap();
+    check_golden("serviceaccount.yaml", &rbac.service_account);
+    let Permissions::Namespaced(role) = rbac.role else {
+        panic!("namespaced by default")
+    };
+    check_golden("role.yaml", &role);
+    let Binding::Namespaced(binding) = rbac.binding else {
+        panic!("namespaced by default")
+    };
+    check_golden("rolebinding.yaml", &binding);
+}
+
+#[test]
+fn golden_cluster_wide_rbac_only_on_request() {
+    let rbac = fixture(true).rbac.unwrap();
+    let Permissions::ClusterWide(role) = rbac.role else {
+        panic!("cluster-wide when asked")
+    };
+    check_golden("clusterrole.yaml", &role);
+    let Binding::ClusterWide(binding) = rbac.binding else {
+        panic!("cluster-wide when asked")
+    };
+    check_golden("clusterrolebinding.yaml", &binding);
+}
+
+/// The restricted Pod Security Standard, as it applies to our pods.
+#[test]
+fn pods_pass_the_restricted_pod_security_standard() {
+    let job = fixture(false).job;
+    let pod = job.spec.unwrap().template.spec.unwrap();
+    let pod_security = pod.security_context.unwrap();
+    assert_eq!(pod_security.run_as_non_root, Some(true));
+    assert_eq!(
+        pod_security.seccomp_profile.unwrap().type_,
+        "RuntimeDefault"
+    );
+    assert!(pod.host_network.is_none() && pod.host_pid.is_none() && pod.host_ipc.is_none());
+    assert!(pod.volumes.is_none(), "no hostPath or other volumes");
+    for container in pod.containers {
+        let security = container.security_context.unwrap();
+        assert_eq!(security.allow_privilege_escalation, Some(false));
+        assert_eq!(security.capabilities.unwrap().drop.unwrap(), ["ALL"]);
+        assert_eq!(security.run_as_non_root, Some(true));
+        assert!(security.privileged.is_none_or(|p| !p));
+        assert_eq!(security.seccomp_profile.unwrap().type_, "RuntimeDefault");
+        assert!(
+            container
+                .ports
+                .unwrap()
+                .iter()
+                .all(|p| p.host_port.is_none())
+        );
+    }
+}
+
+#[test]
+fn children_without_rbac_get_no_token_and_no_account() {
+    let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
+    let objects = objects::build(JOB, NS, &config, None, &JobSettings::default()).unwrap();
+    assert!(objects.rbac.is_none());
+    let pod = objects.job.spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.automount_service_account_token, Some(false));
+    assert!(pod.service_account_name.is_none());
+}
+
+#[test]
+fn the_job_runs_the_bridge_command_of_the_local_backend() {
+    let config =
+        EphemeralMcpServerConfig::runtime("npx", "@modelcontextprotocol/server-everything");
+    let objects = objects::build(JOB, NS, &config, None, &JobSettings::default()).unwrap();
+    let container = objects
+        .job
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .containers
+        .remove(0);
+    assert_eq!(container.command.unwrap(), ["mcp-ephemeral-k8s"]);
+    assert_eq!(
+        container.args.unwrap(),
+        config.bridge_args("0.0.0.0", 8080).unwrap().unwrap()
+    );
+}
+
+#[test]
+fn image_only_servers_keep_their_entrypoint() {
+    let config = EphemeralMcpServerConfig::from_docker_image(
+        "ghcr.io/github/github-mcp-server",
+        Some(vec!["./github-mcp-server".into(), "sse".into()]),
+    )
+    .unwrap();
+    let objects = objects::build(JOB, NS, &config, None, &JobSettings::default()).unwrap();
+    let container = objects
+        .job
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .containers
+        .remove(0);
+    assert_eq!(
+        container.image.as_deref(),
+        Some("ghcr.io/github/github-mcp-server")
+    );
+    assert_eq!(container.command.unwrap(), ["./github-mcp-server", "sse"]);
+    assert!(container.args.is_none());
+}

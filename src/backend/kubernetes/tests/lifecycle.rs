@@ -1,0 +1,226 @@
+//! Readiness by watch, status, deletion, adoption and the mount annotation.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{Expect, NS, backend, list, pod, verified};
+use crate::{
+    backend::{Backend, Progress},
+    error::Error,
+    model::{EphemeralMcpServerConfig, Phase},
+};
+
+const JOB: &str = "mcp-server-time-1-abcdefgh";
+const SELECTOR: &str = "labelSelector=app.kubernetes.io/managed-by=mcp-ephemeral-k8s,app.kubernetes.io/instance=mcp-server-time-1-abcdefgh";
+
+fn pods_path() -> String {
+    format!("/api/v1/namespaces/{NS}/pods")
+}
+
+fn log_path() -> String {
+    format!("/api/v1/namespaces/{NS}/pods/{JOB}-abcde/log")
+}
+
+#[tokio::test]
+async fn readiness_is_watched_until_the_pod_is_ready() {
+    let (backend, verifier) = backend(vec![
+        Expect::get(pods_path()).query(SELECTOR).reply(list(
+            "PodList",
+            vec![pod(JOB, "Pending", false, Some("ContainerCreating"), None)],
+        )),
+        Expect::get(pods_path())
+            .query("watch=true")
+            .query("resourceVersion=100")
+            .events(&[
+                ("MODIFIED", pod(JOB, "Running", false, None, None)),
+                ("MODIFIED", pod(JOB, "Running", true, None, None)),
+            ]),
+    ]);
+    let (progress, mut steps) = Progress::channel();
+    backend
+        .wait_ready(JOB, Duration::from_secs(10), &progress)
+        .await
+        .unwrap();
+    verified(verifier).await;
+    drop(progress);
+    let mut seen = Vec::new();
+    while let Some(step) = steps.recv().await {
+        seen.push(step);
+    }
+    assert_eq!(
+        seen,
+        [
+            format!("{JOB}-abcde: ContainerCreating"),
+            format!("{JOB}-abcde: Running"),
+            "ready".into()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_pulled_fails_at_once() {
+    let (backend, verifier) = backend(vec![
+        Expect::get(pods_path()).query(SELECTOR).reply(list(
+            "PodList",
+            vec![pod(JOB, "Pending", false, Some("ImagePullBackOff"), None)],
+        )),
+        Expect::get(log_path())
+            .query("tailLines=40")
+            .fail(400, "container is waiting to start"),
+    ]);
+    let error = backend
+        .wait_ready(JOB, Duration::from_secs(600), &Progress::default())
+        .await
+        .unwrap_err();
+    verified(verifier).await;
+    let Error::Job { reason, .. } = &error else {
+        panic!("{error}")
+    };
+    assert!(
+        reason.contains("ImagePullBackOff: ImagePullBackOff for the image"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_while_starting_fails_with_the_log_tail() {
+    let (backend, verifier) = backend(vec![
+        Expect::get(pods_path()).query(SELECTOR).reply(list(
+            "PodList",
+            vec![pod(JOB, "Pending", false, Some("ContainerCreating"), None)],
+        )),
+        Expect::get(pods_path())
+            .query("watch=true")
+            .events(&[("MODIFIED", pod(JOB, "Failed", false, None, Some(1)))]),
+        Expect::get(log_path()).text("error: package mcp-server-nope not found\n"),
+    ]);
+    let error = backend
+        .wait_ready(JOB, Duration::from_secs(600), &Progress::default())
+        .await
+        .unwrap_err();
+    verified(verifier).await;
+    let text = error.to_string();
+    assert!(text.contains("the server exited with code 1"), "{text}");
+    assert!(
+        text.ends_with("error: package mcp-server-nope not found"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn status_summarizes_the_job_and_its_pods() {
+    let config =
+        serde_json::to_string(&EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time"))
+            .unwrap();
+    let job = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": JOB, "namespace": NS, "annotations": {"mcp-ephemeral-k8s.io/config": config}},
+        "status": {"startTime": "2026-11-29T10:00:00Z", "active": 1,
+                   "conditions": [{"type": "SuccessCriteriaMet", "status": "False"}]}
+    });
+    let (backend, verifier) = backend(vec![
+        Expect::get(format!("/apis/batch/v1/namespaces/{NS}/jobs/{JOB}")).reply(job),
+        Expect::get(pods_path())
+            .query(SELECTOR)
+            .reply(list("PodList", vec![pod(JOB, "Running", true, None, None)])),
+        Expect::get(log_path()).text("Installed 31 packages\nready\n"),
+    ]);
+    let status = backend.status(JOB).await.unwrap();
+    verified(verifier).await;
+    assert_eq!(status.phase, Phase::Running);
+    assert!(status.ready);
+    assert_eq!(status.start_time.as_deref(), Some("2026-11-29T10:00:00Z"));
+    assert_eq!(status.pods[0].ip.as_deref(), Some("10.1.2.3"));
+    assert_eq!(status.conditions[0].type_, "SuccessCriteriaMet");
+    assert_eq!(status.log_tail, ["Installed 31 packages", "ready"]);
+    assert_eq!(
+        status.url,
+        format!("http://{JOB}.{NS}.svc.cluster.local:8080/mcp")
+    );
+}
+
+fn delete_everything() -> Vec<Expect> {
+    vec![
+        Expect::get(format!(
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/{JOB}"
+        ))
+        .fail(404, "not found"),
+        Expect::delete(format!("/api/v1/namespaces/{NS}/services/{JOB}")),
+        Expect::delete(format!("/apis/batch/v1/namespaces/{NS}/jobs/{JOB}"))
+            .body(json!({"propagationPolicy": "Foreground"})),
+        Expect::delete(format!(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings/{JOB}"
+        ))
+        .fail(404, "not found"),
+        Expect::delete(format!(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles/{JOB}"
+        ))
+        .fail(404, "not found"),
+        Expect::delete(format!("/api/v1/namespaces/{NS}/serviceaccounts/{JOB}"))
+            .fail(404, "not found"),
+    ]
+}
+
+#[tokio::test]
+async fn delete_removes_every_kind_of_object_and_accepts_missing_ones() {
+    let (backend, verifier) = backend(delete_everything());
+    let removed = backend.delete(JOB, false).await.unwrap();
+    verified(verifier).await;
+    assert_eq!(removed, [format!("Service {JOB}"), format!("Job {JOB}")]);
+}
+
+#[tokio::test]
+async fn a_restarted_daemon_adopts_running_children_and_removes_finished_ones() {
+    let config =
+        serde_json::to_string(&EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time"))
+            .unwrap();
+    let running = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "other-2-zzzzzzzz", "namespace": NS, "creationTimestamp": "2026-11-29T09:00:00Z",
+                     "annotations": {"mcp-ephemeral-k8s.io/config": config, "mcp-ephemeral-k8s.io/mount": "time",
+                                     "mcp-ephemeral-k8s.io/preset": "time"}},
+        "status": {"active": 1}
+    });
+    let finished = json!({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": JOB, "namespace": NS},
+        "status": {"conditions": [{"type": "Failed", "status": "True"}]}
+    });
+    let mut expected = vec![Expect::get(format!("/apis/batch/v1/namespaces/{NS}/jobs"))
+        .query("labelSelector=app.kubernetes.io/managed-by=mcp-ephemeral-k8s,mcp-ephemeral-k8s.io/owner=mcp-ephemeral-k8s")
+        .reply(list("JobList", vec![running, finished]))];
+    expected.extend(delete_everything());
+    let (backend, verifier) = backend(expected);
+    let adopted = backend.adopt(true).await.unwrap();
+    verified(verifier).await;
+    assert_eq!(adopted.len(), 1);
+    let child = &adopted[0];
+    assert_eq!(child.server.job_name, "other-2-zzzzzzzz");
+    assert_eq!(
+        child.server.config.runtime_mcp.as_deref(),
+        Some("mcp-server-time")
+    );
+    assert_eq!(child.server.preset.as_deref(), Some("time"));
+    assert_eq!(child.server.created_at, "2026-11-29T09:00:00Z");
+    assert_eq!(child.mount, Some(Some("time".to_owned())));
+}
+
+#[tokio::test]
+async fn mounts_are_recorded_on_the_job_for_the_next_daemon() {
+    let path = format!("/apis/batch/v1/namespaces/{NS}/jobs/{JOB}");
+    let (backend, verifier) = backend(vec![
+        Expect::patch(path.clone())
+            .body(json!({"metadata": {"annotations": {"mcp-ephemeral-k8s.io/mount": "time"}}})),
+        Expect::patch(path.clone())
+            .body(json!({"metadata": {"annotations": {"mcp-ephemeral-k8s.io/mount": ""}}})),
+        Expect::patch(path)
+            .body(json!({"metadata": {"annotations": {"mcp-ephemeral-k8s.io/mount": null}}})),
+    ]);
+    backend
+        .record_mount(JOB, Some(Some("time".into())))
+        .await
+        .unwrap();
+    backend.record_mount(JOB, Some(None)).await.unwrap();
+    backend.record_mount(JOB, None).await.unwrap();
+    verified(verifier).await;
+}
