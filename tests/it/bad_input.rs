@@ -359,3 +359,43 @@ async fn a_client_that_disconnects_mid_create_leaves_nothing_behind() {
         "[]"
     );
 }
+
+#[tokio::test]
+async fn the_kubernetes_backend_without_a_cluster_says_what_to_do() {
+    let output = tokio::process::Command::new(BIN)
+        .args(["serve", "--backend", "kubernetes", "--port", "0"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env("HOME", "/nonexistent")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot set up the kubernetes backend: invalid kube config"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("use --backend local"), "{stderr}");
+}
+
+#[tokio::test]
+async fn invalid_settings_exit_64_before_binding() {
+    for (flag, value) in [
+        ("--owner", "not a label!"),
+        ("--namespace", "Bad_NS"),
+        ("--allow-origins", "localhost"),
+    ] {
+        let output = tokio::process::Command::new(BIN)
+            .args(["serve", flag, value])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(64), "{flag}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("{flag}={value:?} is not valid")),
+            "{stderr}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! [`status`] (the status summary), [`errors`] (API failures that say what to do),
 //! [`proxy`] (reaching children through the API server from outside the cluster).
 
+mod apply;
 pub mod errors;
 pub mod objects;
 pub mod pods;
@@ -21,14 +22,10 @@ mod tests;
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use k8s_openapi::api::{
-    batch::v1::Job,
-    core::v1::{Pod, Service, ServiceAccount},
-    rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
-};
+use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
 use kube::{
     Api, Client,
-    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+    api::{ListParams, Patch, PatchParams},
 };
 use rmcp::transport::{
     StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
@@ -41,12 +38,10 @@ use crate::{
     mount::connect::Connector,
     proxy::Upstream,
 };
-use errors::{Op, is_not_found};
+use errors::Op;
 use objects::{
-    CONFIG_ANNOTATION, ChildObjects, JobSettings, MOUNT_ANNOTATION, PRESET_ANNOTATION,
-    instance_selector,
+    CONFIG_ANNOTATION, JobSettings, MOUNT_ANNOTATION, PRESET_ANNOTATION, instance_selector,
 };
-use rbac::{Binding, Permissions};
 
 /// How long `delete` with `wait` waits for the Job to disappear.
 const DELETE_WAIT: Duration = Duration::from_secs(60);
@@ -168,179 +163,6 @@ impl KubernetesBackend {
                     sse_url: format!("{cluster_url}{}", path("sse")),
                 }
             }
-        }
-    }
-
-    /// Creates the objects in order, returning what was made so far on failure.
-    async fn create_objects(
-        &self,
-        name: &str,
-        objects: &ChildObjects,
-        made: &mut Vec<Made>,
-    ) -> Result<()> {
-        let post = PostParams::default();
-        if let Some(rbac) = &objects.rbac {
-            self.api::<ServiceAccount>()
-                .create(&post, &rbac.service_account)
-                .await
-                .map_err(|e| errors::map(e, self.op("create", "serviceaccounts", name)))?;
-            made.push(Made::ServiceAccount);
-            match &rbac.role {
-                Permissions::Namespaced(role) => {
-                    self.api::<Role>()
-                        .create(&post, role)
-                        .await
-                        .map_err(|e| errors::map(e, self.op("create", "roles", name)))?;
-                    made.push(Made::Role);
-                }
-                Permissions::ClusterWide(role) => {
-                    Api::<ClusterRole>::all(self.client.clone())
-                        .create(&post, role)
-                        .await
-                        .map_err(|e| errors::map(e, self.op("create", "clusterroles", name)))?;
-                    made.push(Made::ClusterRole);
-                }
-            }
-            match &rbac.binding {
-                Binding::Namespaced(binding) => {
-                    self.api::<RoleBinding>()
-                        .create(&post, binding)
-                        .await
-                        .map_err(|e| errors::map(e, self.op("create", "rolebindings", name)))?;
-                    made.push(Made::RoleBinding);
-                }
-                Binding::ClusterWide(binding) => {
-                    Api::<ClusterRoleBinding>::all(self.client.clone())
-                        .create(&post, binding)
-                        .await
-                        .map_err(|e| {
-                            errors::map(e, self.op("create", "clusterrolebindings", name))
-                        })?;
-                    made.push(Made::ClusterRoleBinding);
-                }
-            }
-        }
-        self.api::<Job>()
-            .create(&post, &objects.job)
-            .await
-            .map_err(|e| errors::map(e, self.op("create", "jobs", name)))?;
-        made.push(Made::Job);
-        self.api::<Service>()
-            .create(&post, &objects.service)
-            .await
-            .map_err(|e| errors::map(e, self.op("create", "services", name)))?;
-        made.push(Made::Service);
-        Ok(())
-    }
-
-    /// Deletes `made` (newest first); a missing object is fine. Returns a line per object
-    /// removed, and the first failure.
-    async fn delete_objects(&self, name: &str, made: &[Made]) -> (Vec<String>, Option<Error>) {
-        let mut removed = Vec::new();
-        let mut failure = None;
-        for object in made.iter().rev() {
-            let result = match object {
-                Made::Service => self
-                    .api::<Service>()
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(drop),
-                Made::Job => self
-                    .api::<Job>()
-                    .delete(name, &DeleteParams::foreground())
-                    .await
-                    .map(drop),
-                Made::RoleBinding => self
-                    .api::<RoleBinding>()
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(drop),
-                Made::Role => self
-                    .api::<Role>()
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(drop),
-                Made::ClusterRoleBinding => Api::<ClusterRoleBinding>::all(self.client.clone())
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(drop),
-                Made::ClusterRole => Api::<ClusterRole>::all(self.client.clone())
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(drop),
-                Made::ServiceAccount => self
-                    .api::<ServiceAccount>()
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(drop),
-            };
-            match result {
-                Ok(()) => removed.push(format!("{} {name}", object.kind())),
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => {
-                    tracing::warn!(job_name = name, kind = object.kind(), cause = %e, "delete failed");
-                    failure
-                        .get_or_insert(errors::map(e, self.op("delete", object.resource(), name)));
-                }
-            }
-        }
-        (removed, failure)
-    }
-
-    /// What a child has: every kind, as deletion must not depend on what this daemon
-    /// remembers (it may have been restarted).
-    async fn everything(&self, job_name: &str) -> Vec<Made> {
-        let mut made = vec![
-            Made::ServiceAccount,
-            Made::Role,
-            Made::RoleBinding,
-            Made::Job,
-            Made::Service,
-        ];
-        let cluster_role = Api::<ClusterRole>::all(self.client.clone())
-            .get_opt(job_name)
-            .await;
-        if matches!(cluster_role, Ok(Some(_))) {
-            made.extend([Made::ClusterRole, Made::ClusterRoleBinding]);
-        }
-        made
-    }
-}
-
-/// One kind of object created for a child, in creation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Made {
-    ServiceAccount,
-    Role,
-    ClusterRole,
-    RoleBinding,
-    ClusterRoleBinding,
-    Job,
-    Service,
-}
-
-impl Made {
-    fn kind(self) -> &'static str {
-        match self {
-            Self::ServiceAccount => "ServiceAccount",
-            Self::Role => "Role",
-            Self::ClusterRole => "ClusterRole",
-            Self::RoleBinding => "RoleBinding",
-            Self::ClusterRoleBinding => "ClusterRoleBinding",
-            Self::Job => "Job",
-            Self::Service => "Service",
-        }
-    }
-
-    fn resource(self) -> &'static str {
-        match self {
-            Self::ServiceAccount => "serviceaccounts",
-            Self::Role => "roles",
-            Self::ClusterRole => "clusterroles",
-            Self::RoleBinding => "rolebindings",
-            Self::ClusterRoleBinding => "clusterrolebindings",
-            Self::Job => "jobs",
-            Self::Service => "services",
         }
     }
 }

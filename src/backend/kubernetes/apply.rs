@@ -1,0 +1,198 @@
+//! Creating and deleting a child's objects, in order, with rollback.
+
+use k8s_openapi::api::{
+    batch::v1::Job,
+    core::v1::{Service, ServiceAccount},
+    rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
+};
+use kube::{
+    Api,
+    api::{DeleteParams, PostParams},
+};
+
+use super::{
+    KubernetesBackend,
+    errors::{self, is_not_found},
+    objects::ChildObjects,
+    rbac::{Binding, Permissions},
+};
+use crate::error::{Error, Result};
+
+impl KubernetesBackend {
+    /// Creates the objects in order, returning what was made so far on failure.
+    pub(super) async fn create_objects(
+        &self,
+        name: &str,
+        objects: &ChildObjects,
+        made: &mut Vec<Made>,
+    ) -> Result<()> {
+        let post = PostParams::default();
+        if let Some(rbac) = &objects.rbac {
+            self.api::<ServiceAccount>()
+                .create(&post, &rbac.service_account)
+                .await
+                .map_err(|e| errors::map(e, self.op("create", "serviceaccounts", name)))?;
+            made.push(Made::ServiceAccount);
+            match &rbac.role {
+                Permissions::Namespaced(role) => {
+                    self.api::<Role>()
+                        .create(&post, role)
+                        .await
+                        .map_err(|e| errors::map(e, self.op("create", "roles", name)))?;
+                    made.push(Made::Role);
+                }
+                Permissions::ClusterWide(role) => {
+                    Api::<ClusterRole>::all(self.client.clone())
+                        .create(&post, role)
+                        .await
+                        .map_err(|e| errors::map(e, self.op("create", "clusterroles", name)))?;
+                    made.push(Made::ClusterRole);
+                }
+            }
+            match &rbac.binding {
+                Binding::Namespaced(binding) => {
+                    self.api::<RoleBinding>()
+                        .create(&post, binding)
+                        .await
+                        .map_err(|e| errors::map(e, self.op("create", "rolebindings", name)))?;
+                    made.push(Made::RoleBinding);
+                }
+                Binding::ClusterWide(binding) => {
+                    Api::<ClusterRoleBinding>::all(self.client.clone())
+                        .create(&post, binding)
+                        .await
+                        .map_err(|e| {
+                            errors::map(e, self.op("create", "clusterrolebindings", name))
+                        })?;
+                    made.push(Made::ClusterRoleBinding);
+                }
+            }
+        }
+        self.api::<Job>()
+            .create(&post, &objects.job)
+            .await
+            .map_err(|e| errors::map(e, self.op("create", "jobs", name)))?;
+        made.push(Made::Job);
+        self.api::<Service>()
+            .create(&post, &objects.service)
+            .await
+            .map_err(|e| errors::map(e, self.op("create", "services", name)))?;
+        made.push(Made::Service);
+        Ok(())
+    }
+
+    /// Deletes `made` (newest first); a missing object is fine. Returns a line per object
+    /// removed, and the first failure.
+    pub(super) async fn delete_objects(
+        &self,
+        name: &str,
+        made: &[Made],
+    ) -> (Vec<String>, Option<Error>) {
+        let mut removed = Vec::new();
+        let mut failure = None;
+        for object in made.iter().rev() {
+            let result = match object {
+                Made::Service => self
+                    .api::<Service>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::Job => self
+                    .api::<Job>()
+                    .delete(name, &DeleteParams::foreground())
+                    .await
+                    .map(drop),
+                Made::RoleBinding => self
+                    .api::<RoleBinding>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::Role => self
+                    .api::<Role>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::ClusterRoleBinding => Api::<ClusterRoleBinding>::all(self.client.clone())
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::ClusterRole => Api::<ClusterRole>::all(self.client.clone())
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+                Made::ServiceAccount => self
+                    .api::<ServiceAccount>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
+            };
+            match result {
+                Ok(()) => removed.push(format!("{} {name}", object.kind())),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => {
+                    tracing::warn!(job_name = name, kind = object.kind(), cause = %e, "delete failed");
+                    failure
+                        .get_or_insert(errors::map(e, self.op("delete", object.resource(), name)));
+                }
+            }
+        }
+        (removed, failure)
+    }
+
+    /// What a child has: every kind, as deletion must not depend on what this daemon
+    /// remembers (it may have been restarted).
+    pub(super) async fn everything(&self, job_name: &str) -> Vec<Made> {
+        let mut made = vec![
+            Made::ServiceAccount,
+            Made::Role,
+            Made::RoleBinding,
+            Made::Job,
+            Made::Service,
+        ];
+        let cluster_role = Api::<ClusterRole>::all(self.client.clone())
+            .get_opt(job_name)
+            .await;
+        if matches!(cluster_role, Ok(Some(_))) {
+            made.extend([Made::ClusterRole, Made::ClusterRoleBinding]);
+        }
+        made
+    }
+}
+
+/// One kind of object created for a child, in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Made {
+    ServiceAccount,
+    Role,
+    ClusterRole,
+    RoleBinding,
+    ClusterRoleBinding,
+    Job,
+    Service,
+}
+
+impl Made {
+    pub(super) fn kind(self) -> &'static str {
+        match self {
+            Self::ServiceAccount => "ServiceAccount",
+            Self::Role => "Role",
+            Self::ClusterRole => "ClusterRole",
+            Self::RoleBinding => "RoleBinding",
+            Self::ClusterRoleBinding => "ClusterRoleBinding",
+            Self::Job => "Job",
+            Self::Service => "Service",
+        }
+    }
+
+    pub(super) fn resource(self) -> &'static str {
+        match self {
+            Self::ServiceAccount => "serviceaccounts",
+            Self::Role => "roles",
+            Self::ClusterRole => "clusterroles",
+            Self::RoleBinding => "rolebindings",
+            Self::ClusterRoleBinding => "clusterrolebindings",
+            Self::Job => "jobs",
+            Self::Service => "services",
+        }
+    }
+}
