@@ -253,23 +253,26 @@ impl Backend for KubernetesBackend {
             return Err(error);
         }
         if wait {
-            let jobs = self.api::<Job>();
-            let gone = async {
-                loop {
-                    match jobs.get_opt(job_name).await {
-                        Ok(None) => return Ok(()),
-                        Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
-                        Err(e) => return Err(errors::map(e, self.op("get", "jobs", job_name))),
-                    }
+            let gone = kube::runtime::wait::await_condition(
+                self.api::<Job>(),
+                job_name,
+                |job: Option<&Job>| job.is_none(),
+            );
+            match tokio::time::timeout(DELETE_WAIT, gone).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    return Err(Error::ServerCreation(format!(
+                        "watching {job_name} go away failed: {e}"
+                    )));
                 }
-            };
-            tokio::time::timeout(DELETE_WAIT, gone)
-                .await
-                .map_err(|_| Error::JobTimeout {
-                    job_name: job_name.to_owned(),
-                    timeout: DELETE_WAIT,
-                    log_tail: Vec::new(),
-                })??;
+                Err(_) => {
+                    return Err(Error::JobTimeout {
+                        job_name: job_name.to_owned(),
+                        timeout: DELETE_WAIT,
+                        log_tail: Vec::new(),
+                    });
+                }
+            }
         }
         Ok(removed)
     }
