@@ -3,7 +3,7 @@
 use k8s_openapi::api::{
     batch::v1::Job,
     core::v1::{Service, ServiceAccount},
-    rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
+    rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding},
 };
 use kube::{
     Api,
@@ -14,7 +14,7 @@ use super::{
     KubernetesBackend,
     errors::{self, is_not_found},
     objects::ChildObjects,
-    rbac::{Binding, Permissions},
+    rbac::Binding,
 };
 use crate::error::{Error, Result};
 
@@ -28,27 +28,12 @@ impl KubernetesBackend {
     ) -> Result<()> {
         let post = PostParams::default();
         if let Some(rbac) = &objects.rbac {
+            self.check_preset_role(&rbac.cluster_role).await?;
             self.api::<ServiceAccount>()
                 .create(&post, &rbac.service_account)
                 .await
                 .map_err(|e| errors::map(e, self.op("create", "serviceaccounts", name)))?;
             made.push(Made::ServiceAccount);
-            match &rbac.role {
-                Permissions::Namespaced(role) => {
-                    self.api::<Role>()
-                        .create(&post, role)
-                        .await
-                        .map_err(|e| errors::map(e, self.op("create", "roles", name)))?;
-                    made.push(Made::Role);
-                }
-                Permissions::ClusterWide(role) => {
-                    Api::<ClusterRole>::all(self.client.clone())
-                        .create(&post, role)
-                        .await
-                        .map_err(|e| errors::map(e, self.op("create", "clusterroles", name)))?;
-                    made.push(Made::ClusterRole);
-                }
-            }
             match &rbac.binding {
                 Binding::Namespaced(binding) => {
                     self.api::<RoleBinding>()
@@ -81,6 +66,20 @@ impl KubernetesBackend {
         Ok(())
     }
 
+    /// Refuses an RBAC preset whose ClusterRole is not installed: the child would run
+    /// without the permissions it asked for.
+    async fn check_preset_role(&self, cluster_role: &str) -> Result<()> {
+        let roles = Api::<ClusterRole>::all(self.client.clone());
+        match roles.get_opt(cluster_role).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Error::ServerCreation(format!(
+                "the RBAC preset's ClusterRole {cluster_role} is not installed; install the presets \
+                 (kubectl apply -k deploy/overlays/rbac-presets) or create the server without sa_config"
+            ))),
+            Err(e) => Err(errors::map(e, self.op("get", "clusterroles", cluster_role))),
+        }
+    }
+
     /// Deletes `made` (newest first); a missing object is fine. Returns a line per object
     /// removed, and the first failure.
     pub(super) async fn delete_objects(
@@ -107,16 +106,7 @@ impl KubernetesBackend {
                     .delete(name, &DeleteParams::default())
                     .await
                     .map(drop),
-                Made::Role => self
-                    .api::<Role>()
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(drop),
                 Made::ClusterRoleBinding => Api::<ClusterRoleBinding>::all(self.client.clone())
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(drop),
-                Made::ClusterRole => Api::<ClusterRole>::all(self.client.clone())
                     .delete(name, &DeleteParams::default())
                     .await
                     .map(drop),
@@ -144,16 +134,17 @@ impl KubernetesBackend {
     pub(super) async fn everything(&self, job_name: &str) -> Vec<Made> {
         let mut made = vec![
             Made::ServiceAccount,
-            Made::Role,
             Made::RoleBinding,
             Made::Job,
             Made::Service,
         ];
-        let cluster_role = Api::<ClusterRole>::all(self.client.clone())
+        // Only a cluster-wide preset has one; a daemon without cluster permissions cannot
+        // have made it, and its failed look-up is no reason to stop deleting the rest.
+        let binding = Api::<ClusterRoleBinding>::all(self.client.clone())
             .get_opt(job_name)
             .await;
-        if matches!(cluster_role, Ok(Some(_))) {
-            made.extend([Made::ClusterRole, Made::ClusterRoleBinding]);
+        if matches!(binding, Ok(Some(_))) {
+            made.push(Made::ClusterRoleBinding);
         }
         made
     }
@@ -163,8 +154,6 @@ impl KubernetesBackend {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Made {
     ServiceAccount,
-    Role,
-    ClusterRole,
     RoleBinding,
     ClusterRoleBinding,
     Job,
@@ -175,8 +164,6 @@ impl Made {
     pub(super) fn kind(self) -> &'static str {
         match self {
             Self::ServiceAccount => "ServiceAccount",
-            Self::Role => "Role",
-            Self::ClusterRole => "ClusterRole",
             Self::RoleBinding => "RoleBinding",
             Self::ClusterRoleBinding => "ClusterRoleBinding",
             Self::Job => "Job",
@@ -187,8 +174,6 @@ impl Made {
     pub(super) fn resource(self) -> &'static str {
         match self {
             Self::ServiceAccount => "serviceaccounts",
-            Self::Role => "roles",
-            Self::ClusterRole => "clusterroles",
             Self::RoleBinding => "rolebindings",
             Self::ClusterRoleBinding => "clusterrolebindings",
             Self::Job => "jobs",

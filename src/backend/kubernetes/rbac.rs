@@ -1,15 +1,17 @@
 //! Permissions for a child that asks for them (`sa_config`): a ServiceAccount named after
-//! the child, bound to a Role in its namespace — or, only when `cluster_wide` is set, to a
-//! ClusterRole. Children without `sa_config` get no ServiceAccount token at all.
+//! the child, and a RoleBinding in its namespace — or, only when `cluster_wide` is set, a
+//! ClusterRoleBinding — to the preset's ClusterRole (`mcp-ephemeral-k8s-minimal` or
+//! `-extensive`). The preset ClusterRoles are installed once with the daemon
+//! (`deploy/overlays/rbac-presets`), so the daemon never writes role rules itself: it needs
+//! only `bind` on those two roles, not `escalate`. Children without `sa_config` get no
+//! ServiceAccount token at all.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::{
     api::{
         core::v1::ServiceAccount,
-        rbac::v1::{
-            ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
-        },
+        rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleBinding, RoleRef, Subject},
     },
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
@@ -24,24 +26,15 @@ const MANAGE: &[&str] = &[
     "get", "list", "watch", "create", "update", "patch", "delete",
 ];
 
-/// A child's ServiceAccount, its permissions and their binding.
+/// A child's ServiceAccount and the binding of its preset's ClusterRole to it.
 #[derive(Debug, Clone)]
 pub struct Rbac {
     /// The account the child's pod runs as.
     pub service_account: ServiceAccount,
-    /// Its permissions: a Role, or a ClusterRole when cluster-wide.
-    pub role: Permissions,
-    /// The binding of the role to the account.
+    /// The preset's ClusterRole name, which must exist.
+    pub cluster_role: String,
+    /// The binding of the preset's role to the account.
     pub binding: Binding,
-}
-
-/// A Role or a ClusterRole.
-#[derive(Debug, Clone)]
-pub enum Permissions {
-    /// In the child's namespace.
-    Namespaced(Role),
-    /// In every namespace.
-    ClusterWide(ClusterRole),
 }
 
 /// A RoleBinding or a ClusterRoleBinding.
@@ -123,6 +116,31 @@ pub fn rules(preset: RbacPreset) -> Vec<PolicyRule> {
     }
 }
 
+/// The name of a preset's ClusterRole.
+pub fn cluster_role_name(preset: RbacPreset) -> String {
+    match preset {
+        RbacPreset::Minimal => "mcp-ephemeral-k8s-minimal".to_owned(),
+        RbacPreset::Extensive => "mcp-ephemeral-k8s-extensive".to_owned(),
+    }
+}
+
+/// A preset's ClusterRole, as installed with the daemon (`deploy/overlays/rbac-presets`).
+pub fn preset_cluster_role(preset: RbacPreset) -> ClusterRole {
+    let managed_by = super::objects::MANAGED_BY;
+    ClusterRole {
+        metadata: ObjectMeta {
+            name: Some(cluster_role_name(preset)),
+            labels: Some(BTreeMap::from([(
+                managed_by.0.to_owned(),
+                managed_by.1.to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        rules: Some(rules(preset)),
+        ..ClusterRole::default()
+    }
+}
+
 /// The RBAC objects for child `name`.
 pub fn build(
     name: &str,
@@ -136,43 +154,30 @@ pub fn build(
         labels: Some(labels.clone()),
         ..ObjectMeta::default()
     };
-    let rules = Some(rules(config.preset));
+    let cluster_role = cluster_role_name(config.preset);
     let subjects = Some(vec![Subject {
         kind: "ServiceAccount".to_owned(),
         name: name.to_owned(),
         namespace: Some(namespace.to_owned()),
         ..Subject::default()
     }]);
-    let role_ref = |kind: &str| RoleRef {
+    let role_ref = RoleRef {
         api_group: "rbac.authorization.k8s.io".to_owned(),
-        kind: kind.to_owned(),
-        name: name.to_owned(),
+        kind: "ClusterRole".to_owned(),
+        name: cluster_role.clone(),
     };
-    let (role, binding) = if config.cluster_wide {
-        (
-            Permissions::ClusterWide(ClusterRole {
-                metadata: meta(false),
-                rules,
-                ..ClusterRole::default()
-            }),
-            Binding::ClusterWide(ClusterRoleBinding {
-                metadata: meta(false),
-                role_ref: role_ref("ClusterRole"),
-                subjects,
-            }),
-        )
+    let binding = if config.cluster_wide {
+        Binding::ClusterWide(ClusterRoleBinding {
+            metadata: meta(false),
+            role_ref,
+            subjects,
+        })
     } else {
-        (
-            Permissions::Namespaced(Role {
-                metadata: meta(true),
-                rules,
-            }),
-            Binding::Namespaced(RoleBinding {
-                metadata: meta(true),
-                role_ref: role_ref("Role"),
-                subjects,
-            }),
-        )
+        Binding::Namespaced(RoleBinding {
+            metadata: meta(true),
+            role_ref,
+            subjects,
+        })
     };
     Rbac {
         service_account: ServiceAccount {
@@ -180,7 +185,7 @@ pub fn build(
             automount_service_account_token: Some(true),
             ..ServiceAccount::default()
         },
-        role,
+        cluster_role,
         binding,
     }
 }

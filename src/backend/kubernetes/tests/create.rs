@@ -67,19 +67,25 @@ async fn create_posts_the_job_then_the_service() {
 }
 
 #[tokio::test]
-async fn an_rbac_preset_adds_a_service_account_role_and_binding_first() {
+async fn an_rbac_preset_adds_a_service_account_and_a_binding_to_the_preset_role() {
     let objects = built(&with_rbac());
     let rbac = objects.rbac.as_ref().unwrap();
-    let (role, binding) = match (&rbac.role, &rbac.binding) {
-        (
-            super::super::rbac::Permissions::Namespaced(r),
-            super::super::rbac::Binding::Namespaced(b),
-        ) => (json(r), json(b)),
-        _ => panic!("namespaced by default"),
+    let binding = match &rbac.binding {
+        crate::backend::kubernetes::rbac::Binding::Namespaced(b) => json(b),
+        crate::backend::kubernetes::rbac::Binding::ClusterWide(_) => {
+            panic!("namespaced by default")
+        }
     };
+    assert_eq!(
+        binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "mcp-ephemeral-k8s-minimal"})
+    );
     let (backend, verifier) = backend(vec![
+        Expect::get("/apis/rbac.authorization.k8s.io/v1/clusterroles/mcp-ephemeral-k8s-minimal")
+            .reply(json(
+                &crate::backend::kubernetes::rbac::preset_cluster_role(RbacPreset::Minimal),
+            )),
         Expect::post(path("/api/v1", "serviceaccounts")).body(json(&rbac.service_account)),
-        Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "roles")).body(role),
         Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")).body(binding),
         Expect::post(path("/apis/batch/v1", "jobs")).body(json(&objects.job)),
         Expect::post(path("/api/v1", "services")).body(json(&objects.service)),
@@ -92,20 +98,35 @@ async fn an_rbac_preset_adds_a_service_account_role_and_binding_first() {
 }
 
 #[tokio::test]
+async fn a_preset_whose_role_is_not_installed_is_refused_before_anything_is_made() {
+    let (backend, verifier) = backend(vec![
+        Expect::get("/apis/rbac.authorization.k8s.io/v1/clusterroles/mcp-ephemeral-k8s-minimal")
+            .fail(404, "not found"),
+    ]);
+    let error = backend
+        .create(JOB, &with_rbac(), None, &Progress::default())
+        .await
+        .unwrap_err();
+    verified(verifier).await;
+    assert!(
+        error
+            .to_string()
+            .contains("kubectl apply -k deploy/overlays/rbac-presets"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_step_rolls_back_what_was_made() {
     let (backend, verifier) = backend(vec![
+        Expect::get("/apis/rbac.authorization.k8s.io/v1/clusterroles/mcp-ephemeral-k8s-minimal"),
         Expect::post(path("/api/v1", "serviceaccounts")),
-        Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "roles")),
         Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")),
         Expect::post(path("/apis/batch/v1", "jobs"))
             .fail(403, "jobs.batch is forbidden: cannot create"),
         Expect::delete(format!(
             "{}/{JOB}",
             path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")
-        )),
-        Expect::delete(format!(
-            "{}/{JOB}",
-            path("/apis/rbac.authorization.k8s.io/v1", "roles")
         )),
         Expect::delete(format!("{}/{JOB}", path("/api/v1", "serviceaccounts"))),
     ]);

@@ -8,7 +8,7 @@ use super::NS;
 use crate::{
     backend::kubernetes::{
         objects::{self, JobSettings},
-        rbac::{Binding, Permissions},
+        rbac::{self, Binding},
     },
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
 };
@@ -53,23 +53,23 @@ fn golden_job_service_and_namespaced_rbac() {
     check_golden("service.yaml", &objects.service);
     let rbac = objects.rbac.unwrap();
     check_golden("serviceaccount.yaml", &rbac.service_account);
-    let Permissions::Namespaced(role) = rbac.role else {
-        panic!("namespaced by default")
-    };
-    check_golden("role.yaml", &role);
     let Binding::Namespaced(binding) = rbac.binding else {
         panic!("namespaced by default")
     };
     check_golden("rolebinding.yaml", &binding);
+    check_golden(
+        "clusterrole-minimal.yaml",
+        &rbac::preset_cluster_role(RbacPreset::Minimal),
+    );
+    check_golden(
+        "clusterrole-extensive.yaml",
+        &rbac::preset_cluster_role(RbacPreset::Extensive),
+    );
 }
 
 #[test]
-fn golden_cluster_wide_rbac_only_on_request() {
+fn golden_cluster_wide_binding_only_on_request() {
     let rbac = fixture(true).rbac.unwrap();
-    let Permissions::ClusterWide(role) = rbac.role else {
-        panic!("cluster-wide when asked")
-    };
-    check_golden("clusterrole.yaml", &role);
     let Binding::ClusterWide(binding) = rbac.binding else {
         panic!("cluster-wide when asked")
     };

@@ -143,7 +143,7 @@ async fn status_summarizes_the_job_and_its_pods() {
 fn delete_everything() -> Vec<Expect> {
     vec![
         Expect::get(format!(
-            "/apis/rbac.authorization.k8s.io/v1/clusterroles/{JOB}"
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{JOB}"
         ))
         .fail(404, "not found"),
         Expect::delete(format!("/api/v1/namespaces/{NS}/services/{JOB}")),
@@ -151,10 +151,6 @@ fn delete_everything() -> Vec<Expect> {
             .body(json!({"propagationPolicy": "Foreground"})),
         Expect::delete(format!(
             "/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings/{JOB}"
-        ))
-        .fail(404, "not found"),
-        Expect::delete(format!(
-            "/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles/{JOB}"
         ))
         .fail(404, "not found"),
         Expect::delete(format!("/api/v1/namespaces/{NS}/serviceaccounts/{JOB}"))

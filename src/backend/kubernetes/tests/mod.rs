@@ -92,7 +92,15 @@ impl Expect {
     /// Replies with a Kubernetes `Status` failure.
     pub fn fail(mut self, code: u16, message: &str) -> Self {
         self.status = StatusCode::from_u16(code).unwrap();
-        self.reply = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "code": code});
+        let reason = match code {
+            403 => "Forbidden",
+            404 => "NotFound",
+            409 => "AlreadyExists",
+            422 => "Invalid",
+            _ => "InternalError",
+        };
+        self.reply = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
+                            "reason": reason, "code": code});
         self
     }
 }
