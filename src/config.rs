@@ -135,6 +135,10 @@ pub struct ServeArgs {
         env = "MCP_EPHEMERAL_K8S_OWNER"
     )]
     pub owner: String,
+    /// Which RBAC presets children may ask for (`sa_config`): `off`, `namespaced`, or
+    /// `cluster-wide`; match it to the daemon's own permissions (deploy/ and its overlays).
+    #[arg(long, value_enum, default_value_t = crate::backend::kubernetes::objects::RbacPresets::Namespaced, env = "MCP_EPHEMERAL_K8S_RBAC_PRESETS")]
+    pub rbac_presets: crate::backend::kubernetes::objects::RbacPresets,
     /// Seconds a finished child's Job (and its logs) stays before Kubernetes removes it.
     #[arg(long, default_value_t = 300, env = "MCP_EPHEMERAL_K8S_JOB_TTL")]
     pub job_ttl: u32,
@@ -286,6 +290,7 @@ impl ServeConfig {
             backend: args.backend,
             kube_context: args.kube_context.clone(),
             job: crate::backend::kubernetes::objects::JobSettings {
+                rbac_presets: args.rbac_presets,
                 runtime_image: args.runtime_image.clone(),
                 owner: args.owner.clone(),
                 ttl_seconds_after_finished: i32::try_from(args.job_ttl).unwrap_or(i32::MAX),

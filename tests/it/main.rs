@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod bridge;
+mod deploy;
 mod kube_proxy;
 mod local_backend;
 mod mount_relay;

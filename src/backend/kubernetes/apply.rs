@@ -13,7 +13,7 @@ use kube::{
 use super::{
     KubernetesBackend,
     errors::{self, is_not_found},
-    objects::ChildObjects,
+    objects::{ChildObjects, RbacPresets},
     rbac::Binding,
 };
 use crate::error::{Error, Result};
@@ -129,23 +129,18 @@ impl KubernetesBackend {
         (removed, failure)
     }
 
-    /// What a child has: every kind, as deletion must not depend on what this daemon
-    /// remembers (it may have been restarted).
-    pub(super) async fn everything(&self, job_name: &str) -> Vec<Made> {
-        let mut made = vec![
-            Made::ServiceAccount,
-            Made::RoleBinding,
-            Made::Job,
-            Made::Service,
-        ];
-        // Only a cluster-wide preset has one; a daemon without cluster permissions cannot
-        // have made it, and its failed look-up is no reason to stop deleting the rest.
-        let binding = Api::<ClusterRoleBinding>::all(self.client.clone())
-            .get_opt(job_name)
-            .await;
-        if matches!(binding, Ok(Some(_))) {
+    /// What a child may have, by what this daemon may create (`--rbac-presets`): deletion
+    /// must not depend on what this daemon remembers (it may have been restarted), nor call
+    /// the API for kinds the daemon has no permission for.
+    pub(super) fn everything(&self) -> Vec<Made> {
+        let mut made = Vec::new();
+        if self.settings.rbac_presets != RbacPresets::Off {
+            made.extend([Made::ServiceAccount, Made::RoleBinding]);
+        }
+        if self.settings.rbac_presets == RbacPresets::ClusterWide {
             made.push(Made::ClusterRoleBinding);
         }
+        made.extend([Made::Job, Made::Service]);
         made
     }
 }

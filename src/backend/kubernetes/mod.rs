@@ -247,7 +247,7 @@ impl Backend for KubernetesBackend {
     }
 
     async fn delete(&self, job_name: &str, wait: bool) -> Result<Vec<String>> {
-        let made = self.everything(job_name).await;
+        let made = self.everything();
         let (removed, failure) = self.delete_objects(job_name, &made).await;
         if let Some(error) = failure {
             return Err(error);

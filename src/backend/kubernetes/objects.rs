@@ -52,12 +52,28 @@ pub const CONTAINER: &str = "mcp-server";
 /// The name of the port, in the Service too (the API server proxy addresses `<svc>:mcp`).
 pub const PORT_NAME: &str = "mcp";
 
-/// The command of the runtime image, which provides `bridge`.
-pub const RUNTIME_ENTRYPOINT: &str = "mcp-ephemeral-k8s";
+/// The ENTRYPOINT of the runtime image (the Dockerfile's `runtime` target; a test checks
+/// they match): tini as PID 1, then this binary, whose `bridge` the Job's args run.
+pub const RUNTIME_ENTRYPOINT: [&str; 3] = ["/usr/bin/tini", "--", "mcp-ephemeral-k8s"];
+
+/// Which RBAC presets children may ask for (`--rbac-presets`), matching what the daemon's
+/// own permissions allow (`deploy/` and its overlays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RbacPresets {
+    /// None: children never get cluster permissions (`kubectl apply -k deploy/`).
+    Off,
+    /// In the children's namespace (`deploy/overlays/rbac-presets`).
+    #[default]
+    Namespaced,
+    /// Also cluster-wide (`deploy/overlays/cluster-wide-presets`).
+    ClusterWide,
+}
 
 /// Settings that are the daemon's, not the request's.
 #[derive(Debug, Clone)]
 pub struct JobSettings {
+    /// Which RBAC presets children may ask for.
+    pub rbac_presets: RbacPresets,
     /// The runtime image used when the request did not name one.
     pub runtime_image: String,
     /// Who owns the children (the `--owner` label value).
@@ -71,6 +87,7 @@ pub struct JobSettings {
 impl Default for JobSettings {
     fn default() -> Self {
         Self {
+            rbac_presets: RbacPresets::default(),
             runtime_image: DEFAULT_RUNTIME_IMAGE.to_owned(),
             owner: "mcp-ephemeral-k8s".to_owned(),
             ttl_seconds_after_finished: 300,
@@ -162,7 +179,10 @@ fn job(
         config.image.clone()
     };
     let (command, args) = match config.bridge_args(&config.host, config.port)? {
-        Some(args) => (Some(vec![RUNTIME_ENTRYPOINT.to_owned()]), Some(args)),
+        Some(args) => (
+            Some(RUNTIME_ENTRYPOINT.map(String::from).to_vec()),
+            Some(args),
+        ),
         None => (config.entrypoint.clone(), None),
     };
     let env: Vec<EnvVar> = config

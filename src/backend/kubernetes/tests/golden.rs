@@ -130,7 +130,10 @@ fn the_job_runs_the_bridge_command_of_the_local_backend() {
         .unwrap()
         .containers
         .remove(0);
-    assert_eq!(container.command.unwrap(), ["mcp-ephemeral-k8s"]);
+    assert_eq!(
+        container.command.unwrap(),
+        ["/usr/bin/tini", "--", "mcp-ephemeral-k8s"]
+    );
     assert_eq!(
         container.args.unwrap(),
         config.bridge_args("0.0.0.0", 8080).unwrap().unwrap()

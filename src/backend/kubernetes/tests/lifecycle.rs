@@ -142,10 +142,6 @@ async fn status_summarizes_the_job_and_its_pods() {
 
 fn delete_everything() -> Vec<Expect> {
     vec![
-        Expect::get(format!(
-            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{JOB}"
-        ))
-        .fail(404, "not found"),
         Expect::delete(format!("/api/v1/namespaces/{NS}/services/{JOB}")),
         Expect::delete(format!("/apis/batch/v1/namespaces/{NS}/jobs/{JOB}"))
             .body(json!({"propagationPolicy": "Foreground"})),

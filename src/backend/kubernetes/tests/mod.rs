@@ -4,6 +4,7 @@
 mod create;
 mod golden;
 mod lifecycle;
+mod permissions;
 
 use std::time::Duration;
 
@@ -108,7 +109,21 @@ impl Expect {
 /// A backend on a mocked API server that answers `expected` in order; the returned task
 /// fails if a request differs or an expected one never comes.
 pub fn backend(expected: Vec<Expect>) -> (KubernetesBackend, tokio::task::JoinHandle<()>) {
+    let (backend, verifier, _) = backend_with(expected, JobSettings::default());
+    (backend, verifier)
+}
+
+/// Every request the mocked API server saw: method, path, query.
+pub type Seen = std::sync::Arc<std::sync::Mutex<Vec<(Method, String, String)>>>;
+
+/// As [`backend`], with `settings`, also recording every request.
+pub fn backend_with(
+    expected: Vec<Expect>,
+    settings: JobSettings,
+) -> (KubernetesBackend, tokio::task::JoinHandle<()>, Seen) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let seen_requests = Seen::default();
+    let record = seen_requests.clone();
     let verifier = tokio::spawn(async move {
         let mut handle = std::pin::pin!(handle);
         for (index, expect) in expected.into_iter().enumerate() {
@@ -119,6 +134,11 @@ pub fn backend(expected: Vec<Expect>) -> (KubernetesBackend, tokio::task::JoinHa
                 )
             });
             let (parts, body) = request.into_parts();
+            let query = urlencoding_decode(parts.uri.query().unwrap_or_default());
+            record
+                .lock()
+                .unwrap()
+                .push((parts.method.clone(), parts.uri.path().to_owned(), query));
             let seen = format!("{} {}", parts.method, parts.uri);
             assert_eq!(parts.method, expect.method, "request #{index}: {seen}");
             assert_eq!(parts.uri.path(), expect.path, "request #{index}: {seen}");
@@ -147,8 +167,8 @@ pub fn backend(expected: Vec<Expect>) -> (KubernetesBackend, tokio::task::JoinHa
         }
     });
     let client = kube::Client::new(service, NS);
-    let backend = KubernetesBackend::new(client, NS, JobSettings::default(), Access::ServiceDns);
-    (backend, verifier)
+    let backend = KubernetesBackend::new(client, NS, settings, Access::ServiceDns);
+    (backend, verifier, seen_requests)
 }
 
 /// Waits for the verifier: every expected request must have come.

