@@ -9,6 +9,10 @@ use std::{
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod security;
+
+pub use security::SecurityArgs;
+
 use crate::{
     bridge::BridgeOptions,
     server::{CorsPolicy, DEFAULT_MAX_BODY_BYTES},
@@ -54,7 +58,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the MCP meta-server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Serve one stdio MCP server over SSE and streamable HTTP (what every child runs).
     Bridge(BridgeArgs),
     /// Print the presets as JSON.
@@ -162,6 +166,9 @@ pub struct ServeArgs {
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES, env = "MCP_EPHEMERAL_K8S_MAX_BODY_BYTES")]
     pub max_body_bytes: usize,
+    /// Authentication, Host checks, allowlists and limits.
+    #[command(flatten)]
+    pub security: SecurityArgs,
     /// Seconds open sessions and children get to finish on SIGTERM.
     #[arg(long, default_value_t = 10, env = "MCP_EPHEMERAL_K8S_SHUTDOWN_GRACE")]
     pub shutdown_grace: u64,
@@ -177,7 +184,7 @@ impl Default for ServeArgs {
     fn default() -> Self {
         // Parsing no flags gives the documented defaults.
         match Cli::parse_from(["mcp-ephemeral-k8s", "serve"]).command {
-            Some(Command::Serve(args)) => args,
+            Some(Command::Serve(args)) => *args,
             _ => unreachable!("`serve` parses as Command::Serve"),
         }
     }
@@ -230,6 +237,12 @@ pub struct ServeConfig {
     pub keep_children: bool,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Authentication and Host/Origin checks.
+    pub guard: crate::server::Guard,
+    /// Allowlists and limits.
+    pub policy: crate::policy::Policy,
+    /// Serve `/metrics` without authentication.
+    pub metrics_open: bool,
     /// Drain deadline on shutdown.
     pub shutdown_grace: Duration,
 }
@@ -283,7 +296,19 @@ impl ServeConfig {
             let reason = "must be a Kubernetes namespace name (lowercase letters, digits and -)";
             return Err(invalid("--namespace", ns, reason));
         }
+        let exposed = !bind.ip().is_loopback() && args.transport != Transport::Stdio;
+        let guard = args
+            .security
+            .guard(bind, exposed, cors.clone(), &args.host)?;
+        let policy = args.security.policy()?;
+        let active_deadline_seconds = policy
+            .limits
+            .max_lifetime
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         Ok(Self {
+            guard,
+            policy,
+            metrics_open: args.security.metrics_open,
             transport: args.transport,
             bind,
             namespace: args.namespace.clone(),
@@ -294,7 +319,7 @@ impl ServeConfig {
                 runtime_image: args.runtime_image.clone(),
                 owner: args.owner.clone(),
                 ttl_seconds_after_finished: i32::try_from(args.job_ttl).unwrap_or(i32::MAX),
-                active_deadline_seconds: None,
+                active_deadline_seconds,
             },
             gc: args.gc,
             cors,

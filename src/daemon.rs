@@ -54,6 +54,7 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
     let settings = ManagerSettings {
         ready_timeout: config.ready_timeout,
         keep_children: config.keep_children,
+        policy: config.policy.clone(),
     };
     let kubernetes = match config.backend {
         BackendChoice::Kubernetes => true,
@@ -104,6 +105,7 @@ pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error
             tracing::warn!(cause = %e, "could not look for children left by a previous daemon")
         }
     }
+    let reaper = manager.spawn_reaper();
     let served = match config.transport {
         Transport::Stdio => {
             tracing::info!("serving MCP on stdin/stdout");
@@ -118,6 +120,9 @@ pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error
         }
     };
     ct.cancel();
+    if let Some(reaper) = reaper {
+        reaper.abort();
+    }
     tracing::info!(grace = ?config.shutdown_grace, "deleting children");
     if tokio::time::timeout(config.shutdown_grace, manager.close())
         .await
@@ -143,9 +148,10 @@ async fn serve_http(
         })?;
     let addr = listener.local_addr().map_err(Error::Serve)?;
     let options = HttpOptions {
+        ct: ct.child_token(),
         cors: config.cors.clone(),
         max_body_bytes: config.max_body_bytes,
-        ..HttpOptions::for_bind(addr, ct.child_token())
+        guard: config.guard.clone(),
     };
     let factory = move || Ok(MetaServer::new(manager.clone()));
     let router = server::router(factory, Readiness::ready(), &options);

@@ -19,6 +19,7 @@
 //! ```
 //!
 //! # Layout
+//! - [`access`]: principals, ownership of children and mounts, the audit log.
 //! - [`config`]: the command line and its validation.
 //! - [`daemon`]: running the meta-server until shutdown.
 //! - [`server`]: the HTTP router (`/health`, `/sse` + `/messages/`, `/mcp`) and stdio.
@@ -29,10 +30,12 @@
 //! - [`bridge`]: one stdio MCP server served over HTTP (what each child runs).
 //! - [`proxy`]: forwarding between one upstream server and many client sessions.
 //! - [`model`]: configurations, servers, statuses, names.
+//! - [`policy`]: allowlists (runtimes, packages, images) and limits.
 //! - [`presets`]: presets from `presets/*.yaml`.
 //! - [`process`]: process groups and signals.
 //! - [`tls`]: the rustls provider for outgoing HTTPS.
 
+pub mod access;
 pub mod backend;
 pub mod bridge;
 pub mod config;
@@ -41,6 +44,7 @@ mod error;
 pub mod meta;
 pub mod model;
 pub mod mount;
+pub mod policy;
 pub mod presets;
 pub mod process;
 pub mod proxy;

@@ -5,7 +5,7 @@ use std::{io::IsTerminal, process::ExitCode};
 use clap::Parser;
 use mcp_ephemeral_k8s::{
     LOG_ENV, bridge,
-    config::{Cli, Command, LogFormat, ServeArgs, ServeConfig},
+    config::{Cli, Command, LogFormat, ServeConfig},
     daemon,
     presets::Presets,
     server::shutdown_signal,
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     mcp_ephemeral_k8s::tls::install_crypto_provider();
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let command = cli.command.unwrap_or(Command::Serve(Box::default()));
     // A bridge proxies one stdio server, which handles one message at a time anyway: one
     // thread is enough and keeps every child's memory small. The daemon uses every core
     // unless told otherwise.

@@ -15,16 +15,28 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::{
+    access::Ownership,
     error::Result,
     model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus},
     mount::connect::Connector,
 };
+
+/// What the daemon records with a child besides its configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChildMeta {
+    /// The preset it was created from.
+    pub preset: Option<String>,
+    /// Who may see and use it.
+    pub ownership: Ownership,
+}
 
 /// A child found running when the daemon started, to take over.
 #[derive(Debug, Clone)]
 pub struct Adopted {
     /// The server as it was created.
     pub server: EphemeralMcpServer,
+    /// How long ago it was created (for `--max-lifetime`).
+    pub age: Duration,
     /// Its mount when the previous daemon stopped: `Some(name)` (with `None` for an
     /// unnamed mount), or `None` when it was not mounted.
     pub mount: Option<Option<String>>,
@@ -88,7 +100,7 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         job_name: &str,
         config: &EphemeralMcpServerConfig,
-        preset: Option<&str>,
+        meta: &ChildMeta,
         progress: &Progress,
     ) -> Result<Endpoints>;
 

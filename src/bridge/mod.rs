@@ -105,11 +105,10 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     let upstream_slot: Arc<std::sync::OnceLock<Arc<Upstream>>> = Arc::default();
     let sessions = Arc::new(Sessions::default());
     let readiness = Readiness::default();
-    let http = HttpOptions {
-        cors: options.cors.clone(),
-        max_body_bytes: options.max_body_bytes,
-        ..HttpOptions::for_bind(addr, ct.child_token())
-    };
+    let mut http = HttpOptions::for_bind(addr, ct.child_token());
+    http.cors = options.cors.clone();
+    http.guard.origins = options.cors.clone();
+    http.max_body_bytes = options.max_body_bytes;
     let slot = upstream_slot.clone();
     let factory_sessions = sessions.clone();
     let factory = move || {

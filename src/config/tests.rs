@@ -4,7 +4,7 @@ fn serve(args: &[&str]) -> ServeArgs {
     let mut argv = vec!["mcp-ephemeral-k8s", "serve"];
     argv.extend_from_slice(args);
     match Cli::try_parse_from(argv).unwrap().command {
-        Some(Command::Serve(args)) => args,
+        Some(Command::Serve(args)) => *args,
         other => panic!("{other:?}"),
     }
 }

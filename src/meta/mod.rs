@@ -9,6 +9,7 @@
 // 2025-11-25, which we serve.
 #![expect(deprecated)]
 
+mod authorize;
 mod mounted;
 pub mod params;
 mod progress;
@@ -33,6 +34,8 @@ use rmcp::{
     },
     service::{NotificationContext, RequestContext},
 };
+
+use authorize::principal;
 
 use crate::{
     mount::connect::{INSTANCE_KEY, REACHABLE_KEY},
@@ -128,16 +131,19 @@ impl ServerHandler for MetaServer {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.manager.sessions().register(self.session, context.peer);
+        let who = crate::access::Principal::of(&context.extensions);
+        self.manager
+            .sessions()
+            .register(self.session, context.peer, who);
     }
 
     async fn list_tools(
         &self,
         _params: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let mut tools = self.tools.list_all();
-        tools.extend(self.manager.mounts().tools());
+        tools.extend(self.manager.mounts().tools(&principal(&context)));
         Ok(ListToolsResult::with_all_items(tools))
     }
 
@@ -170,7 +176,7 @@ impl ServerHandler for MetaServer {
     async fn list_resources(
         &self,
         _params: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let version = Resource::new(VERSION_URI, "version")
             .with_description("The version of mcp-ephemeral-k8s serving this endpoint");
@@ -178,17 +184,17 @@ impl ServerHandler for MetaServer {
             .with_description("The mounted servers, their names and health, as JSON")
             .with_mime_type("application/json");
         let mut resources = vec![version, mounts];
-        resources.extend(self.manager.mounts().resources());
+        resources.extend(self.manager.mounts().resources(&principal(&context)));
         Ok(ListResourcesResult::with_all_items(resources))
     }
 
     async fn list_resource_templates(
         &self,
         _params: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
         Ok(ListResourceTemplatesResult::with_all_items(
-            self.manager.mounts().templates(),
+            self.manager.mounts().templates(&principal(&context)),
         ))
     }
 
@@ -200,8 +206,8 @@ impl ServerHandler for MetaServer {
         let contents = match params.uri.as_str() {
             VERSION_URI => ResourceContents::text(env!("CARGO_PKG_VERSION"), VERSION_URI),
             MOUNTS_URI => {
-                let mounts =
-                    serde_json::to_string_pretty(&self.manager.mounts().list()).unwrap_or_default();
+                let list = self.manager.mounts().list(&principal(&context));
+                let mounts = serde_json::to_string_pretty(&list).unwrap_or_default();
                 ResourceContents::text(mounts, MOUNTS_URI).with_mime_type("application/json")
             }
             _ => return self.read_mounted(params, &context).await,
@@ -235,10 +241,10 @@ impl ServerHandler for MetaServer {
     async fn list_prompts(
         &self,
         _params: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         Ok(ListPromptsResult::with_all_items(
-            self.manager.mounts().prompts(),
+            self.manager.mounts().prompts(&principal(&context)),
         ))
     }
 

@@ -18,7 +18,7 @@ use rmcp::{
     service::RequestContext,
 };
 
-use super::MetaServer;
+use super::{MetaServer, authorize::principal};
 use crate::mount::{self, Mount, catalog::rename_uri};
 
 impl MetaServer {
@@ -29,7 +29,10 @@ impl MetaServer {
         mut params: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Option<Result<CallToolResponse, String>> {
-        let (mount, original) = self.manager.mounts().route_tool(&params.name)?;
+        let (mount, original) = self
+            .manager
+            .mounts()
+            .route_tool(&params.name, &principal(&context))?;
         params.name = original.into();
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let result = self
@@ -93,7 +96,11 @@ impl MetaServer {
         mut params: ReadResourceRequestParams,
         context: &RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let Some((mount, original)) = self.manager.mounts().route_resource(&params.uri) else {
+        let Some((mount, original)) = self
+            .manager
+            .mounts()
+            .route_resource(&params.uri, &principal(context))
+        else {
             return Err(McpError::resource_not_found(
                 format!(
                     "no resource {:?}; resources/list shows what exists",
@@ -128,7 +135,11 @@ impl MetaServer {
         mut params: GetPromptRequestParams,
         context: &RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let Some((mount, original)) = self.manager.mounts().route_prompt(&params.name) else {
+        let Some((mount, original)) = self
+            .manager
+            .mounts()
+            .route_prompt(&params.name, &principal(context))
+        else {
             return Err(McpError::invalid_params(
                 format!(
                     "no prompt {:?}; prompts/list shows what exists",
@@ -161,13 +172,16 @@ impl MetaServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
         let mounts = self.manager.mounts();
+        let who = principal(context);
         let route = match &mut params.r#ref {
-            Reference::Prompt(prompt) => mounts.route_prompt(&prompt.name).map(|(m, name)| {
-                prompt.name = name;
-                m
-            }),
+            Reference::Prompt(prompt) => {
+                mounts.route_prompt(&prompt.name, &who).map(|(m, name)| {
+                    prompt.name = name;
+                    m
+                })
+            }
             Reference::Resource(resource) => {
-                mounts.route_template(&resource.uri).map(|(m, uri)| {
+                mounts.route_template(&resource.uri, &who).map(|(m, uri)| {
                     resource.uri = uri;
                     m
                 })
@@ -200,7 +214,7 @@ impl MetaServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let exposed = params.uri.clone();
-        let (mount, original) = self.route_subscription(&exposed)?;
+        let (mount, original) = self.route_subscription(&exposed, context)?;
         let mut params = params;
         params.uri = original;
         self.ask(
@@ -221,7 +235,7 @@ impl MetaServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let exposed = params.uri.clone();
-        let (mount, original) = self.route_subscription(&exposed)?;
+        let (mount, original) = self.route_subscription(&exposed, context)?;
         if self.manager.sessions().unsubscribe(self.session, &exposed) {
             let mut params = params;
             params.uri = original;
@@ -235,10 +249,18 @@ impl MetaServer {
         Ok(())
     }
 
-    fn route_subscription(&self, uri: &str) -> Result<(std::sync::Arc<Mount>, String), McpError> {
-        self.manager.mounts().route_resource(uri).ok_or_else(|| {
-            McpError::resource_not_found(format!("no resource {uri:?} to subscribe to"), None)
-        })
+    fn route_subscription(
+        &self,
+        uri: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(std::sync::Arc<Mount>, String), McpError> {
+        let who = principal(context);
+        self.manager
+            .mounts()
+            .route_resource(uri, &who)
+            .ok_or_else(|| {
+                McpError::resource_not_found(format!("no resource {uri:?} to subscribe to"), None)
+            })
     }
 }
 

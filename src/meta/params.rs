@@ -38,6 +38,18 @@ pub struct CreateParams {
     /// or timed-out server is deleted.
     #[serde(default)]
     pub ready_timeout_secs: Option<u64>,
+    /// A container image (Kubernetes backend): one that serves MCP itself on `port`
+    /// (without runtime_exec/runtime_mcp), or one that provides the runtime and this
+    /// daemon's bridge. The daemon must allow it (`--allow-image`).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The port an image-only server serves MCP on (default 8080).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Let every principal of this daemon see, mount and delete the server (with a tokens
+    /// file; otherwise only its creator can).
+    #[serde(default)]
+    pub shared: bool,
 }
 
 /// `delete_mcp_server`.

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::{
     MetaServer,
+    authorize::{audited, principal},
     params::{
         CallMountedParams, CreateParams, DeleteParams, ListOutput, MountOutput, MountParams,
         MountedTool, RemoveMountParams, RemovedMounts, StatusParams,
@@ -20,6 +21,7 @@ use super::{
     progress,
 };
 use crate::{
+    access::{Action, Ownership},
     backend::Progress,
     model::{DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus},
     presets::Preset,
@@ -88,8 +90,10 @@ impl MetaServer {
         output_schema = schema_for_output::<ListOutput<EphemeralMcpServer>>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn list_mcp_servers(&self) -> CallToolResult {
-        list_result(self.manager.list_mcp_servers())
+    async fn list_mcp_servers(&self, context: RequestContext<RoleServer>) -> CallToolResult {
+        let who = principal(&context);
+        let servers = self.manager.list_mcp_servers().into_iter();
+        list_result(servers.filter(|s| s.ownership.allows(&who)).collect())
     }
 
     /// Starts a server.
@@ -120,23 +124,32 @@ impl MetaServer {
                 (config, Some(name))
             }
             None => {
-                if params.runtime_exec.is_none() && params.runtime_mcp.is_none() {
+                let image = optional(params.image);
+                if params.runtime_exec.is_none() && params.runtime_mcp.is_none() && image.is_none()
+                {
                     return Err(
                         "runtime_exec and runtime_mcp are required (e.g. runtime_exec='uvx', \
                                 runtime_mcp='mcp-server-time'), or give a preset (see list_presets)"
                             .to_owned(),
                     );
                 }
-                let config = EphemeralMcpServerConfig {
+                let mut config = EphemeralMcpServerConfig {
                     runtime_exec: params.runtime_exec,
                     runtime_mcp: params.runtime_mcp,
                     runtime_args: params.runtime_args,
                     env: params.env,
                     ..Default::default()
                 };
+                if let Some(image) = image {
+                    config.image = image;
+                }
+                if let Some(port) = params.port {
+                    config.port = port;
+                }
                 (config, None)
             }
         };
+        let who = principal(&context);
         let (progress, messages) = Progress::channel();
         let token = context.meta.get_progress_token();
         let relay = progress::relay(messages, context.peer.clone(), token, self.logs_info());
@@ -145,15 +158,19 @@ impl MetaServer {
             expose_port: true,
             ready_timeout: params.ready_timeout_secs.map(Duration::from_secs),
             preset,
+            ownership: Ownership::of(&who, params.shared),
+            session: Some(self.session),
             progress,
         };
+        let target = config.command_line();
         let result = tokio::select! {
             result = self.manager.create(config, options) => result,
             () = context.ct.cancelled() => return Err("cancelled by the client".to_owned()),
         };
         // Every progress message is sent before the result.
         let _ = relay.await;
-        result.map(Json).map_err(|e| e.to_string())
+        let target = result.as_ref().map_or(target, |s| s.job_name.clone());
+        audited(&who, Action::Create, &target, result).map(Json)
     }
 
     /// Stops a server.
@@ -168,13 +185,16 @@ impl MetaServer {
     async fn delete_mcp_server(
         &self,
         Parameters(params): Parameters<DeleteParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<DeletedServer>, String> {
+        let who = principal(&context);
         let job_name = require("job_name", &params.job_name, JOB_NAME_HINT)?;
+        self.authorize(&who, Action::Delete, &job_name)?;
         let deleted = self
             .manager
             .delete_mcp_server(&job_name, params.wait_for_deletion)
             .await;
-        deleted.map(Json).map_err(|e| e.to_string())
+        audited(&who, Action::Delete, &job_name, deleted).map(Json)
     }
 
     /// Reports a server's state.
@@ -185,8 +205,10 @@ impl MetaServer {
     async fn get_mcp_server_status(
         &self,
         Parameters(params): Parameters<StatusParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<ServerStatus>, String> {
         let job_name = require("job_name", &params.job_name, JOB_NAME_HINT)?;
+        self.authorize(&principal(&context), Action::Status, &job_name)?;
         self.manager
             .get_mcp_server_status(&job_name)
             .await
@@ -202,15 +224,18 @@ impl MetaServer {
     async fn mount_mcp_server(
         &self,
         Parameters(params): Parameters<MountParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<MountOutput>, String> {
+        let who = principal(&context);
         let name = optional(params.name);
         match (optional(params.job_name), optional(params.url)) {
             (Some(job_name), None) => {
-                let (mut server, mount) = self
+                self.authorize(&who, Action::Mount, &job_name)?;
+                let mounted = self
                     .manager
                     .mount_mcp_server(&job_name, name, params.transport)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await;
+                let (mut server, mount) = audited(&who, Action::Mount, &job_name, mounted)?;
                 server.mount = None;
                 Ok(Json(MountOutput {
                     server: Some(server),
@@ -218,11 +243,12 @@ impl MetaServer {
                 }))
             }
             (None, Some(url)) => {
-                let mount = self
+                let ownership = Ownership::of(&who, false);
+                let mounted = self
                     .manager
-                    .mount_url(&url, name, params.transport)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .mount_url(&url, name, params.transport, ownership)
+                    .await;
+                let mount = audited(&who, Action::Mount, &url, mounted)?;
                 Ok(Json(MountOutput {
                     server: None,
                     mount,
@@ -243,15 +269,17 @@ impl MetaServer {
     async fn remove_mcp_server_mount(
         &self,
         Parameters(params): Parameters<RemoveMountParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<RemovedMounts>, String> {
+        let who = principal(&context);
         let (name, job_name) = (optional(params.name), optional(params.job_name));
         let removed = self
             .manager
-            .remove_mcp_server_mount(name.as_deref(), job_name.as_deref())
+            .remove_mcp_server_mount(name.as_deref(), job_name.as_deref(), &who)
             .await;
-        removed
-            .map(|removed| Json(RemovedMounts { removed }))
-            .map_err(|e| e.to_string())
+        let target = name.or(job_name).unwrap_or_else(|| "*".to_owned());
+        let removed = audited(&who, Action::Unmount, &target, removed)?;
+        Ok(Json(RemovedMounts { removed }))
     }
 
     /// Lists the tools of every mount.
@@ -260,10 +288,11 @@ impl MetaServer {
         output_schema = schema_for_output::<ListOutput<MountedTool>>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn list_mounted_tools(&self) -> CallToolResult {
+    async fn list_mounted_tools(&self, context: RequestContext<RoleServer>) -> CallToolResult {
+        let who = principal(&context);
         let mounts = self.manager.mounts();
-        let tools = mounts.tools().into_iter().map(|tool| {
-            let route = mounts.route_tool(&tool.name);
+        let tools = mounts.tools(&who).into_iter().map(|tool| {
+            let route = mounts.route_tool(&tool.name, &who);
             MountedTool {
                 name: tool.name.to_string(),
                 mount: route.as_ref().and_then(|(m, _)| m.name.clone()),

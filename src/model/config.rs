@@ -191,7 +191,20 @@ impl EphemeralMcpServerConfig {
             (Some(exec), Some(mcp)) => {
                 check_word("runtime_exec", exec, "a command such as uvx or npx")?;
                 check_word("runtime_mcp", mcp, "a package such as mcp-server-time")?;
+                if mcp.starts_with('-') {
+                    return Err(Error::InvalidRuntime(format!(
+                        "runtime_mcp={mcp:?} is an option, not a package; give the package \
+                         (e.g. mcp-server-time) and put options in runtime_args"
+                    )));
+                }
                 self.split_args()?;
+            }
+            (None, None) if self.image == DEFAULT_RUNTIME_IMAGE => {
+                return Err(Error::InvalidRuntime(format!(
+                    "{} is the bridge runtime image; give runtime_exec/runtime_mcp (e.g. uvx \
+                     and mcp-server-time), or an image that serves MCP itself",
+                    self.image
+                )));
             }
             (None, None) => {}
             (exec, mcp) => {

@@ -3,6 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::access::Ownership;
+
 /// The MCP transport a mount uses to reach its server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -48,6 +50,9 @@ pub struct MountInfo {
     pub transport: MountTransport,
     /// The server's name and version.
     pub server: String,
+    /// Who may see and use it (the owner of its server, or who mounted the URL).
+    #[serde(flatten)]
+    pub ownership: Ownership,
     /// Whether it reaches its server now.
     pub state: MountState,
     /// The tools it adds, as the meta-server lists them.

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{EphemeralMcpServerConfig, MountInfo};
+use crate::access::Ownership;
 
 /// One running (or starting) MCP server, as returned by `create_mcp_server`,
 /// `list_mcp_servers` and `delete_mcp_server`.
@@ -25,6 +26,9 @@ pub struct EphemeralMcpServer {
     /// The preset it was created from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
+    /// Who may see and use it.
+    #[serde(flatten)]
+    pub ownership: Ownership,
     /// When it was created (RFC 3339, UTC).
     pub created_at: String,
     /// Its mount on the meta-server, if it is mounted (and whether that works now).

@@ -5,7 +5,7 @@
 
 use std::{
     sync::{Arc, Mutex, RwLock, Weak},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use rmcp::{
@@ -21,6 +21,7 @@ use super::{
     connect::{Connector, reachable_instances},
 };
 use crate::{
+    access::Ownership,
     model::{MountInfo, MountState, MountTransport},
     proxy::{Upstream, UpstreamEvent},
 };
@@ -59,6 +60,8 @@ pub struct Mount {
     pub url: String,
     /// How it connects.
     pub transport: MountTransport,
+    /// Who may see and use it.
+    pub ownership: Ownership,
     /// Reopens the session after the server came back.
     connector: Connector,
     /// `name version` of the server, from `initialize`.
@@ -69,6 +72,8 @@ pub struct Mount {
     upstream: RwLock<Option<Arc<Upstream>>>,
     catalog: RwLock<Arc<Catalog>>,
     health: Mutex<Health>,
+    /// When a call last went through it.
+    last_used: Mutex<Instant>,
     /// Signalled when a call finds the connection gone.
     broken: Notify,
     /// Cancelled on unmount: ends the supervising task and the session.
@@ -86,9 +91,11 @@ impl Mount {
             job_name: request.job_name.clone(),
             url: request.url.clone(),
             transport: request.transport,
+            ownership: request.ownership.clone(),
             connector: request.connector.clone(),
             upstream: RwLock::new(Some(Arc::new(upstream))),
             catalog: RwLock::new(Arc::new(catalog)),
+            last_used: Mutex::new(Instant::now()),
             health: Mutex::new(Health {
                 state: MountState::Connected,
                 last_error: None,
@@ -183,6 +190,7 @@ impl Mount {
             url: self.url.clone(),
             transport: self.transport,
             server: self.server.clone(),
+            ownership: self.ownership.clone(),
             state: health.state,
             tools: catalog.tools.iter().map(|t| t.name.to_string()).collect(),
             prompts: catalog.prompts.iter().map(|p| p.name.clone()).collect(),
@@ -191,6 +199,22 @@ impl Mount {
             reconnects: health.reconnects,
             last_error: health.last_error,
         }
+    }
+
+    /// Records a call going through it now.
+    pub fn touch(&self) {
+        *self
+            .last_used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+    }
+
+    /// When a call last went through it (or when it was made).
+    pub fn last_used(&self) -> Instant {
+        *self
+            .last_used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Ends the mount: its task and its session.
@@ -320,7 +344,10 @@ impl Mount {
                 let notification = ServerNotification::LoggingMessageNotification(
                     LoggingMessageNotification::new(params),
                 );
-                shared.sessions.broadcast(notification).await;
+                shared
+                    .sessions
+                    .broadcast_to(&self.ownership, notification)
+                    .await;
             }
             UpstreamEvent::Closed => {}
         }

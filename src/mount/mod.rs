@@ -8,13 +8,14 @@
 
 pub mod catalog;
 pub mod connect;
+mod error;
 mod link;
 pub mod names;
 
 use std::sync::{Arc, RwLock};
 
 use rmcp::{
-    ErrorData as McpError, RoleServer,
+    RoleServer,
     model::{
         ClientRequest, Prompt, PromptListChangedNotification, Resource,
         ResourceListChangedNotification, ResourceTemplate, ServerNotification, ServerResult, Tool,
@@ -24,82 +25,15 @@ use rmcp::{
 };
 
 pub use catalog::Catalog;
+pub use error::Error;
 pub use link::Mount;
 
 use crate::{
+    access::{Ownership, Principal},
     model::{MountInfo, MountTransport},
+    policy::Limits,
     proxy::Sessions,
 };
-
-/// Why a mount operation failed; each message says what to do instead.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The mount name is not usable.
-    #[error("{0}")]
-    InvalidName(String),
-    /// Another mount has that name.
-    #[error(
-        "a mount named {0:?} exists already; pick another name or remove it first (remove_mcp_server_mount)"
-    )]
-    NameTaken(String),
-    /// The server is mounted already.
-    #[error("{target} is mounted already as {label}; remove that mount first to mount it again")]
-    AlreadyMounted {
-        /// The job or URL.
-        target: String,
-        /// The existing mount.
-        label: String,
-    },
-    /// The server could not be reached or did not speak MCP.
-    #[error("cannot mount {url}: {reason}")]
-    Connect {
-        /// The URL tried.
-        url: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The URL is this daemon.
-    #[error("cannot mount {url}: it is this daemon itself")]
-    SelfMount {
-        /// The URL.
-        url: String,
-    },
-    /// Mounting would make a loop of meta-servers.
-    #[error(
-        "cannot mount {url}: it already reaches this daemon through its own mounts, so mounting it would make a cycle"
-    )]
-    Cycle {
-        /// The URL.
-        url: String,
-    },
-    /// Names of the child are taken.
-    #[error(
-        "cannot mount {label}: these names are taken by the meta tools or another mount: {}; mount it under a name (name=\"…\") or remove the other mount",
-        names.join(", ")
-    )]
-    Collision {
-        /// The mount being made.
-        label: String,
-        /// The taken names.
-        names: Vec<String>,
-    },
-    /// No mount matched.
-    #[error("{0}")]
-    NotFound(String),
-    /// The mount's server is unreachable right now.
-    #[error(
-        "{label} is unavailable: {reason}; it reconnects by itself when the server is reachable again"
-    )]
-    Unavailable {
-        /// The mount.
-        label: String,
-        /// Why.
-        reason: String,
-    },
-    /// The server answered with an error.
-    #[error("{0}")]
-    Server(McpError),
-}
 
 /// What to mount.
 #[derive(Clone)]
@@ -112,6 +46,8 @@ pub struct MountRequest {
     pub url: String,
     /// How to connect.
     pub transport: MountTransport,
+    /// Who may see and use it.
+    pub ownership: Ownership,
     /// Opens (and later reopens) the session.
     pub connector: connect::Connector,
 }
@@ -129,19 +65,28 @@ pub struct Shared {
     instance: String,
     /// Names mounts may never take: the meta tools.
     reserved: Vec<String>,
+    /// `max_mounts` and `call_timeout`.
+    limits: Limits,
     /// Mounts, oldest first. A std lock: never held across an `.await`.
     entries: RwLock<Vec<Arc<Mount>>>,
 }
 
 impl Mounts {
     /// An empty registry notifying `sessions`, for the daemon `instance`, where the meta
-    /// tools `reserved` can never be shadowed.
-    pub fn new(sessions: Arc<Sessions>, instance: String, reserved: Vec<String>) -> Self {
+    /// tools `reserved` can never be shadowed, within `limits` (`max_mounts`,
+    /// `call_timeout`).
+    pub fn new(
+        sessions: Arc<Sessions>,
+        instance: String,
+        reserved: Vec<String>,
+        limits: Limits,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 sessions,
                 instance,
                 reserved,
+                limits,
                 entries: RwLock::default(),
             }),
         }
@@ -205,19 +150,23 @@ impl Mounts {
     }
 
     /// Removes the mount called `name`; with no name, the mounts of `job_name`; with
-    /// neither, every mount.
+    /// neither, every mount `who` may see.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when nothing matched.
+    /// [`Error::NotFound`] when nothing `who` may see matched.
     pub async fn unmount(
         &self,
         name: Option<&str>,
         job_name: Option<&str>,
+        who: &Principal,
     ) -> Result<Vec<MountInfo>, Error> {
-        let removed = self.shared.remove(|m| match (name, job_name) {
-            (Some(name), _) => m.name.as_deref() == Some(name),
-            (None, Some(job)) => m.job_name.as_deref() == Some(job),
-            (None, None) => true,
+        let removed = self.shared.remove(|m| {
+            m.ownership.allows(who)
+                && match (name, job_name) {
+                    (Some(name), _) => m.name.as_deref() == Some(name),
+                    (None, Some(job)) => m.job_name.as_deref() == Some(job),
+                    (None, None) => true,
+                }
         });
         if removed.is_empty() {
             return Err(Error::NotFound(match (name, job_name) {
@@ -243,9 +192,30 @@ impl Mounts {
         removed
     }
 
-    /// Every mount.
-    pub fn list(&self) -> Vec<MountInfo> {
-        self.shared.read().iter().map(|m| m.info()).collect()
+    /// Every mount `who` may see.
+    pub fn list(&self, who: &Principal) -> Vec<MountInfo> {
+        let entries = self.shared.read();
+        let visible = entries.iter().filter(|m| m.ownership.allows(who));
+        visible.map(|m| m.info()).collect()
+    }
+
+    /// How many mounts there are.
+    pub fn len(&self) -> usize {
+        self.shared.read().len()
+    }
+
+    /// Whether nothing is mounted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// When child `job_name` was last called through its mount.
+    pub fn last_used(&self, job_name: &str) -> Option<std::time::Instant> {
+        let entries = self.shared.read();
+        let mount = entries
+            .iter()
+            .find(|m| m.job_name.as_deref() == Some(job_name));
+        mount.map(|m| m.last_used())
     }
 
     /// The mount of a child, if it is mounted.
@@ -270,72 +240,74 @@ impl Mounts {
         reachable
     }
 
-    /// The mounted tools, as listed.
-    pub fn tools(&self) -> Vec<Tool> {
-        self.collect(|c| c.tools.clone())
+    /// The mounted tools `who` may see, as listed.
+    pub fn tools(&self, who: &Principal) -> Vec<Tool> {
+        self.collect(who, |c| c.tools.clone())
     }
 
-    /// The mounted resources, as listed.
-    pub fn resources(&self) -> Vec<Resource> {
-        self.collect(|c| c.resources.clone())
+    /// The mounted resources `who` may see, as listed.
+    pub fn resources(&self, who: &Principal) -> Vec<Resource> {
+        self.collect(who, |c| c.resources.clone())
     }
 
-    /// The mounted resource templates, as listed.
-    pub fn templates(&self) -> Vec<ResourceTemplate> {
-        self.collect(|c| c.templates.clone())
+    /// The mounted resource templates `who` may see, as listed.
+    pub fn templates(&self, who: &Principal) -> Vec<ResourceTemplate> {
+        self.collect(who, |c| c.templates.clone())
     }
 
-    /// The mounted prompts, as listed.
-    pub fn prompts(&self) -> Vec<Prompt> {
-        self.collect(|c| c.prompts.clone())
+    /// The mounted prompts `who` may see, as listed.
+    pub fn prompts(&self, who: &Principal) -> Vec<Prompt> {
+        self.collect(who, |c| c.prompts.clone())
     }
 
-    fn collect<T>(&self, items: impl Fn(&Catalog) -> Vec<T>) -> Vec<T> {
-        self.shared
-            .read()
-            .iter()
-            .flat_map(|m| items(&m.catalog()))
-            .collect()
+    fn collect<T>(&self, who: &Principal, items: impl Fn(&Catalog) -> Vec<T>) -> Vec<T> {
+        let entries = self.shared.read();
+        let visible = entries.iter().filter(|m| m.ownership.allows(who));
+        visible.flat_map(|m| items(&m.catalog())).collect()
     }
 
-    /// The mount serving the exposed tool `name`, and the child's name for it.
-    pub fn route_tool(&self, name: &str) -> Option<(Arc<Mount>, String)> {
-        self.find(|c| c.tool_names.get(name).cloned())
+    /// The mount serving the exposed tool `name` to `who`, and the child's name for it.
+    pub fn route_tool(&self, name: &str, who: &Principal) -> Option<(Arc<Mount>, String)> {
+        self.find(who, |c| c.tool_names.get(name).cloned())
     }
 
-    /// The mount serving the exposed prompt `name`, and the child's name for it.
-    pub fn route_prompt(&self, name: &str) -> Option<(Arc<Mount>, String)> {
-        self.find(|c| c.prompt_names.get(name).cloned())
+    /// The mount serving the exposed prompt `name` to `who`, and the child's name for it.
+    pub fn route_prompt(&self, name: &str, who: &Principal) -> Option<(Arc<Mount>, String)> {
+        self.find(who, |c| c.prompt_names.get(name).cloned())
     }
 
-    /// The mount serving the exposed resource template `template` (for completions).
-    pub fn route_template(&self, template: &str) -> Option<(Arc<Mount>, String)> {
-        self.find(|c| c.template_uris.get(template).cloned())
+    /// The mount serving the exposed resource template `template` to `who` (for
+    /// completions).
+    pub fn route_template(&self, template: &str, who: &Principal) -> Option<(Arc<Mount>, String)> {
+        self.find(who, |c| c.template_uris.get(template).cloned())
     }
 
-    /// The mount serving resource `uri`, and the child's URI: a listed resource, or one
-    /// under a named mount's prefix (from a template), or an unnamed mount's own URI.
-    pub fn route_resource(&self, uri: &str) -> Option<(Arc<Mount>, String)> {
-        if let Some(found) = self.find(|c| c.resource_uris.get(uri).cloned()) {
+    /// The mount serving resource `uri` to `who`, and the child's URI: a listed resource,
+    /// or one under a named mount's prefix (from a template), or an unnamed mount's own URI.
+    pub fn route_resource(&self, uri: &str, who: &Principal) -> Option<(Arc<Mount>, String)> {
+        if let Some(found) = self.find(who, |c| c.resource_uris.get(uri).cloned()) {
             return Some(found);
         }
         let entries = self.shared.read();
+        let visible = || entries.iter().filter(|m| m.ownership.allows(who));
         if let Some((name, original)) = names::split_uri(uri)
-            && let Some(mount) = entries.iter().find(|m| m.name.as_deref() == Some(name))
+            && let Some(mount) = visible().find(|m| m.name.as_deref() == Some(name))
         {
             return Some((mount.clone(), original));
         }
-        entries
-            .iter()
+        visible()
             .find(|m| m.name.is_none())
             .map(|m| (m.clone(), uri.to_owned()))
     }
 
-    fn find(&self, lookup: impl Fn(&Catalog) -> Option<String>) -> Option<(Arc<Mount>, String)> {
+    fn find(
+        &self,
+        who: &Principal,
+        lookup: impl Fn(&Catalog) -> Option<String>,
+    ) -> Option<(Arc<Mount>, String)> {
         let entries = self.shared.read();
-        entries
-            .iter()
-            .find_map(|m| lookup(&m.catalog()).map(|original| (m.clone(), original)))
+        let mut visible = entries.iter().filter(|m| m.ownership.allows(who));
+        visible.find_map(|m| lookup(&m.catalog()).map(|original| (m.clone(), original)))
     }
 
     /// Sends `request` to `mount`'s server for the client of `context`.
@@ -354,7 +326,9 @@ impl Mounts {
             reason,
         };
         let upstream = mount.upstream().map_err(unavailable)?;
-        match upstream.forward(request, context).await {
+        mount.touch();
+        let timeout = self.shared.limits.call_timeout;
+        match upstream.forward(request, context, timeout).await {
             Ok(result) => Ok(result),
             Err(ServiceError::McpError(e)) => Err(Error::Server(e)),
             Err(e) if link::is_connection_error(&e) => {
@@ -414,6 +388,11 @@ impl Shared {
     }
 
     fn check_free_in(&self, entries: &[Arc<Mount>], request: &MountRequest) -> Result<(), Error> {
+        if let Some(max) = self.limits.max_mounts
+            && entries.len() >= max
+        {
+            return Err(Error::TooMany(max));
+        }
         if let Some(name) = &request.name
             && entries.iter().any(|m| m.name.as_ref() == Some(name))
         {

@@ -58,7 +58,7 @@ impl Forwarder {
         what: &str,
     ) -> Result<ServerResult, McpError> {
         self.upstream
-            .forward(request, &context)
+            .forward(request, &context, None)
             .await
             .map_err(|e| upstream_error(what, e))
     }
@@ -129,7 +129,8 @@ impl ServerHandler for Forwarder {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.sessions.register(self.session, context.peer);
+        let who = crate::access::Principal::of(&context.extensions);
+        self.sessions.register(self.session, context.peer, who);
     }
 
     async fn list_tools(

@@ -12,14 +12,15 @@ use std::{
 use rmcp::{Peer, RoleServer, model::ServerNotification};
 
 use super::lock;
+use crate::access::{Ownership, Principal};
 
 /// Connected client sessions. Every lock is a `std::sync::Mutex` that is never held
 /// across an `.await` (peers are cloned out before sending).
 #[derive(Default)]
 pub struct Sessions {
     next_id: AtomicU64,
-    /// Sessions that finished `initialize`, by id.
-    peers: Mutex<HashMap<u64, Peer<RoleServer>>>,
+    /// Sessions that finished `initialize`, by id, with the principal that opened them.
+    peers: Mutex<HashMap<u64, (Peer<RoleServer>, Principal)>>,
     /// Resource URI (as the sessions see it) → sessions subscribed to it.
     subscriptions: Mutex<HashMap<String, Vec<u64>>>,
 }
@@ -30,9 +31,9 @@ impl Sessions {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Adds a session that completed `initialize`.
-    pub fn register(&self, session: u64, peer: Peer<RoleServer>) {
-        lock(&self.peers).insert(session, peer);
+    /// Adds a session of `principal` that completed `initialize`.
+    pub fn register(&self, session: u64, peer: Peer<RoleServer>, principal: Principal) {
+        lock(&self.peers).insert(session, (peer, principal));
     }
 
     /// Forgets a session and its subscriptions.
@@ -56,7 +57,17 @@ impl Sessions {
 
     /// Sends a notification to every connected session.
     pub async fn broadcast(&self, notification: ServerNotification) {
-        let peers: Vec<_> = lock(&self.peers).values().cloned().collect();
+        self.broadcast_to(&Ownership::default(), notification).await;
+    }
+
+    /// Sends a notification to the sessions whose principal `ownership` allows (e.g. a
+    /// mounted child's log messages go to those who may use the child).
+    pub async fn broadcast_to(&self, ownership: &Ownership, notification: ServerNotification) {
+        let peers: Vec<_> = lock(&self.peers)
+            .values()
+            .filter(|(_, principal)| ownership.allows(principal))
+            .map(|(peer, _)| peer.clone())
+            .collect();
         for peer in peers {
             let _ = peer.send_notification(notification.clone()).await;
         }
@@ -93,7 +104,8 @@ impl Sessions {
             .unwrap_or_default();
         let peers: Vec<_> = {
             let peers = lock(&self.peers);
-            ids.iter().filter_map(|id| peers.get(id).cloned()).collect()
+            let subscribed = ids.iter().filter_map(|id| peers.get(id));
+            subscribed.map(|(peer, _)| peer.clone()).collect()
         };
         for peer in peers {
             let _ = peer.send_notification(notification.clone()).await;

@@ -1,7 +1,7 @@
 //! One persistent client session to an upstream MCP server, and forwarding requests to it
 //! on behalf of downstream sessions.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use rmcp::{
     Peer, RoleClient, RoleServer, ServiceExt,
@@ -136,6 +136,7 @@ impl Upstream {
         &self,
         request: ClientRequest,
         context: &RequestContext<RoleServer>,
+        timeout: Option<Duration>,
     ) -> Result<ServerResult, ServiceError> {
         let tool_call = matches!(request, ClientRequest::CallToolRequest(_));
         let handle = self
@@ -152,12 +153,27 @@ impl Upstream {
             .calls
             .begin(handle.id.clone(), handle.progress_token.clone(), caller);
         let id = handle.id.clone();
+        let deadline = async {
+            match timeout {
+                Some(timeout) => tokio::time::sleep(timeout).await,
+                None => std::future::pending().await,
+            }
+        };
+        let cancel = |reason: String| async {
+            let param = CancelledNotificationParam::new(Some(id), Some(reason));
+            let _ = self.peer.notify_cancelled(param).await;
+        };
         tokio::select! {
             result = handle.await_response() => result,
             () = context.ct.cancelled() => {
-                let reason = Some("cancelled by the client".to_owned());
-                let _ = self.peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason.clone())).await;
-                Err(ServiceError::Cancelled { reason })
+                let reason = "cancelled by the client".to_owned();
+                cancel(reason.clone()).await;
+                Err(ServiceError::Cancelled { reason: Some(reason) })
+            }
+            () = deadline => {
+                let timeout = timeout.unwrap_or_default();
+                cancel(format!("no answer within {timeout:?}")).await;
+                Err(ServiceError::Timeout { timeout })
             }
         }
     }

@@ -6,6 +6,7 @@
 //! [`stdio`] (the same handler on stdin/stdout), and [`shutdown_signal`].
 
 pub mod cors;
+pub mod guard;
 pub mod stdio;
 pub mod streamable;
 
@@ -32,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 pub use cors::CorsPolicy;
+pub use guard::{Guard, Tokens};
 
 /// Default cap on one HTTP request body: far above any sane tool call, far below what
 /// would hurt the daemon.
@@ -46,28 +48,34 @@ pub struct HttpOptions {
     pub cors: CorsPolicy,
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
-    /// `Host` header values accepted on `/mcp` (DNS-rebinding protection); empty accepts any.
-    pub allowed_hosts: Vec<String>,
+    /// Authentication and `Host`/`Origin` checks of the MCP routes.
+    pub guard: Guard,
 }
 
 impl HttpOptions {
-    /// Options for a server bound to `addr`: loopback binds accept only loopback `Host`
-    /// headers; other binds accept any, since Kubernetes Services and proxies use names
-    /// that cannot be known here.
+    /// Options for a server bound to `addr`, without authentication: loopback binds accept
+    /// only loopback `Host` headers; other binds accept any, since Kubernetes Services and
+    /// proxies use names that cannot be known here.
     pub fn for_bind(addr: SocketAddr, ct: CancellationToken) -> Self {
-        let allowed_hosts = if addr.ip().is_loopback() {
-            ["localhost", "127.0.0.1", "::1", "[::1]"]
-                .map(String::from)
-                .to_vec()
-        } else {
-            Vec::new()
-        };
         Self {
             ct,
             cors: CorsPolicy::Off,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            allowed_hosts,
+            guard: Guard {
+                allowed_hosts: default_allowed_hosts(addr),
+                ..Guard::default()
+            },
         }
+    }
+}
+
+/// The `Host` values a server bound to `addr` accepts by default: loopback names for a
+/// loopback bind (a browser tricked by DNS rebinding sends another name), any otherwise.
+pub fn default_allowed_hosts(addr: SocketAddr) -> Vec<String> {
+    if addr.ip().is_loopback() {
+        ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec()
+    } else {
+        Vec::new()
     }
 }
 
@@ -109,9 +117,17 @@ where
             options.ct.clone(),
         ))
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        // Bodies read without an extractor (the legacy SSE POST) are limited too.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            options.max_body_bytes,
+        ))
         .layer(middleware::from_fn_with_state(
             readiness.clone(),
             refuse_until_ready,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(options.guard.clone()),
+            guard::check,
         ));
     let mut router = Router::new()
         .route("/health", get(health).with_state(readiness))

@@ -20,13 +20,10 @@ where
     H: ServerHandler,
     F: Fn() -> io::Result<H> + Send + Sync + 'static,
 {
-    let mut config = StreamableHttpServerConfig::default()
+    // Host and Origin are checked by the guard in front of every MCP route.
+    let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(options.ct.child_token())
-        .with_max_request_body_bytes(options.max_body_bytes);
-    config = if options.allowed_hosts.is_empty() {
-        config.disable_allowed_hosts()
-    } else {
-        config.with_allowed_hosts(options.allowed_hosts.clone())
-    };
+        .with_max_request_body_bytes(options.max_body_bytes)
+        .disable_allowed_hosts();
     StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config)
 }

@@ -3,6 +3,8 @@
 //! mounts ([`mounting`]), and deletes them on [`SessionManager::close`].
 
 mod mounting;
+mod reaper;
+mod usage;
 
 use std::{
     collections::HashMap,
@@ -11,16 +13,19 @@ use std::{
 };
 
 use crate::{
-    backend::{Backend, Progress, local::LocalBackend},
+    access::Ownership,
+    backend::{Backend, ChildMeta, Progress, local::LocalBackend},
     error::{Error, Result},
     model::{
         DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus, naming, rfc3339,
         unix_now,
     },
     mount::Mounts,
+    policy::Policy,
     presets::Presets,
     proxy::Sessions,
 };
+use usage::Usage;
 
 /// Default time a child gets to become ready: a first `uvx`/`npx` run downloads packages.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -36,6 +41,8 @@ pub struct ManagerSettings {
     /// Leave children running on [`SessionManager::close`] (Kubernetes backend only:
     /// local children always stop with the daemon).
     pub keep_children: bool,
+    /// What callers may run, and the limits.
+    pub policy: Policy,
 }
 
 impl Default for ManagerSettings {
@@ -43,6 +50,7 @@ impl Default for ManagerSettings {
         Self {
             ready_timeout: DEFAULT_READY_TIMEOUT,
             keep_children: false,
+            policy: Policy::default(),
         }
     }
 }
@@ -58,6 +66,10 @@ pub struct CreateOptions {
     pub ready_timeout: Option<Duration>,
     /// The preset the configuration came from, for display.
     pub preset: Option<String>,
+    /// Who may see and use it (by default: everyone, as for the library API).
+    pub ownership: Ownership,
+    /// The client session creating it, for `max_servers_per_session`.
+    pub session: Option<u64>,
     /// Where to report steps while starting.
     pub progress: Progress,
 }
@@ -73,6 +85,8 @@ pub struct SessionManager {
     sessions: Arc<Sessions>,
     /// Servers mounted on the meta-server.
     mounts: Mounts,
+    /// The children counted against the limits, and their use.
+    usage: Usage,
 }
 
 impl SessionManager {
@@ -84,10 +98,16 @@ impl SessionManager {
         Self {
             backend: Arc::new(backend),
             presets,
-            settings,
             servers: Mutex::default(),
-            mounts: Mounts::new(sessions.clone(), instance, reserved),
+            mounts: Mounts::new(
+                sessions.clone(),
+                instance,
+                reserved,
+                settings.policy.limits.clone(),
+            ),
+            settings,
             sessions,
+            usage: Usage::default(),
         }
     }
 
@@ -149,7 +169,8 @@ impl SessionManager {
     /// Starts a server. When waiting fails, the server is deleted before the error returns.
     ///
     /// # Errors
-    /// Invalid input ([`Error::InvalidRuntime`], [`Error::InvalidInput`]), a failed start
+    /// Invalid input ([`Error::InvalidRuntime`], [`Error::InvalidInput`]), what the policy
+    /// refuses ([`Error::NotAllowed`], [`Error::LimitReached`]: nothing is started), a failed start
     /// ([`Error::Job`] with the server's log tail), or [`Error::JobTimeout`].
     #[tracing::instrument(skip_all, fields(command = %config.command_line()))]
     pub async fn create(
@@ -158,6 +179,9 @@ impl SessionManager {
         options: CreateOptions,
     ) -> Result<EphemeralMcpServer> {
         config.validate()?;
+        self.settings
+            .policy
+            .check(&config, options.preset.is_some())?;
         let timeout = match options.ready_timeout {
             Some(t) if t.is_zero() || t > MAX_READY_TIMEOUT => {
                 return Err(Error::invalid(
@@ -170,6 +194,8 @@ impl SessionManager {
         };
         let created = unix_now();
         let job_name = naming::generate(config.name_source(), created);
+        self.usage
+            .admit(&job_name, options.session, &self.settings.policy.limits)?;
         tracing::info!(%job_name, "creating server");
         // If this future is dropped (the client went away or cancelled) before the server
         // is handed over, the guard deletes whatever was started.
@@ -177,21 +203,22 @@ impl SessionManager {
             backend: Some(self.backend.clone()),
             job_name: job_name.clone(),
             servers: &self.servers,
+            usage: &self.usage,
+        };
+        let meta = ChildMeta {
+            preset: options.preset.clone(),
+            ownership: options.ownership.clone(),
         };
         let created_endpoints = self
             .backend
-            .create(
-                &job_name,
-                &config,
-                options.preset.as_deref(),
-                &options.progress,
-            )
+            .create(&job_name, &config, &meta, &options.progress)
             .await;
         let endpoints = match created_endpoints {
             Ok(endpoints) => endpoints,
             Err(error) => {
                 // The backend cleaned up after itself.
                 guard.disarm();
+                self.usage.forget(&job_name);
                 return Err(error);
             }
         };
@@ -203,6 +230,7 @@ impl SessionManager {
             backend: self.backend.kind().to_owned(),
             namespace: self.backend.namespace().map(str::to_owned),
             preset: options.preset,
+            ownership: options.ownership,
             created_at: rfc3339(created),
             mount: None,
         };
@@ -217,6 +245,7 @@ impl SessionManager {
                 tracing::warn!(%job_name, cause = %error, "server failed to become ready; deleting it");
                 guard.disarm();
                 self.lock().remove(&job_name);
+                self.usage.forget(&job_name);
                 if let Err(e) = self.backend.delete(&job_name, false).await {
                     tracing::error!(%job_name, cause = %e, "cleanup after a failed start failed");
                 }
@@ -248,7 +277,10 @@ impl SessionManager {
         let unmounted = self.mounts.unmount_job(job_name).await;
         tracing::info!(mounts = unmounted.len(), "deleting server");
         match self.backend.delete(job_name, wait_for_deletion).await {
-            Ok(removed) => Ok(DeletedServer { server, removed }),
+            Ok(removed) => {
+                self.usage.forget(job_name);
+                Ok(DeletedServer { server, removed })
+            }
             Err(error) => {
                 self.lock().insert(job_name.to_owned(), server);
                 Err(error)
@@ -266,6 +298,7 @@ impl SessionManager {
                 job_name: job_name.to_owned(),
             });
         }
+        self.usage.touch(job_name);
         let mut status = self.backend.status(job_name).await?;
         status.mount = self.mounts.of_job(job_name);
         Ok(status)
@@ -327,6 +360,7 @@ struct CreateGuard<'a> {
     backend: Option<Arc<dyn Backend>>,
     job_name: String,
     servers: &'a Registry,
+    usage: &'a Usage,
 }
 
 impl CreateGuard<'_> {
@@ -342,6 +376,7 @@ impl Drop for CreateGuard<'_> {
             return;
         };
         lock(self.servers).remove(&self.job_name);
+        self.usage.forget(&self.job_name);
         let job_name = std::mem::take(&mut self.job_name);
         tracing::info!(%job_name, "creation abandoned; deleting the server");
         tokio::spawn(async move {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::SessionManager;
 use crate::{
+    access::{Ownership, Principal},
     backend::Progress,
     error::{Error, Result},
     model::{EphemeralMcpServer, MountInfo, MountTransport},
@@ -30,6 +31,7 @@ impl SessionManager {
             job_name: job_name.to_owned(),
         })?;
         let transport = transport.unwrap_or(MountTransport::StreamableHttp);
+        self.usage.touch(job_name);
         self.backend
             .wait_ready(job_name, self.settings.ready_timeout, &Progress::default())
             .await?;
@@ -46,6 +48,7 @@ impl SessionManager {
             job_name: Some(job_name.to_owned()),
             url,
             transport,
+            ownership: server.ownership.clone(),
             connector,
         };
         let mount = self.mounts.mount(request).await?;
@@ -61,7 +64,8 @@ impl SessionManager {
     }
 
     /// Mounts any MCP server by URL (streamable HTTP, or legacy SSE for URLs ending in
-    /// `/sse` unless `transport` says otherwise).
+    /// `/sse` unless `transport` says otherwise), visible to the principals `ownership`
+    /// allows.
     ///
     /// # Errors
     /// [`Error::Mount`] (bad URL, name taken, collisions, unreachable, cycle).
@@ -70,6 +74,7 @@ impl SessionManager {
         url: &str,
         name: Option<String>,
         transport: Option<MountTransport>,
+        ownership: Ownership,
     ) -> Result<MountInfo> {
         let parsed = reqwest::Url::parse(url).map_err(|e| {
             Error::invalid(
@@ -86,13 +91,15 @@ impl SessionManager {
             job_name: None,
             url: url.to_owned(),
             transport,
+            ownership,
             connector: url_connector(url.to_owned(), transport),
         };
         Ok(self.mounts.mount(request).await?)
     }
 
     /// Removes the mount called `name`; with no name, the mount of `job_name`; with
-    /// neither, every mount. Returns what was removed.
+    /// neither, every mount. Only mounts `who` may see are considered
+    /// ([`Principal::local`] sees all). Returns what was removed.
     ///
     /// # Errors
     /// [`Error::Mount`] when nothing matched.
@@ -100,8 +107,9 @@ impl SessionManager {
         &self,
         name: Option<&str>,
         job_name: Option<&str>,
+        who: &Principal,
     ) -> Result<Vec<MountInfo>> {
-        let removed = self.mounts.unmount(name, job_name).await?;
+        let removed = self.mounts.unmount(name, job_name, who).await?;
         for job_name in removed.iter().filter_map(|m| m.job_name.as_deref()) {
             if let Err(e) = self.backend.record_mount(job_name, None).await {
                 tracing::warn!(job_name, cause = %e, "could not record the unmount on the child");
@@ -122,6 +130,7 @@ impl SessionManager {
             .into_iter()
             .map(|child| {
                 let job_name = child.server.job_name.clone();
+                self.usage.adopt(&job_name, child.age);
                 self.lock().insert(job_name.clone(), child.server);
                 (job_name, child.mount)
             })

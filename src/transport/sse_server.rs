@@ -15,8 +15,7 @@ use std::{
 
 use axum::{
     Router,
-    body::Bytes,
-    extract::{Query, State},
+    extract::{Query, Request, State},
     http::{StatusCode, header},
     response::{
         IntoResponse, Response,
@@ -25,7 +24,10 @@ use axum::{
     routing::{get, post},
 };
 use futures::{SinkExt, Stream, StreamExt, channel::mpsc};
-use rmcp::{ServerHandler, ServiceExt, model::ClientJsonRpcMessage};
+use rmcp::{
+    ServerHandler, ServiceExt,
+    model::{ClientJsonRpcMessage, GetExtensions},
+};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -156,7 +158,7 @@ struct SessionQuery {
 async fn post_message<H, F>(
     State(state): State<Arc<SseState<F>>>,
     Query(query): Query<SessionQuery>,
-    body: Bytes,
+    request: Request,
 ) -> Response
 where
     H: ServerHandler,
@@ -180,10 +182,26 @@ where
             "Could not find session: it ended or never existed; open GET /sse again",
         );
     };
-    let message = match parse_message(&body) {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(e) => return too_large_or_bad(&e),
+    };
+    let mut message = match parse_message(&body) {
         Ok(message) => message,
         Err((code, message)) => return jsonrpc_error(code, message),
     };
+    // As rmcp's streamable HTTP server does: the HTTP request (and what middleware put in
+    // its extensions, such as the caller's identity) travels with the message.
+    match &mut message {
+        ClientJsonRpcMessage::Request(request) => {
+            request.request.extensions_mut().insert(parts);
+        }
+        ClientJsonRpcMessage::Notification(notification) => {
+            notification.notification.extensions_mut().insert(parts);
+        }
+        _ => {}
+    }
     match sender.send(message).await {
         Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
         Err(_) => plain(
@@ -217,6 +235,23 @@ fn jsonrpc_error(code: i32, message: String) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// A body the size limit cut off is 413; any other read failure 400.
+fn too_large_or_bad(error: &axum::Error) -> Response {
+    let too_large = std::error::Error::source(error)
+        .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+    if too_large {
+        plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large (--max-body-bytes)",
+        )
+    } else {
+        plain(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        )
+    }
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response {

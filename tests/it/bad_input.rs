@@ -49,7 +49,7 @@ fn marker() -> String {
 
 #[tokio::test]
 async fn an_unknown_runtime_fails_with_the_reason_from_the_bridge() {
-    let daemon = Process::daemon(&[]).await;
+    let daemon = Process::daemon(&["--allow-runtime", "no-such-runtime-xyz"]).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let args = json!({"runtime_exec": "no-such-runtime-xyz", "runtime_mcp": "pkg"});
     let error = call_err(&meta, "create_mcp_server", args).await;

@@ -206,3 +206,59 @@ fn the_runtime_image_starts_children_the_way_jobs_ask() {
     );
     assert!(daemon.iter().any(|l| l.trim() == "USER 65532:65532"));
 }
+
+/// The Deployment's container: its arguments, and its plain environment with the
+/// namespace from the downward API and `files` in place of Secret paths.
+fn daemon_command(files: &[(&str, &str)]) -> (Vec<String>, Vec<(String, String)>) {
+    let docs = render("deploy");
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let deployment: Deployment = serde_json::from_value(deployment.clone()).unwrap();
+    let container = deployment.spec.unwrap().template.spec.unwrap().containers[0].clone();
+    let env = container.env.unwrap().into_iter().map(|var| {
+        let value = var.value.unwrap_or_else(|| "agents".to_owned());
+        let value = files
+            .iter()
+            .find(|(path, _)| *path == value)
+            .map_or(value, |(_, file)| (*file).to_owned());
+        (var.name, value)
+    });
+    (container.args.unwrap(), env.collect())
+}
+
+#[tokio::test]
+async fn the_deployment_serves_with_the_token_from_its_secret() {
+    const TOKEN_PATH: &str = "/var/run/secrets/mcp-ephemeral-k8s/token";
+    let token = crate::support::TempFile::with("a-token-from-the-secret-0123456789\n");
+    let (mut args, env) = daemon_command(&[(TOKEN_PATH, token.path())]);
+    let port = args.iter().position(|a| a == "--port").unwrap() + 1;
+    args[port] = "0".to_owned();
+    assert!(
+        env.iter()
+            .any(|(name, value)| name == "MCP_EPHEMERAL_K8S_AUTH_TOKEN_FILE"
+                && value == token.path())
+    );
+    // As deployed (on 0.0.0.0), but on the local backend and any free port.
+    let mut command = tokio::process::Command::new(crate::support::BIN);
+    command.args(&args).args(["--backend", "local"]);
+    let without_secret = command.output().await.unwrap();
+    assert_eq!(without_secret.status.code(), Some(64), "no token: refused");
+    command.envs(env);
+    let mut daemon = command
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stderr = daemon.stderr.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let listening = tokio::time::timeout(crate::support::QUICK, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening") {
+                return line;
+            }
+        }
+        panic!("the daemon exited without listening");
+    })
+    .await
+    .expect("the deployed daemon starts");
+    assert!(listening.contains("0.0.0.0"), "{listening}");
+}

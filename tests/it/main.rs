@@ -12,6 +12,7 @@ mod kube_proxy;
 mod local_backend;
 mod mount_relay;
 mod mounting;
+mod security;
 mod support;
 mod third_party;
 mod transports;

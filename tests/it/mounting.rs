@@ -194,6 +194,7 @@ async fn every_transport_hears_list_changed_on_mount_and_unmount() {
 async fn stdio_clients_hear_list_changed_too() {
     let mut child = tokio::process::Command::new(crate::support::BIN)
         .args(["serve", "--backend", "local", "--transport", "stdio"])
+        .args(["--allow-runtime", crate::support::TEST_SERVER])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

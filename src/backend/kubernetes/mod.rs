@@ -31,8 +31,9 @@ use rmcp::transport::{
     StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
 };
 
-use super::{Adopted, Backend, Endpoints, Progress};
+use super::{Adopted, Backend, ChildMeta, Endpoints, Progress};
 use crate::{
+    access::Ownership,
     error::{Error, Result},
     model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus, rfc3339},
     mount::connect::Connector,
@@ -40,7 +41,8 @@ use crate::{
 };
 use errors::Op;
 use objects::{
-    CONFIG_ANNOTATION, JobSettings, MOUNT_ANNOTATION, PRESET_ANNOTATION, instance_selector,
+    CONFIG_ANNOTATION, JobSettings, MOUNT_ANNOTATION, OWNER_ANNOTATION, PRESET_ANNOTATION,
+    SHARED_ANNOTATION, instance_selector,
 };
 
 /// How long `delete` with `wait` waits for the Job to disappear.
@@ -181,10 +183,10 @@ impl Backend for KubernetesBackend {
         &self,
         job_name: &str,
         config: &EphemeralMcpServerConfig,
-        preset: Option<&str>,
+        meta: &ChildMeta,
         progress: &Progress,
     ) -> Result<Endpoints> {
-        let objects = objects::build(job_name, &self.namespace, config, preset, &self.settings)?;
+        let objects = objects::build(job_name, &self.namespace, config, meta, &self.settings)?;
         progress.report(format!(
             "creating Job {job_name} in namespace {}",
             self.namespace
@@ -309,11 +311,11 @@ impl Backend for KubernetesBackend {
             let config = config_of(&job).unwrap_or_default();
             let annotations = job.metadata.annotations.clone().unwrap_or_default();
             let endpoints = self.endpoints(&name, config.port);
-            let created_at = job
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map_or_else(|| rfc3339(crate::model::unix_now()), |t| t.0.to_string());
+            let now = crate::model::unix_now();
+            let created = job.metadata.creation_timestamp.as_ref();
+            let created_secs =
+                created.map_or(now, |t| u64::try_from(t.0.as_second()).unwrap_or(now));
+            let created_at = created.map_or_else(|| rfc3339(now), |t| t.0.to_string());
             adopted.push(Adopted {
                 server: EphemeralMcpServer {
                     job_name: name,
@@ -323,9 +325,16 @@ impl Backend for KubernetesBackend {
                     backend: self.kind().to_owned(),
                     namespace: Some(self.namespace.clone()),
                     preset: annotations.get(PRESET_ANNOTATION).cloned(),
+                    ownership: Ownership {
+                        owner: annotations.get(OWNER_ANNOTATION).cloned(),
+                        shared: annotations
+                            .get(SHARED_ANNOTATION)
+                            .is_some_and(|s| s == "true"),
+                    },
                     created_at,
                     mount: None,
                 },
+                age: Duration::from_secs(now.saturating_sub(created_secs)),
                 mount: annotations
                     .get(MOUNT_ANNOTATION)
                     .map(|m| Some(m.clone()).filter(|m| !m.is_empty())),

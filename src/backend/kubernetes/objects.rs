@@ -22,6 +22,7 @@ use k8s_openapi::{
 
 use super::rbac::{self, Rbac};
 use crate::{
+    backend::ChildMeta,
     error::Result,
     model::{DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig},
 };
@@ -41,6 +42,12 @@ pub const CONFIG_ANNOTATION: &str = "mcp-ephemeral-k8s.io/config";
 
 /// Annotation holding the preset a child was created from.
 pub const PRESET_ANNOTATION: &str = "mcp-ephemeral-k8s.io/preset";
+
+/// Annotation holding the principal that created a child.
+pub const OWNER_ANNOTATION: &str = "mcp-ephemeral-k8s.io/created-by";
+
+/// Annotation marking a child every principal may use (`"true"`).
+pub const SHARED_ANNOTATION: &str = "mcp-ephemeral-k8s.io/shared";
 
 /// Annotation holding the name a child is mounted under (`""` for an unnamed mount), so a
 /// restarted daemon mounts it again.
@@ -143,14 +150,14 @@ pub fn build(
     name: &str,
     namespace: &str,
     config: &EphemeralMcpServerConfig,
-    preset: Option<&str>,
+    meta: &ChildMeta,
     settings: &JobSettings,
 ) -> Result<ChildObjects> {
     let rbac = config
         .sa_config
         .as_ref()
         .map(|sa| rbac::build(name, namespace, sa, &labels(name, &settings.owner)));
-    let job = job(name, namespace, config, preset, settings, rbac.is_some())?;
+    let job = job(name, namespace, config, meta, settings, rbac.is_some())?;
     Ok(ChildObjects {
         service: service(name, namespace, config, settings),
         job,
@@ -162,15 +169,21 @@ fn job(
     name: &str,
     namespace: &str,
     config: &EphemeralMcpServerConfig,
-    preset: Option<&str>,
+    child: &ChildMeta,
     settings: &JobSettings,
     with_service_account: bool,
 ) -> Result<Job> {
     let mut metadata = meta(name, namespace, settings);
     let shown = serde_json::to_string(&config.redacted()).unwrap_or_default();
     let mut annotations = BTreeMap::from([(CONFIG_ANNOTATION.to_owned(), shown)]);
-    if let Some(preset) = preset {
-        annotations.insert(PRESET_ANNOTATION.to_owned(), preset.to_owned());
+    if let Some(preset) = &child.preset {
+        annotations.insert(PRESET_ANNOTATION.to_owned(), preset.clone());
+    }
+    if let Some(owner) = &child.ownership.owner {
+        annotations.insert(OWNER_ANNOTATION.to_owned(), owner.clone());
+    }
+    if child.ownership.shared {
+        annotations.insert(SHARED_ANNOTATION.to_owned(), "true".to_owned());
     }
     metadata.annotations = Some(annotations);
     let image = if config.image == DEFAULT_RUNTIME_IMAGE {

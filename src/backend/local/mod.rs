@@ -119,7 +119,7 @@ impl Backend for LocalBackend {
         &self,
         job_name: &str,
         config: &EphemeralMcpServerConfig,
-        _preset: Option<&str>,
+        _meta: &super::ChildMeta,
         progress: &Progress,
     ) -> Result<Endpoints> {
         let args = config.bridge_args("127.0.0.1", 0)?.ok_or_else(|| {

@@ -114,3 +114,11 @@ fn null_env_is_accepted() {
         serde_json::from_str(r#"{"runtime_exec":"uvx","runtime_mcp":"p","env":null}"#).unwrap();
     assert!(c.env.is_empty());
 }
+
+#[test]
+fn an_option_in_place_of_the_package_is_refused() {
+    // `uvx --from=git+https://… x` would run another package than the one allowed.
+    let c = EphemeralMcpServerConfig::runtime("uvx", "--from=git+https://example.com/evil");
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("is an option, not a package"), "{err}");
+}

@@ -31,6 +31,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mcp-ephemeral-k8s");
 /// The repo's stdio MCP server for hermetic tests.
 pub const TEST_SERVER: &str = env!("CARGO_BIN_EXE_mcp-test-server");
 
+/// `--allow-runtime` of test daemons: the defaults and the test server.
+const ALLOWED_RUNTIMES: &str = concat!("uvx,npx,", env!("CARGO_BIN_EXE_mcp-test-server"));
+
 /// How long a test waits for something that should take milliseconds.
 pub const QUICK: Duration = Duration::from_secs(20);
 
@@ -54,6 +57,9 @@ impl Process {
             "0",
             "--log-format",
             "json",
+            // The test server is a runtime of its own.
+            "--allow-runtime",
+            ALLOWED_RUNTIMES,
         ];
         args.extend_from_slice(extra);
         Self::start(&args).await
@@ -153,6 +159,18 @@ pub async fn http_client_with(
 /// A 2025-11-25 client on `/mcp`.
 pub async fn http_client(url: &str) -> RunningService<RoleClient, Recorder> {
     http_client_with(url, ProtocolVersion::V_2025_11_25).await
+}
+
+/// A 2025-11-25 client on `/mcp` presenting bearer `token`.
+pub async fn http_client_as(url: &str, token: &str) -> RunningService<RoleClient, Recorder> {
+    let config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(url)
+            .auth_header(token);
+    let transport = StreamableHttpClientTransport::from_config(config);
+    Recorder::new(ProtocolVersion::V_2025_11_25)
+        .serve(transport)
+        .await
+        .expect("initialize over streamable HTTP with a token")
 }
 
 /// A 2024-11-05 client on legacy SSE.
@@ -319,4 +337,28 @@ pub async fn daemon_with_mounted_child(
     let mount = serde_json::json!({"job_name": server["job_name"], "name": "t"});
     let mounted = call_ok(&meta, "mount_mcp_server", mount).await;
     (daemon, meta, mounted)
+}
+
+/// A temporary file, removed on drop.
+pub struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    /// A new file holding `contents`.
+    pub fn with(contents: &str) -> Self {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let path = std::env::temp_dir().join(format!("mcp-ephemeral-k8s-it-{unique}"));
+        std::fs::write(&path, contents).unwrap();
+        Self(path)
+    }
+
+    /// Its path, for a flag.
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{Expect, NS, backend, verified};
 use crate::{
     backend::{
-        Backend, Progress,
+        Backend, ChildMeta, Progress,
         kubernetes::objects::{self, JobSettings},
     },
     error::Error,
@@ -29,7 +29,14 @@ fn with_rbac() -> EphemeralMcpServerConfig {
 }
 
 fn built(config: &EphemeralMcpServerConfig) -> objects::ChildObjects {
-    objects::build(JOB, NS, config, None, &JobSettings::default()).unwrap()
+    objects::build(
+        JOB,
+        NS,
+        config,
+        &ChildMeta::default(),
+        &JobSettings::default(),
+    )
+    .unwrap()
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Value {
@@ -52,7 +59,7 @@ async fn create_posts_the_job_then_the_service() {
             .reply(json(&objects.service)),
     ]);
     let endpoints = backend
-        .create(JOB, &config(), None, &Progress::default())
+        .create(JOB, &config(), &ChildMeta::default(), &Progress::default())
         .await
         .unwrap();
     verified(verifier).await;
@@ -91,7 +98,12 @@ async fn an_rbac_preset_adds_a_service_account_and_a_binding_to_the_preset_role(
         Expect::post(path("/api/v1", "services")).body(json(&objects.service)),
     ]);
     backend
-        .create(JOB, &with_rbac(), None, &Progress::default())
+        .create(
+            JOB,
+            &with_rbac(),
+            &ChildMeta::default(),
+            &Progress::default(),
+        )
         .await
         .unwrap();
     verified(verifier).await;
@@ -104,7 +116,12 @@ async fn a_preset_whose_role_is_not_installed_is_refused_before_anything_is_made
             .fail(404, "not found"),
     ]);
     let error = backend
-        .create(JOB, &with_rbac(), None, &Progress::default())
+        .create(
+            JOB,
+            &with_rbac(),
+            &ChildMeta::default(),
+            &Progress::default(),
+        )
         .await
         .unwrap_err();
     verified(verifier).await;
@@ -131,7 +148,12 @@ async fn a_failed_step_rolls_back_what_was_made() {
         Expect::delete(format!("{}/{JOB}", path("/api/v1", "serviceaccounts"))),
     ]);
     let error = backend
-        .create(JOB, &with_rbac(), None, &Progress::default())
+        .create(
+            JOB,
+            &with_rbac(),
+            &ChildMeta::default(),
+            &Progress::default(),
+        )
         .await
         .unwrap_err();
     verified(verifier).await;
@@ -150,7 +172,7 @@ async fn a_failed_service_deletes_the_job_in_the_foreground() {
             .body(json!({"propagationPolicy": "Foreground"})),
     ]);
     let error = backend
-        .create(JOB, &config(), None, &Progress::default())
+        .create(JOB, &config(), &ChildMeta::default(), &Progress::default())
         .await
         .unwrap_err();
     verified(verifier).await;
@@ -187,7 +209,7 @@ async fn api_failures_say_what_to_do() {
             Expect::post(path("/apis/batch/v1", "jobs")).fail(code, message),
         ]);
         let error = backend
-            .create(JOB, &config(), None, &Progress::default())
+            .create(JOB, &config(), &ChildMeta::default(), &Progress::default())
             .await
             .unwrap_err();
         verified(verifier).await;
@@ -210,7 +232,7 @@ async fn an_unreachable_api_server_is_named() {
         crate::backend::kubernetes::Access::ServiceDns,
     );
     let error = backend
-        .create(JOB, &config(), None, &Progress::default())
+        .create(JOB, &config(), &ChildMeta::default(), &Progress::default())
         .await
         .unwrap_err();
     assert!(

@@ -6,9 +6,13 @@ use std::path::PathBuf;
 
 use super::NS;
 use crate::{
-    backend::kubernetes::{
-        objects::{self, JobSettings},
-        rbac::{self, Binding},
+    access::{Ownership, Principal},
+    backend::{
+        ChildMeta,
+        kubernetes::{
+            objects::{self, JobSettings},
+            rbac::{self, Binding},
+        },
     },
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
 };
@@ -25,9 +29,18 @@ fn fixture(cluster_wide: bool) -> objects::ChildObjects {
     });
     let settings = JobSettings {
         runtime_image: "ghcr.io/mcp-ephemeral-k8s/runtime:test".into(),
+        active_deadline_seconds: Some(86_400),
         ..JobSettings::default()
     };
-    objects::build(JOB, NS, &config, Some("time"), &settings).unwrap()
+    objects::build(JOB, NS, &config, &time_meta(), &settings).unwrap()
+}
+
+/// A child made from the `time` preset by `alice`.
+fn time_meta() -> ChildMeta {
+    ChildMeta {
+        preset: Some("time".into()),
+        ownership: Ownership::of(&Principal::new("alice"), false),
+    }
 }
 
 fn check_golden(name: &str, value: &impl serde::Serialize) {
@@ -109,7 +122,14 @@ fn pods_pass_the_restricted_pod_security_standard() {
 #[test]
 fn children_without_rbac_get_no_token_and_no_account() {
     let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
-    let objects = objects::build(JOB, NS, &config, None, &JobSettings::default()).unwrap();
+    let objects = objects::build(
+        JOB,
+        NS,
+        &config,
+        &ChildMeta::default(),
+        &JobSettings::default(),
+    )
+    .unwrap();
     assert!(objects.rbac.is_none());
     let pod = objects.job.spec.unwrap().template.spec.unwrap();
     assert_eq!(pod.automount_service_account_token, Some(false));
@@ -120,7 +140,14 @@ fn children_without_rbac_get_no_token_and_no_account() {
 fn the_job_runs_the_bridge_command_of_the_local_backend() {
     let config =
         EphemeralMcpServerConfig::runtime("npx", "@modelcontextprotocol/server-everything");
-    let objects = objects::build(JOB, NS, &config, None, &JobSettings::default()).unwrap();
+    let objects = objects::build(
+        JOB,
+        NS,
+        &config,
+        &ChildMeta::default(),
+        &JobSettings::default(),
+    )
+    .unwrap();
     let container = objects
         .job
         .spec
@@ -147,7 +174,14 @@ fn image_only_servers_keep_their_entrypoint() {
         Some(vec!["./github-mcp-server".into(), "sse".into()]),
     )
     .unwrap();
-    let objects = objects::build(JOB, NS, &config, None, &JobSettings::default()).unwrap();
+    let objects = objects::build(
+        JOB,
+        NS,
+        &config,
+        &ChildMeta::default(),
+        &JobSettings::default(),
+    )
+    .unwrap();
     let container = objects
         .job
         .spec

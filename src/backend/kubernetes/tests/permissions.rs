@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{Expect, NS, backend_with, list, pod, verified};
 use crate::{
     backend::{
-        Backend, Progress,
+        Backend, ChildMeta, Progress,
         kubernetes::{
             objects::{JobSettings, RbacPresets},
             rbac::preset_cluster_role,
@@ -141,7 +141,12 @@ async fn lifecycle(presets: RbacPresets) -> BTreeSet<Permission> {
     };
     let (backend, verifier, seen) = backend_with(expected, settings);
     backend
-        .create(JOB, &config(presets), None, &Progress::default())
+        .create(
+            JOB,
+            &config(presets),
+            &ChildMeta::default(),
+            &Progress::default(),
+        )
         .await
         .unwrap();
     backend

@@ -1,0 +1,195 @@
+//! The security and limit flags of `serve` (DESIGN.md §7): authentication, Host checks,
+//! allowlists and limits, validated into a [`Guard`] and a [`Policy`].
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Args;
+
+use super::{Error, invalid};
+use crate::{
+    access::{LOCAL, Principal},
+    policy::{DEFAULT_RUNTIMES, Limits, Policy},
+    server::{CorsPolicy, Guard, Tokens},
+};
+
+/// Shortest accepted bearer token.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// Who may call the daemon, what they may run, and how much.
+#[derive(Debug, Clone, Args)]
+pub struct SecurityArgs {
+    /// Bearer token every MCP request must carry (`Authorization: Bearer <token>`); at least
+    /// 16 characters. `/health` stays open.
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// File holding the bearer token (e.g. a mounted Secret).
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_AUTH_TOKEN_FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// File of named principals, one `name token` per line (`#` comments): each child
+    /// belongs to the principal that created it.
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Serve a non-loopback address without authentication (otherwise refused).
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// `Host` header values accepted (comma-separated or repeated; DNS-rebinding
+    /// protection). Default: loopback names on a loopback address, any otherwise.
+    #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOWED_HOSTS")]
+    pub allowed_hosts: Vec<String>,
+    /// Runtimes (`runtime_exec`) callers may use (comma-separated or repeated); `*` allows
+    /// any. Presets are always allowed.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_RUNTIMES.map(String::from), env = "MCP_EPHEMERAL_K8S_ALLOW_RUNTIME")]
+    pub allow_runtime: Vec<String>,
+    /// Packages (`runtime_mcp`) callers may run, as patterns where `*` matches anything
+    /// (e.g. `mcp-server-*,@modelcontextprotocol/*`). Default: any.
+    #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_PACKAGE")]
+    pub allow_package: Vec<String>,
+    /// Images callers may name (Kubernetes backend), as patterns (`*` for any). Default:
+    /// only the runtime image.
+    #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_IMAGE")]
+    pub allow_image: Vec<String>,
+    /// Most children running at once (0: unlimited).
+    #[arg(long, default_value_t = 32, env = "MCP_EPHEMERAL_K8S_MAX_SERVERS")]
+    pub max_servers: usize,
+    /// Most children running at once that one client session created (0: unlimited).
+    #[arg(
+        long,
+        default_value_t = 8,
+        env = "MCP_EPHEMERAL_K8S_MAX_SERVERS_PER_SESSION"
+    )]
+    pub max_servers_per_session: usize,
+    /// Most mounts at once (0: unlimited).
+    #[arg(long, default_value_t = 32, env = "MCP_EPHEMERAL_K8S_MAX_MOUNTS")]
+    pub max_mounts: usize,
+    /// Seconds a call through a mount may take before it is cancelled (0: no limit).
+    #[arg(long, default_value_t = 300, env = "MCP_EPHEMERAL_K8S_CALL_TIMEOUT")]
+    pub call_timeout: u64,
+    /// Seconds after which a child nobody used (no call through its mount, no status,
+    /// no mount) is unmounted and deleted (0: never).
+    #[arg(long, default_value_t = 3600, env = "MCP_EPHEMERAL_K8S_IDLE_TTL")]
+    pub idle_ttl: u64,
+    /// Seconds after which any child is deleted (0: never); on Kubernetes also the Job's
+    /// `activeDeadlineSeconds`.
+    #[arg(long, default_value_t = 86_400, env = "MCP_EPHEMERAL_K8S_MAX_LIFETIME")]
+    pub max_lifetime: u64,
+    /// Serve `/metrics` without authentication (for a Prometheus without the token).
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_METRICS_OPEN")]
+    pub metrics_open: bool,
+}
+
+impl SecurityArgs {
+    /// The request checks for a daemon bound to `bind` with browser `origins`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for unreadable or short tokens, or an exposed address without
+    /// authentication (unless `--insecure-no-auth`).
+    pub fn guard(
+        &self,
+        bind: SocketAddr,
+        exposed: bool,
+        origins: CorsPolicy,
+        host: &str,
+    ) -> Result<Guard, Error> {
+        let tokens = self.tokens()?;
+        if exposed && tokens.is_empty() && !self.insecure_no_auth {
+            let reason = "it is not a loopback address and no token is set: anyone who reaches \
+                          it could run commands; set --auth-token (or --auth-token-file, \
+                          --tokens-file), or pass --insecure-no-auth";
+            return Err(invalid("--host", host, reason));
+        }
+        let allowed_hosts = if self.allowed_hosts.is_empty() {
+            crate::server::default_allowed_hosts(bind)
+        } else {
+            let hosts = self.allowed_hosts.iter().map(|h| h.trim().to_owned());
+            hosts.filter(|h| !h.is_empty()).collect()
+        };
+        Ok(Guard {
+            tokens,
+            allowed_hosts,
+            origins,
+        })
+    }
+
+    /// The allowlists and limits.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an empty pattern.
+    pub fn policy(&self) -> Result<Policy, Error> {
+        let list = |name: &'static str, values: &[String]| -> Result<Vec<String>, Error> {
+            let values: Vec<String> = values.iter().map(|v| v.trim().to_owned()).collect();
+            if values.iter().any(String::is_empty) {
+                return Err(invalid(name, values.join(","), "contains an empty entry"));
+            }
+            Ok(values)
+        };
+        let runtimes = list("--allow-runtime", &self.allow_runtime)?;
+        let packages = list("--allow-package", &self.allow_package)?;
+        let any = |values: &[String]| values.iter().any(|v| v == "*");
+        let optional = |n: usize| (n > 0).then_some(n);
+        let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+        Ok(Policy {
+            runtimes: (!any(&runtimes)).then_some(runtimes),
+            packages: (!packages.is_empty() && !any(&packages)).then_some(packages),
+            images: Some(list("--allow-image", &self.allow_image)?),
+            limits: Limits {
+                max_servers: optional(self.max_servers),
+                max_servers_per_session: optional(self.max_servers_per_session),
+                max_mounts: optional(self.max_mounts),
+                call_timeout: seconds(self.call_timeout),
+                idle_ttl: seconds(self.idle_ttl),
+                max_lifetime: seconds(self.max_lifetime),
+            },
+        })
+    }
+
+    /// The tokens from `--auth-token`, `--auth-token-file` and `--tokens-file`.
+    fn tokens(&self) -> Result<Tokens, Error> {
+        let mut tokens = Vec::new();
+        if let Some(token) = &self.auth_token {
+            tokens.push((Principal::new("default"), checked("--auth-token", token)?));
+        }
+        if let Some(path) = &self.auth_token_file {
+            let token = read("--auth-token-file", path)?;
+            tokens.push((
+                Principal::new("default"),
+                checked("--auth-token-file", &token)?,
+            ));
+        }
+        if let Some(path) = &self.tokens_file {
+            let text = read("--tokens-file", path)?;
+            for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((name, token)) = line.split_once(char::is_whitespace) else {
+                    let reason = format!("line {number} is not `name token`");
+                    return Err(invalid("--tokens-file", path.display(), reason));
+                };
+                if name == LOCAL || name == "anonymous" || name == "reaper" {
+                    let reason =
+                        format!("line {number}: the name {name:?} is reserved; pick another");
+                    return Err(invalid("--tokens-file", path.display(), reason));
+                }
+                tokens.push((Principal::new(name), checked("--tokens-file", token)?));
+            }
+        }
+        Ok(Tokens::new(tokens))
+    }
+}
+
+fn read(name: &'static str, path: &PathBuf) -> Result<String, Error> {
+    std::fs::read_to_string(path)
+        .map_err(|e| invalid(name, path.display(), format!("cannot read it: {e}")))
+}
+
+/// The token trimmed, if it is long enough. Its value never appears in the error.
+fn checked(name: &'static str, token: &str) -> Result<String, Error> {
+    let token = token.trim();
+    if token.len() < MIN_TOKEN_LEN {
+        let reason = format!(
+            "a token must have at least {MIN_TOKEN_LEN} characters (e.g. openssl rand -hex 32)"
+        );
+        return Err(invalid(name, "<redacted>", reason));
+    }
+    Ok(token.to_owned())
+}

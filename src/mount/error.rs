@@ -1,0 +1,78 @@
+//! [`Error`]: why a mount operation failed.
+
+use rmcp::ErrorData as McpError;
+
+/// Why a mount operation failed; each message says what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The mount name is not usable.
+    #[error("{0}")]
+    InvalidName(String),
+    /// Another mount has that name.
+    #[error(
+        "a mount named {0:?} exists already; pick another name or remove it first (remove_mcp_server_mount)"
+    )]
+    NameTaken(String),
+    /// The server is mounted already.
+    #[error("{target} is mounted already as {label}; remove that mount first to mount it again")]
+    AlreadyMounted {
+        /// The job or URL.
+        target: String,
+        /// The existing mount.
+        label: String,
+    },
+    /// The server could not be reached or did not speak MCP.
+    #[error("cannot mount {url}: {reason}")]
+    Connect {
+        /// The URL tried.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The URL is this daemon.
+    #[error("cannot mount {url}: it is this daemon itself")]
+    SelfMount {
+        /// The URL.
+        url: String,
+    },
+    /// Mounting would make a loop of meta-servers.
+    #[error(
+        "cannot mount {url}: it already reaches this daemon through its own mounts, so mounting it would make a cycle"
+    )]
+    Cycle {
+        /// The URL.
+        url: String,
+    },
+    /// Names of the child are taken.
+    #[error(
+        "cannot mount {label}: these names are taken by the meta tools or another mount: {}; mount it under a name (name=\"…\") or remove the other mount",
+        names.join(", ")
+    )]
+    Collision {
+        /// The mount being made.
+        label: String,
+        /// The taken names.
+        names: Vec<String>,
+    },
+    /// `--max-mounts` mounts exist already.
+    #[error(
+        "{0} servers are mounted, the most this daemon allows (--max-mounts); remove a mount (remove_mcp_server_mount) first"
+    )]
+    TooMany(usize),
+    /// No mount matched.
+    #[error("{0}")]
+    NotFound(String),
+    /// The mount's server is unreachable right now.
+    #[error(
+        "{label} is unavailable: {reason}; it reconnects by itself when the server is reachable again"
+    )]
+    Unavailable {
+        /// The mount.
+        label: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server answered with an error.
+    #[error("{0}")]
+    Server(McpError),
+}

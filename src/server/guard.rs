@@ -1,0 +1,204 @@
+//! Who may call the MCP endpoints: bearer-token authentication (one token, or a file of
+//! named principals) and `Host`/`Origin` checks against DNS rebinding and cross-site
+//! requests. `/health` is never guarded.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::CorsPolicy;
+use crate::access::Principal;
+
+/// The accepted bearer tokens and whom each names; none means no authentication.
+#[derive(Clone, Default)]
+pub struct Tokens(Arc<Vec<(Principal, Vec<u8>)>>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|(p, _)| p.name()).collect();
+        f.debug_tuple("Tokens").field(&names).finish()
+    }
+}
+
+impl Tokens {
+    /// Tokens naming principals.
+    pub fn new(tokens: Vec<(Principal, String)>) -> Self {
+        Self(Arc::new(
+            tokens
+                .into_iter()
+                .map(|(p, t)| (p, t.into_bytes()))
+                .collect(),
+        ))
+    }
+
+    /// Whether authentication is off.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The principal a presented token names. Every token is compared in full, in constant
+    /// time, so timing tells nothing about which bytes matched.
+    pub fn principal(&self, presented: &[u8]) -> Option<Principal> {
+        let mut found = None;
+        for (principal, token) in self.0.iter() {
+            if constant_time_eq(token, presented) {
+                found = Some(principal.clone());
+            }
+        }
+        found
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The checks applied to every MCP request.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    /// Accepted tokens; empty for no authentication.
+    pub tokens: Tokens,
+    /// `Host` values (without port) accepted; empty accepts any.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted (the CORS policy): with `Off`, only same-origin requests
+    /// may carry an `Origin`.
+    pub origins: CorsPolicy,
+}
+
+/// The realm in `WWW-Authenticate`.
+const REALM: &str = "mcp-ephemeral-k8s";
+
+/// Checks `Host`, `Origin` and the bearer token; passes the request on with its
+/// [`Principal`] in its extensions, or answers 403 or 401.
+pub async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(host_name);
+    if !guard.allowed_hosts.is_empty()
+        && !host.is_some_and(|h| {
+            guard
+                .allowed_hosts
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(h))
+        })
+    {
+        let text = "Host not allowed (DNS rebinding protection); set --allowed-hosts to accept it";
+        return (StatusCode::FORBIDDEN, text).into_response();
+    }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !origin_allowed(&guard.origins, origin, host)
+    {
+        let text = "Origin not allowed; add it to --allow-origins";
+        return (StatusCode::FORBIDDEN, text).into_response();
+    }
+    let principal = if guard.tokens.is_empty() {
+        Principal::anonymous()
+    } else {
+        match bearer(headers).and_then(|token| guard.tokens.principal(token)) {
+            Some(principal) => principal,
+            None => return unauthorized(bearer(headers).is_some()),
+        }
+    };
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+fn unauthorized(presented: bool) -> Response {
+    let challenge = if presented {
+        format!("Bearer realm=\"{REALM}\", error=\"invalid_token\"")
+    } else {
+        format!("Bearer realm=\"{REALM}\"")
+    };
+    let text = "a valid bearer token is required: send Authorization: Bearer <token>";
+    let mut response = (StatusCode::UNAUTHORIZED, text).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let (scheme, token) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then_some(token.trim_ascii())
+}
+
+/// `host[:port]` or `[v6]:port` without the port.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+fn origin_allowed(policy: &CorsPolicy, origin: &HeaderValue, host: Option<&str>) -> bool {
+    match policy {
+        CorsPolicy::AnyOrigin => true,
+        CorsPolicy::Origins(list) => list.iter().any(|allowed| allowed == origin),
+        CorsPolicy::Off => {
+            // Same origin only: a page served by this host may call it.
+            let origin = origin.to_str().unwrap_or_default();
+            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            host.is_some_and(|h| host_name(origin_host).eq_ignore_ascii_case(h))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_their_principal() {
+        let tokens = Tokens::new(vec![
+            (Principal::new("alice"), "a".repeat(32)),
+            (Principal::new("bob"), "b".repeat(32)),
+        ]);
+        assert_eq!(
+            tokens.principal("b".repeat(32).as_bytes()),
+            Some(Principal::new("bob"))
+        );
+        assert_eq!(tokens.principal(b"nope"), None);
+        assert_eq!(tokens.principal("a".repeat(31).as_bytes()), None);
+    }
+
+    #[test]
+    fn hosts_lose_their_port() {
+        assert_eq!(host_name("localhost:8000"), "localhost");
+        assert_eq!(host_name("[::1]:8000"), "::1");
+        assert_eq!(host_name("example.com"), "example.com");
+    }
+
+    #[test]
+    fn origins_follow_the_cors_policy() {
+        let origin = HeaderValue::from_static("http://evil.example");
+        assert!(!origin_allowed(
+            &CorsPolicy::Off,
+            &origin,
+            Some("localhost")
+        ));
+        let same = HeaderValue::from_static("http://localhost:8000");
+        assert!(origin_allowed(&CorsPolicy::Off, &same, Some("localhost")));
+        assert!(origin_allowed(
+            &CorsPolicy::AnyOrigin,
+            &origin,
+            Some("localhost")
+        ));
+        let list = CorsPolicy::Origins(vec![HeaderValue::from_static("http://evil.example")]);
+        assert!(origin_allowed(&list, &origin, None));
+    }
+}

@@ -1,0 +1,189 @@
+//! [`Usage`]: which children exist, who created them and when they were last used, for
+//! the limits on running children and for reaping idle or too old ones.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    error::{Error, Result},
+    policy::Limits,
+};
+
+/// One child's record.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The client session that created it (`None`: the library, or adopted).
+    session: Option<u64>,
+    created: Instant,
+    last_used: Instant,
+}
+
+/// Why a child is reaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Expiry {
+    /// Not used for the idle TTL.
+    Idle,
+    /// Older than the maximum lifetime.
+    TooOld,
+}
+
+impl std::fmt::Display for Expiry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Idle => "unused for longer than --idle-ttl",
+            Self::TooOld => "older than --max-lifetime",
+        })
+    }
+}
+
+/// The children counted against the limits: those running and those being started. A
+/// std mutex, never held across an await.
+#[derive(Debug, Default)]
+pub struct Usage {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl Usage {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts a child about to be started, or refuses when that would pass a limit (in
+    /// one step, so concurrent creations cannot overshoot).
+    ///
+    /// # Errors
+    /// [`Error::LimitReached`] saying which limit and what to do.
+    pub fn admit(&self, job_name: &str, session: Option<u64>, limits: &Limits) -> Result<()> {
+        let mut entries = self.lock();
+        if let Some(max) = limits.max_servers
+            && entries.len() >= max
+        {
+            return Err(Error::LimitReached(format!(
+                "{} servers are running, the most this daemon allows (--max-servers {max}); \
+                 delete one (delete_mcp_server) first",
+                entries.len()
+            )));
+        }
+        if let (Some(max), Some(session)) = (limits.max_servers_per_session, session) {
+            let mine = entries
+                .values()
+                .filter(|e| e.session == Some(session))
+                .count();
+            if mine >= max {
+                return Err(Error::LimitReached(format!(
+                    "this session runs {mine} servers, the most one session may \
+                     (--max-servers-per-session {max}); delete one (delete_mcp_server) first"
+                )));
+            }
+        }
+        let now = Instant::now();
+        let entry = Entry {
+            session,
+            created: now,
+            last_used: now,
+        };
+        entries.insert(job_name.to_owned(), entry);
+        Ok(())
+    }
+
+    /// Counts a child taken over from a previous daemon, created `age` ago.
+    pub fn adopt(&self, job_name: &str, age: Duration) {
+        let now = Instant::now();
+        let entry = Entry {
+            session: None,
+            created: now.checked_sub(age).unwrap_or(now),
+            last_used: now,
+        };
+        self.lock().insert(job_name.to_owned(), entry);
+    }
+
+    /// Stops counting a child (deleted, or its start failed).
+    pub fn forget(&self, job_name: &str) {
+        self.lock().remove(job_name);
+    }
+
+    /// Records that a child was used now.
+    pub fn touch(&self, job_name: &str) {
+        if let Some(entry) = self.lock().get_mut(job_name) {
+            entry.last_used = Instant::now();
+        }
+    }
+
+    /// The children past a limit at `now`; `mount_use` gives when a child was last called
+    /// through its mount.
+    pub fn expired(
+        &self,
+        limits: &Limits,
+        now: Instant,
+        mount_use: impl Fn(&str) -> Option<Instant>,
+    ) -> Vec<(String, Expiry)> {
+        let entries = self.lock();
+        let mut expired = Vec::new();
+        for (name, entry) in entries.iter() {
+            let last_used = mount_use(name).map_or(entry.last_used, |t| t.max(entry.last_used));
+            let older = |limit: Option<Duration>, since: Instant| {
+                limit.is_some_and(|limit| now.saturating_duration_since(since) >= limit)
+            };
+            if older(limits.max_lifetime, entry.created) {
+                expired.push((name.clone(), Expiry::TooOld));
+            } else if older(limits.idle_ttl, last_used) {
+                expired.push((name.clone(), Expiry::Idle));
+            }
+        }
+        expired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_count_running_children_globally_and_per_session() {
+        let usage = Usage::default();
+        let limits = Limits {
+            max_servers: Some(3),
+            max_servers_per_session: Some(2),
+            ..Limits::default()
+        };
+        usage.admit("a", Some(1), &limits).unwrap();
+        usage.admit("b", Some(1), &limits).unwrap();
+        let error = usage.admit("c", Some(1), &limits).unwrap_err().to_string();
+        assert!(error.contains("--max-servers-per-session 2"), "{error}");
+        usage.admit("c", Some(2), &limits).unwrap();
+        let error = usage.admit("d", Some(3), &limits).unwrap_err().to_string();
+        assert!(error.contains("--max-servers 3"), "{error}");
+        usage.forget("a");
+        usage.admit("d", Some(3), &limits).unwrap();
+    }
+
+    #[test]
+    fn idle_and_old_children_expire() {
+        let usage = Usage::default();
+        let limits = Limits {
+            idle_ttl: Some(Duration::from_secs(10)),
+            max_lifetime: Some(Duration::from_secs(100)),
+            ..Limits::default()
+        };
+        usage.admit("fresh", None, &limits).unwrap();
+        usage.adopt("old", Duration::from_secs(200));
+        let later = Instant::now() + Duration::from_secs(11);
+        let mut expired = usage.expired(&limits, later, |_| None);
+        expired.sort();
+        assert_eq!(
+            expired,
+            [
+                ("fresh".into(), Expiry::Idle),
+                ("old".into(), Expiry::TooOld)
+            ]
+        );
+        let used_via_mount =
+            usage.expired(&limits, later, |name| (name == "fresh").then_some(later));
+        assert_eq!(used_via_mount, [("old".into(), Expiry::TooOld)]);
+    }
+}

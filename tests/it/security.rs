@@ -1,0 +1,212 @@
+//! Authentication, Host and Origin checks, ownership of children and the audit log.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const ALICE: &str = "alice-token-0123456789abcdef";
+const BOB: &str = "bob-token-0123456789abcdef01";
+
+/// A `POST /mcp` initialize with optional extra headers; returns the status and headers.
+async fn post_initialize(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn missing_or_wrong_tokens_get_401_with_a_bearer_challenge() {
+    let daemon = Process::daemon(&["--auth-token", TOKEN]).await;
+    let response = post_initialize(&daemon.url("/mcp"), &[]).await;
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert_eq!(challenge, r#"Bearer realm="mcp-ephemeral-k8s""#);
+    let wrong = format!("Bearer {}", TOKEN.replace('0', "1"));
+    let response = post_initialize(&daemon.url("/mcp"), &[("authorization", &wrong)]).await;
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    let http = reqwest::Client::new();
+    let sse = http.get(daemon.url("/sse")).send().await.unwrap();
+    assert_eq!(sse.status(), 401, "GET /sse is guarded");
+    let post = http
+        .post(daemon.url("/messages/?session_id=x"))
+        .body("{}")
+        .send()
+        .await;
+    assert_eq!(post.unwrap().status(), 401, "POST /messages/ is guarded");
+    let metrics = http.get(daemon.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 401, "/metrics is guarded by default");
+    let health = http.get(daemon.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "/health stays open");
+    // With the token, MCP works.
+    let meta = http_client_as(&daemon.url("/mcp"), TOKEN).await;
+    assert!(
+        tool_names(&meta)
+            .await
+            .contains(&"create_mcp_server".to_owned())
+    );
+    assert!(
+        !daemon.log_text().contains(TOKEN),
+        "the token is never logged"
+    );
+}
+
+#[tokio::test]
+async fn foreign_hosts_and_origins_get_403() {
+    let daemon = Process::daemon(&[]).await;
+    let url = daemon.url("/mcp");
+    let rebound = post_initialize(&url, &[("host", "evil.example:8000")]).await;
+    assert_eq!(rebound.status(), 403, "DNS rebinding: a foreign Host");
+    let cross_site = post_initialize(&url, &[("origin", "http://evil.example")]).await;
+    assert_eq!(cross_site.status(), 403, "a foreign Origin");
+    let http = reqwest::Client::new();
+    let sse = http
+        .get(daemon.url("/sse"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), 403);
+    let same_origin = post_initialize(&url, &[("origin", &daemon.url(""))]).await;
+    assert_eq!(
+        same_origin.status(),
+        200,
+        "a page of the daemon itself may call it"
+    );
+}
+
+#[tokio::test]
+async fn an_exposed_address_needs_a_token_or_an_explicit_opt_out() {
+    let output = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--backend",
+            "local",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--insecure-no-auth"), "{stderr}");
+    let short = tokio::process::Command::new(BIN)
+        .args(["serve", "--auth-token", "short"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(short.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&short.stderr);
+    assert!(stderr.contains("at least 16 characters"), "{stderr}");
+    assert!(
+        !stderr.contains("short\""),
+        "the token is not echoed: {stderr}"
+    );
+    let open = Process::daemon(&["--host", "0.0.0.0", "--insecure-no-auth"]).await;
+    wait_healthy(&open.url("/health")).await;
+}
+
+fn tokens_file() -> TempFile {
+    TempFile::with(&format!("# principals\nalice {ALICE}\nbob {BOB}\n"))
+}
+
+fn names(servers: &Value) -> Vec<String> {
+    let list = servers["result"].as_array().unwrap();
+    list.iter()
+        .map(|s| s["job_name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn children_belong_to_their_creator_unless_shared() {
+    let tokens = tokens_file();
+    let daemon = Process::daemon(&["--tokens-file", tokens.path()]).await;
+    let alice = http_client_as(&daemon.url("/mcp"), ALICE).await;
+    let bob = http_client_as(&daemon.url("/mcp"), BOB).await;
+    let (private, _) = create_ready(&alice, test_server("")).await;
+    let mut shared_args = test_server("");
+    shared_args["shared"] = json!(true);
+    let (shared, _) = create_ready(&alice, shared_args).await;
+    assert_eq!(private["owner"], "alice");
+    assert_eq!(shared["shared"], true);
+    let private_name = private["job_name"].as_str().unwrap();
+    let shared_name = shared["job_name"].as_str().unwrap();
+
+    let seen_by_bob = call_ok(&bob, "list_mcp_servers", json!({})).await;
+    assert_eq!(names(&seen_by_bob), [shared_name]);
+    let seen_by_alice = call_ok(&alice, "list_mcp_servers", json!({})).await;
+    assert_eq!(names(&seen_by_alice).len(), 2);
+    for tool in [
+        "get_mcp_server_status",
+        "delete_mcp_server",
+        "mount_mcp_server",
+    ] {
+        let error = call_err(&bob, tool, json!({"job_name": private_name})).await;
+        assert!(error.contains("failed to find MCP job"), "{tool}: {error}");
+    }
+    // Bob may use the shared one; Alice's private mount stays hers.
+    call_ok(
+        &bob,
+        "mount_mcp_server",
+        json!({"job_name": shared_name, "name": "s"}),
+    )
+    .await;
+    call_ok(
+        &alice,
+        "mount_mcp_server",
+        json!({"job_name": private_name, "name": "p"}),
+    )
+    .await;
+    let bobs_tools = tool_names(&bob).await;
+    assert!(bobs_tools.contains(&"s_echo".to_owned()), "{bobs_tools:?}");
+    assert!(
+        !bobs_tools.iter().any(|t| t.starts_with("p_")),
+        "{bobs_tools:?}"
+    );
+    let unknown = bob
+        .call_tool(rmcp::model::CallToolRequestParams::new("p_echo"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("unknown tool"), "{unknown}");
+    let error = call_err(&bob, "remove_mcp_server_mount", json!({"name": "p"})).await;
+    assert!(error.contains("No mounted server found"), "{error}");
+    assert!(tool_names(&alice).await.contains(&"p_echo".to_owned()));
+    call_ok(&bob, "delete_mcp_server", json!({"job_name": shared_name})).await;
+
+    let log = daemon.log_text();
+    let audit = |principal: &str, action: &str, outcome: &str| {
+        log.lines().any(|line| {
+            line.contains("mcp_ephemeral_k8s::audit")
+                && line.contains(&format!(r#""principal":"{principal}""#))
+                && line.contains(&format!(r#""action":"{action}""#))
+                && line.contains(&format!(r#""outcome":"{outcome}""#))
+        })
+    };
+    assert!(audit("alice", "create", "allowed"), "{log}");
+    assert!(audit("alice", "mount", "allowed"));
+    assert!(audit("bob", "delete", "denied"));
+    assert!(audit("bob", "mount", "denied"));
+    assert!(audit("bob", "delete", "allowed"));
+    assert!(
+        !log.contains(ALICE) && !log.contains(BOB),
+        "tokens are never logged"
+    );
+}
