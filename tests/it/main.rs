@@ -9,6 +9,7 @@ mod bad_input;
 mod bridge;
 mod deploy;
 mod kube_proxy;
+mod limits;
 mod local_backend;
 mod mount_relay;
 mod mounting;
