@@ -32,6 +32,7 @@
 //! - [`model`]: configurations, servers, statuses, names.
 //! - [`policy`]: allowlists (runtimes, packages, images) and limits.
 //! - [`presets`]: presets from `presets/*.yaml`.
+//! - [`secrets`]: `${VAR}` and `${secret:NAME/KEY}` references in `env` values.
 //! - [`process`]: process groups and signals.
 //! - [`tls`]: the rustls provider for outgoing HTTPS.
 
@@ -48,6 +49,7 @@ pub mod policy;
 pub mod presets;
 pub mod process;
 pub mod proxy;
+pub mod secrets;
 pub mod server;
 pub mod session;
 pub mod tls;

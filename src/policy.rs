@@ -7,7 +7,11 @@ use std::time::Duration;
 use crate::{
     error::{Error, Result},
     model::{DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig},
+    secrets::SecretPolicy,
 };
+
+/// The daemon variables `${VAR}` may name unless told otherwise.
+pub const DEFAULT_ENV_REFS: [&str; 1] = ["MCP_SECRET_*"];
 
 /// The runtimes the daemon allows unless told otherwise.
 pub const DEFAULT_RUNTIMES: [&str; 2] = ["uvx", "npx"];
@@ -22,6 +26,8 @@ pub struct Policy {
     /// Patterns an image other than the runtime image must match; `None` allows any,
     /// an empty list only the runtime image.
     pub images: Option<Vec<String>>,
+    /// Which secrets `env` values may reference.
+    pub secrets: SecretPolicy,
     /// How much callers may use.
     pub limits: Limits,
 }
@@ -52,6 +58,10 @@ impl Policy {
             runtimes: Some(DEFAULT_RUNTIMES.map(String::from).to_vec()),
             packages: None,
             images: Some(Vec::new()),
+            secrets: SecretPolicy {
+                env_refs: Some(DEFAULT_ENV_REFS.map(String::from).to_vec()),
+                secrets: Some(Vec::new()),
+            },
             limits: Limits::default(),
         }
     }

@@ -8,7 +8,8 @@ use clap::Args;
 use super::{Error, invalid};
 use crate::{
     access::{LOCAL, Principal},
-    policy::{DEFAULT_RUNTIMES, Limits, Policy},
+    policy::{DEFAULT_ENV_REFS, DEFAULT_RUNTIMES, Limits, Policy},
+    secrets::SecretPolicy,
     server::{CorsPolicy, Guard, Tokens},
 };
 
@@ -48,6 +49,14 @@ pub struct SecurityArgs {
     /// only the runtime image.
     #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_IMAGE")]
     pub allow_image: Vec<String>,
+    /// Daemon variables that `env` values may reference as `${VAR}` (patterns; `*` for
+    /// any). Children get their values; the agent never sees them.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_ENV_REFS.map(String::from), env = "MCP_EPHEMERAL_K8S_ALLOW_ENV_REF")]
+    pub allow_env_ref: Vec<String>,
+    /// Kubernetes Secrets that `env` values may reference as `${secret:NAME/KEY}`
+    /// (patterns). Default: none.
+    #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_SECRET")]
+    pub allow_secret: Vec<String>,
     /// Most children running at once (0: unlimited).
     #[arg(long, default_value_t = 32, env = "MCP_EPHEMERAL_K8S_MAX_SERVERS")]
     pub max_servers: usize,
@@ -131,6 +140,10 @@ impl SecurityArgs {
             runtimes: (!any(&runtimes)).then_some(runtimes),
             packages: (!packages.is_empty() && !any(&packages)).then_some(packages),
             images: Some(list("--allow-image", &self.allow_image)?),
+            secrets: SecretPolicy {
+                env_refs: Some(list("--allow-env-ref", &self.allow_env_ref)?),
+                secrets: Some(list("--allow-secret", &self.allow_secret)?),
+            },
             limits: Limits {
                 max_servers: optional(self.max_servers),
                 max_servers_per_session: optional(self.max_servers_per_session),

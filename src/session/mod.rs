@@ -182,6 +182,13 @@ impl SessionManager {
         self.settings
             .policy
             .check(&config, options.preset.is_some())?;
+        let mut config = config;
+        let trusted = options.preset.as_deref().and_then(|p| self.presets.get(p));
+        let trusted = trusted.map(|p| p.config.env.clone()).unwrap_or_default();
+        self.settings
+            .policy
+            .secrets
+            .resolve(&mut config.env, &trusted, |var| std::env::var(var).ok())?;
         let timeout = match options.ready_timeout {
             Some(t) if t.is_zero() || t > MAX_READY_TIMEOUT => {
                 return Err(Error::invalid(

@@ -129,6 +129,19 @@ impl Backend for LocalBackend {
                     .into(),
             )
         })?;
+        if let Some(name) = config
+            .env
+            .iter()
+            .find_map(|(name, value)| crate::secrets::secret_ref(value).map(|_| name))
+        {
+            return Err(Error::invalid(
+                "env",
+                format!(
+                    "{name} references a Kubernetes Secret, which needs the Kubernetes backend; \
+                     use ${{VAR}} (a variable of the daemon) or give the value"
+                ),
+            ));
+        }
         progress.report(format!("starting {}", config.command_line()));
         let child = LocalChild::spawn(job_name, &self.exe, &args, &config.env)?;
         self.children

@@ -49,6 +49,11 @@ impl Process {
     /// Starts `mcp-ephemeral-k8s serve --port 0 --log-format json <extra…>` and waits for it
     /// to listen.
     pub async fn daemon(extra: &[&str]) -> Self {
+        Self::daemon_with_env(extra, &[]).await
+    }
+
+    /// [`Self::daemon`] with the variables `env`.
+    pub async fn daemon_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut args = vec![
             "serve",
             "--backend",
@@ -62,15 +67,22 @@ impl Process {
             ALLOWED_RUNTIMES,
         ];
         args.extend_from_slice(extra);
-        Self::start(&args).await
+        Self::start_with_env(&args, env).await
     }
 
     /// Starts the binary with `args` and waits for its "listening" log line.
     pub async fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[]).await
+    }
+
+    /// Starts the binary with `args` and the variables `env`, and waits for its
+    /// "listening" log line.
+    pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         // Tests build reqwest clients of their own, which need the rustls provider.
         mcp_ephemeral_k8s::tls::install_crypto_provider();
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .env("MCP_EPHEMERAL_K8S_LOG", "info,mcp_ephemeral_k8s=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

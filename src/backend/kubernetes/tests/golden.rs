@@ -137,6 +137,29 @@ fn children_without_rbac_get_no_token_and_no_account() {
 }
 
 #[test]
+fn secret_references_become_secret_key_refs() {
+    let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-github")
+        .with_env("GITHUB_TOKEN", "${secret:github/token}")
+        .with_env("PLAIN", "value");
+    let objects = objects::build(
+        JOB,
+        NS,
+        &config,
+        &ChildMeta::default(),
+        &JobSettings::default(),
+    );
+    let pod = objects.unwrap().job.spec.unwrap().template.spec.unwrap();
+    let env = serde_json::to_value(&pod.containers[0].env).unwrap();
+    assert_eq!(
+        env,
+        serde_json::json!([
+            {"name": "GITHUB_TOKEN", "valueFrom": {"secretKeyRef": {"name": "github", "key": "token", "optional": false}}},
+            {"name": "PLAIN", "value": "value"},
+        ])
+    );
+}
+
+#[test]
 fn the_job_runs_the_bridge_command_of_the_local_backend() {
     let config =
         EphemeralMcpServerConfig::runtime("npx", "@modelcontextprotocol/server-everything");
