@@ -153,8 +153,9 @@ async fn serve_http(
         max_body_bytes: config.max_body_bytes,
         guard: config.guard.clone(),
     };
+    let metrics = metrics_route(manager.clone(), config);
     let factory = move || Ok(MetaServer::new(manager.clone()));
-    let router = server::router(factory, Readiness::ready(), &options);
+    let router = server::router(factory, Readiness::ready(), &options).merge(metrics);
     tracing::info!(%addr, "listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse, health at http://{addr}/health");
     let serving = server::serve(listener, router, ct.clone());
     tokio::pin!(serving);
@@ -169,4 +170,28 @@ async fn serve_http(
             Ok(())
         }
     }
+}
+
+/// `GET /metrics` (Prometheus text), behind the guard unless `--metrics-open`.
+fn metrics_route(manager: Arc<SessionManager>, config: &ServeConfig) -> axum::Router {
+    async fn render(
+        axum::extract::State(manager): axum::extract::State<Arc<SessionManager>>,
+    ) -> impl axum::response::IntoResponse {
+        let content_type = "text/plain; version=0.0.4; charset=utf-8";
+        (
+            [(axum::http::header::CONTENT_TYPE, content_type)],
+            manager.render_metrics(),
+        )
+    }
+    let route = axum::Router::new()
+        .route("/metrics", axum::routing::get(render))
+        .with_state(manager);
+    if config.metrics_open {
+        return route;
+    }
+    let guard = Arc::new(config.guard.clone());
+    route.layer(axum::middleware::from_fn_with_state(
+        guard,
+        server::guard::check,
+    ))
 }

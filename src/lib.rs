@@ -29,6 +29,7 @@
 //! - [`backend`]: where children run ([`backend::local`]).
 //! - [`bridge`]: one stdio MCP server served over HTTP (what each child runs).
 //! - [`proxy`]: forwarding between one upstream server and many client sessions.
+//! - [`metrics`]: Prometheus metrics (`/metrics`).
 //! - [`model`]: configurations, servers, statuses, names.
 //! - [`policy`]: allowlists (runtimes, packages, images) and limits.
 //! - [`presets`]: presets from `presets/*.yaml`.
@@ -43,6 +44,7 @@ pub mod config;
 pub mod daemon;
 mod error;
 pub mod meta;
+pub mod metrics;
 pub mod model;
 pub mod mount;
 pub mod policy;

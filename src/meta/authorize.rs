@@ -16,33 +16,37 @@ pub(super) fn principal(context: &RequestContext<RoleServer>) -> Principal {
     Principal::of(&context.extensions)
 }
 
-/// Audits how `result` ended and turns its error into the tool error text.
-pub(super) fn audited<T>(
-    who: &Principal,
-    action: Action,
-    target: &str,
-    result: Result<T, Error>,
-) -> Result<T, String> {
-    match result {
-        Ok(value) => {
-            audit(who, action, target, Outcome::Allowed, "");
-            Ok(value)
-        }
-        Err(error) => {
-            let outcome = match error {
-                Error::NotAllowed(_)
-                | Error::LimitReached(_)
-                | Error::Mount(crate::mount::Error::TooMany(_)) => Outcome::Denied,
-                _ => Outcome::Failed,
-            };
-            let text = error.to_string();
-            audit(who, action, target, outcome, &text);
-            Err(text)
+impl MetaServer {
+    /// Audits how `result` ended, counts refusals and failures, and turns the error into
+    /// the tool error text.
+    pub(super) fn audited<T>(
+        &self,
+        who: &Principal,
+        action: Action,
+        target: &str,
+        result: Result<T, Error>,
+    ) -> Result<T, String> {
+        match result {
+            Ok(value) => {
+                audit(who, action, target, Outcome::Allowed, "");
+                Ok(value)
+            }
+            Err(error) => {
+                let (outcome, reason) = match error {
+                    Error::NotAllowed(_) => (Outcome::Denied, "not_allowed"),
+                    Error::LimitReached(_) | Error::Mount(crate::mount::Error::TooMany(_)) => {
+                        (Outcome::Denied, "limit")
+                    }
+                    _ => (Outcome::Failed, "failed"),
+                };
+                self.manager.metrics().record_error(reason);
+                let text = error.to_string();
+                audit(who, action, target, outcome, &text);
+                Err(text)
+            }
         }
     }
-}
 
-impl MetaServer {
     /// The server `job_name` when `who` may use it. A server of another principal is
     /// reported as not found (its existence is not revealed) and audited as denied.
     pub(super) fn authorize(
@@ -61,6 +65,7 @@ impl MetaServer {
         if server.ownership.allows(who) {
             return Ok(server);
         }
+        self.manager.metrics().record_error("denied");
         audit(
             who,
             action,

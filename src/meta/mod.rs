@@ -17,7 +17,10 @@ mod tools;
 
 use std::{
     borrow::Cow,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use rmcp::{
@@ -36,8 +39,10 @@ use rmcp::{
 };
 
 use authorize::principal;
+use tracing::Instrument;
 
 use crate::{
+    metrics::CallOutcome,
     mount::connect::{INSTANCE_KEY, REACHABLE_KEY},
     proxy::MAX_SERVED_VERSION,
     session::SessionManager,
@@ -156,21 +161,38 @@ impl ServerHandler for MetaServer {
         params: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        if self.tools.has_route(&params.name) {
-            return self
-                .tools
-                .call(ToolCallContext::new(self, params, context))
-                .await;
-        }
-        let name = params.name.to_string();
-        match self.call_mounted(params, context).await {
-            Some(Ok(response)) => Ok(response),
-            Some(Err(text)) => Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into()),
-            None => Err(McpError::invalid_params(
-                format!("unknown tool {name:?}; call tools/list to see the tools"),
-                None,
-            )),
-        }
+        let started = std::time::Instant::now();
+        let label = if self.tools.has_route(&params.name) {
+            params.name.to_string()
+        } else {
+            "mounted".to_owned()
+        };
+        let span = tracing::info_span!(
+            "mcp_call",
+            request_id = next_request_id(),
+            session = self.session,
+            tool = %params.name,
+            principal = %principal(&context),
+        );
+        let result = self
+            .dispatch_call(params, context)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => CallOutcome::Error,
+            Ok(_) => CallOutcome::Ok,
+            Err(_) => CallOutcome::Error,
+        };
+        let elapsed = started.elapsed();
+        self.manager.metrics().record_call(&label, outcome, elapsed);
+        span.in_scope(|| {
+            tracing::debug!(
+                ?outcome,
+                elapsed_ms = elapsed.as_secs_f64() * 1e3,
+                "call finished"
+            )
+        });
+        result
     }
 
     async fn list_resources(
@@ -276,6 +298,37 @@ impl ServerHandler for MetaServer {
         self.manager.mounts().set_level(params.level).await;
         Ok(())
     }
+}
+
+impl MetaServer {
+    /// Runs a meta tool, or passes the call to the mount that has the tool.
+    async fn dispatch_call(
+        &self,
+        params: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        if self.tools.has_route(&params.name) {
+            return self
+                .tools
+                .call(ToolCallContext::new(self, params, context))
+                .await;
+        }
+        let name = params.name.to_string();
+        match self.call_mounted(params, context).await {
+            Some(Ok(response)) => Ok(response),
+            Some(Err(text)) => Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into()),
+            None => Err(McpError::invalid_params(
+                format!("unknown tool {name:?}; call tools/list to see the tools"),
+                None,
+            )),
+        }
+    }
+}
+
+/// A new id for a tool call, unique in this process, to find its log lines.
+fn next_request_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[cfg(test)]

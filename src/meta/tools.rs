@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::{
     MetaServer,
-    authorize::{audited, principal},
+    authorize::principal,
     params::{
         CallMountedParams, CreateParams, DeleteParams, ListOutput, MountOutput, MountParams,
         MountedTool, RemoveMountParams, RemovedMounts, StatusParams,
@@ -170,7 +170,8 @@ impl MetaServer {
         // Every progress message is sent before the result.
         let _ = relay.await;
         let target = result.as_ref().map_or(target, |s| s.job_name.clone());
-        audited(&who, Action::Create, &target, result).map(Json)
+        self.audited(&who, Action::Create, &target, result)
+            .map(Json)
     }
 
     /// Stops a server.
@@ -194,7 +195,8 @@ impl MetaServer {
             .manager
             .delete_mcp_server(&job_name, params.wait_for_deletion)
             .await;
-        audited(&who, Action::Delete, &job_name, deleted).map(Json)
+        self.audited(&who, Action::Delete, &job_name, deleted)
+            .map(Json)
     }
 
     /// Reports a server's state.
@@ -235,7 +237,7 @@ impl MetaServer {
                     .manager
                     .mount_mcp_server(&job_name, name, params.transport)
                     .await;
-                let (mut server, mount) = audited(&who, Action::Mount, &job_name, mounted)?;
+                let (mut server, mount) = self.audited(&who, Action::Mount, &job_name, mounted)?;
                 server.mount = None;
                 Ok(Json(MountOutput {
                     server: Some(server),
@@ -248,7 +250,7 @@ impl MetaServer {
                     .manager
                     .mount_url(&url, name, params.transport, ownership)
                     .await;
-                let mount = audited(&who, Action::Mount, &url, mounted)?;
+                let mount = self.audited(&who, Action::Mount, &url, mounted)?;
                 Ok(Json(MountOutput {
                     server: None,
                     mount,
@@ -278,7 +280,7 @@ impl MetaServer {
             .remove_mcp_server_mount(name.as_deref(), job_name.as_deref(), &who)
             .await;
         let target = name.or(job_name).unwrap_or_else(|| "*".to_owned());
-        let removed = audited(&who, Action::Unmount, &target, removed)?;
+        let removed = self.audited(&who, Action::Unmount, &target, removed)?;
         Ok(Json(RemovedMounts { removed }))
     }
 

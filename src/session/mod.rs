@@ -16,6 +16,7 @@ use crate::{
     access::Ownership,
     backend::{Backend, ChildMeta, Progress, local::LocalBackend},
     error::{Error, Result},
+    metrics::{Gauges, Metrics},
     model::{
         DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus, naming, rfc3339,
         unix_now,
@@ -87,6 +88,8 @@ pub struct SessionManager {
     mounts: Mounts,
     /// The children counted against the limits, and their use.
     usage: Usage,
+    /// Counters for `/metrics`.
+    metrics: Metrics,
 }
 
 impl SessionManager {
@@ -108,6 +111,7 @@ impl SessionManager {
             settings,
             sessions,
             usage: Usage::default(),
+            metrics: Metrics::default(),
         }
     }
 
@@ -261,6 +265,7 @@ impl SessionManager {
             tracing::info!(%job_name, "server ready");
         }
         guard.disarm();
+        self.metrics.record_created();
         Ok(server)
     }
 
@@ -286,6 +291,7 @@ impl SessionManager {
         match self.backend.delete(job_name, wait_for_deletion).await {
             Ok(removed) => {
                 self.usage.forget(job_name);
+                self.metrics.record_deleted();
                 Ok(DeletedServer { server, removed })
             }
             Err(error) => {
@@ -323,6 +329,29 @@ impl SessionManager {
             server.mount = self.mounts.of_job(&server.job_name);
         }
         servers
+    }
+
+    /// The daemon's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Every metric in the Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        let running = self.lock().len();
+        let mounts = self.mounts.list(&crate::access::Principal::local());
+        let connected = mounts
+            .iter()
+            .filter(|m| m.state == crate::model::MountState::Connected)
+            .count();
+        let gauges = Gauges {
+            starting: self.usage.count().saturating_sub(running),
+            running,
+            mounts_connected: connected,
+            mounts_broken: mounts.len() - connected,
+            sessions: self.sessions.len(),
+        };
+        self.metrics.render(&gauges)
     }
 
     /// The server called `job_name`, if this manager created it.

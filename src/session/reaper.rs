@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::SessionManager;
+use super::{SessionManager, usage::Expiry};
 use crate::access::{Action, Outcome, Principal, audit};
 
 /// The longest pause between two checks.
@@ -29,6 +29,7 @@ impl SessionManager {
             tracing::info!(%job_name, reason = %why, "deleting an expired server");
             match self.delete_mcp_server(&job_name, false).await {
                 Ok(_) => {
+                    self.metrics.record_reaped(why == Expiry::Idle);
                     audit(
                         &reaper,
                         Action::Delete,

@@ -102,6 +102,11 @@ impl Usage {
         self.lock().insert(job_name.to_owned(), entry);
     }
 
+    /// How many children are counted (started and starting).
+    pub fn count(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Stops counting a child (deleted, or its start failed).
     pub fn forget(&self, job_name: &str) {
         self.lock().remove(job_name);

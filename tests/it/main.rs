@@ -13,6 +13,7 @@ mod limits;
 mod local_backend;
 mod mount_relay;
 mod mounting;
+mod observability;
 mod secrets;
 mod security;
 mod support;
