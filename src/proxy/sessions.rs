@@ -7,6 +7,7 @@ use std::{
         Mutex,
         atomic::{AtomicU64, Ordering},
     },
+    time::Duration,
 };
 
 use rmcp::{Peer, RoleServer, model::ServerNotification};
@@ -68,9 +69,7 @@ impl Sessions {
             .filter(|(_, principal)| ownership.allows(principal))
             .map(|(peer, _)| peer.clone())
             .collect();
-        for peer in peers {
-            let _ = peer.send_notification(notification.clone()).await;
-        }
+        send_all(peers, notification).await;
     }
 
     /// Records that `session` subscribed to `uri`.
@@ -107,8 +106,24 @@ impl Sessions {
             let subscribed = ids.iter().filter_map(|id| peers.get(id));
             subscribed.map(|(peer, _)| peer.clone()).collect()
         };
-        for peer in peers {
-            let _ = peer.send_notification(notification.clone()).await;
-        }
+        send_all(peers, notification).await;
     }
+}
+
+/// How long a notification waits for one session's queue; a session that does not read
+/// its stream misses it rather than holding up the others.
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Sends `notification` to every peer at once, each within [`SEND_TIMEOUT`].
+async fn send_all(peers: Vec<Peer<RoleServer>>, notification: ServerNotification) {
+    let sends = peers.iter().map(|peer| {
+        let notification = notification.clone();
+        async move {
+            let sent = tokio::time::timeout(SEND_TIMEOUT, peer.send_notification(notification));
+            if sent.await.is_err() {
+                tracing::debug!("a session is not reading its stream; it misses a notification");
+            }
+        }
+    });
+    futures::future::join_all(sends).await;
 }

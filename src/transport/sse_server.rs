@@ -35,6 +35,9 @@ use tokio_util::sync::CancellationToken;
 /// slow or stalled client can hold.
 pub const SESSION_QUEUE: usize = 64;
 
+/// How long a `POST` waits for room in its session's queue before 503.
+const POST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The path clients post to; the `endpoint` event names it with the session id.
 pub const MESSAGES_PATH: &str = "/messages/";
 
@@ -202,11 +205,15 @@ where
         }
         _ => {}
     }
-    match sender.send(message).await {
-        Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
-        Err(_) => plain(
+    match tokio::time::timeout(POST_WAIT, sender.send(message)).await {
+        Ok(Ok(())) => (StatusCode::ACCEPTED, "Accepted").into_response(),
+        Ok(Err(_)) => plain(
             StatusCode::NOT_FOUND,
             "Could not find session: it has ended; open GET /sse again",
+        ),
+        Err(_) => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the session is not reading its event stream (GET /sse), so its queue is full; read the stream, then retry",
         ),
     }
 }

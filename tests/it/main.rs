@@ -14,6 +14,7 @@ mod local_backend;
 mod mount_relay;
 mod mounting;
 mod observability;
+mod reliability;
 mod secrets;
 mod security;
 mod support;
