@@ -2,6 +2,7 @@
 //! names children, keeps the registry of the servers this process created and their
 //! mounts ([`mounting`]), and deletes them on [`SessionManager::close`].
 
+mod create;
 mod mounting;
 mod reaper;
 mod usage;
@@ -13,19 +14,16 @@ use std::{
 };
 
 use crate::{
-    access::Ownership,
-    backend::{Backend, ChildMeta, Progress, local::LocalBackend},
+    backend::{Backend, local::LocalBackend},
     error::{Error, Result},
     metrics::{Gauges, Metrics},
-    model::{
-        DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus, naming, rfc3339,
-        unix_now,
-    },
+    model::{DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus},
     mount::Mounts,
     policy::Policy,
     presets::Presets,
     proxy::Sessions,
 };
+pub use create::CreateOptions;
 use usage::Usage;
 
 /// Default time a child gets to become ready: a first `uvx`/`npx` run downloads packages.
@@ -54,25 +52,6 @@ impl Default for ManagerSettings {
             policy: Policy::default(),
         }
     }
-}
-
-/// Options of one [`SessionManager::create`] call beyond the configuration.
-#[derive(Debug, Clone, Default)]
-pub struct CreateOptions {
-    /// Return only once the server answers MCP.
-    pub wait_for_ready: bool,
-    /// Make it reachable through a Service (Kubernetes backend; always true over MCP).
-    pub expose_port: bool,
-    /// Override [`ManagerSettings::ready_timeout`] for this call.
-    pub ready_timeout: Option<Duration>,
-    /// The preset the configuration came from, for display.
-    pub preset: Option<String>,
-    /// Who may see and use it (by default: everyone, as for the library API).
-    pub ownership: Ownership,
-    /// The client session creating it, for `max_servers_per_session`.
-    pub session: Option<u64>,
-    /// Where to report steps while starting.
-    pub progress: Progress,
 }
 
 /// Creates, tracks and deletes ephemeral MCP servers on one backend.
@@ -150,123 +129,6 @@ impl SessionManager {
                 name: name.to_owned(),
                 available: self.presets.names(),
             })
-    }
-
-    /// Starts a server, as the Python original's `create_mcp_server`.
-    ///
-    /// # Errors
-    /// See [`Self::create`].
-    pub async fn create_mcp_server(
-        &self,
-        config: EphemeralMcpServerConfig,
-        wait_for_ready: bool,
-        expose_port: bool,
-    ) -> Result<EphemeralMcpServer> {
-        let options = CreateOptions {
-            wait_for_ready,
-            expose_port,
-            ..CreateOptions::default()
-        };
-        self.create(config, options).await
-    }
-
-    /// Starts a server. When waiting fails, the server is deleted before the error returns.
-    ///
-    /// # Errors
-    /// Invalid input ([`Error::InvalidRuntime`], [`Error::InvalidInput`]), what the policy
-    /// refuses ([`Error::NotAllowed`], [`Error::LimitReached`]: nothing is started), a failed start
-    /// ([`Error::Job`] with the server's log tail), or [`Error::JobTimeout`].
-    #[tracing::instrument(skip_all, fields(command = %config.command_line()))]
-    pub async fn create(
-        &self,
-        config: EphemeralMcpServerConfig,
-        options: CreateOptions,
-    ) -> Result<EphemeralMcpServer> {
-        config.validate()?;
-        self.settings
-            .policy
-            .check(&config, options.preset.is_some())?;
-        let mut config = config;
-        let trusted = options.preset.as_deref().and_then(|p| self.presets.get(p));
-        let trusted = trusted.map(|p| p.config.env.clone()).unwrap_or_default();
-        self.settings
-            .policy
-            .secrets
-            .resolve(&mut config.env, &trusted, |var| std::env::var(var).ok())?;
-        let timeout = match options.ready_timeout {
-            Some(t) if t.is_zero() || t > MAX_READY_TIMEOUT => {
-                return Err(Error::invalid(
-                    "ready_timeout_secs",
-                    format!("must be between 1 and {}", MAX_READY_TIMEOUT.as_secs()),
-                ));
-            }
-            Some(t) => t,
-            None => self.settings.ready_timeout,
-        };
-        let created = unix_now();
-        let job_name = naming::generate(config.name_source(), created);
-        self.usage
-            .admit(&job_name, options.session, &self.settings.policy.limits)?;
-        tracing::info!(%job_name, "creating server");
-        // If this future is dropped (the client went away or cancelled) before the server
-        // is handed over, the guard deletes whatever was started.
-        let mut guard = CreateGuard {
-            backend: Some(self.backend.clone()),
-            job_name: job_name.clone(),
-            servers: &self.servers,
-            usage: &self.usage,
-        };
-        let meta = ChildMeta {
-            preset: options.preset.clone(),
-            ownership: options.ownership.clone(),
-        };
-        let created_endpoints = self
-            .backend
-            .create(&job_name, &config, &meta, &options.progress)
-            .await;
-        let endpoints = match created_endpoints {
-            Ok(endpoints) => endpoints,
-            Err(error) => {
-                // The backend cleaned up after itself.
-                guard.disarm();
-                self.usage.forget(&job_name);
-                return Err(error);
-            }
-        };
-        let server = EphemeralMcpServer {
-            job_name: job_name.clone(),
-            config: config.redacted(),
-            url: endpoints.url,
-            sse_url: endpoints.sse_url,
-            backend: self.backend.kind().to_owned(),
-            namespace: self.backend.namespace().map(str::to_owned),
-            preset: options.preset,
-            ownership: options.ownership,
-            created_at: rfc3339(created),
-            mount: None,
-        };
-        self.lock().insert(job_name.clone(), server.clone());
-        if options.wait_for_ready {
-            tracing::info!(%job_name, ?timeout, "waiting for ready");
-            let ready = self
-                .backend
-                .wait_ready(&job_name, timeout, &options.progress)
-                .await;
-            if let Err(error) = ready {
-                tracing::warn!(%job_name, cause = %error, "server failed to become ready; deleting it");
-                guard.disarm();
-                self.lock().remove(&job_name);
-                self.usage.forget(&job_name);
-                if let Err(e) = self.backend.delete(&job_name, false).await {
-                    tracing::error!(%job_name, cause = %e, "cleanup after a failed start failed");
-                }
-                return Err(error);
-            }
-            tracing::info!(%job_name, "server ready");
-        }
-        guard.disarm();
-        self.metrics.record_created();
-        Ok(server)
     }
 
     /// Stops a server and removes everything created for it.
@@ -387,38 +249,4 @@ fn lock(servers: &Registry) -> std::sync::MutexGuard<'_, HashMap<String, Ephemer
     servers
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Deletes a half-created server when [`SessionManager::create`] is abandoned (its future
-/// dropped because the client disconnected or cancelled).
-struct CreateGuard<'a> {
-    /// `None` once disarmed.
-    backend: Option<Arc<dyn Backend>>,
-    job_name: String,
-    servers: &'a Registry,
-    usage: &'a Usage,
-}
-
-impl CreateGuard<'_> {
-    /// The creation finished (or failed and was cleaned up): nothing to do on drop.
-    fn disarm(&mut self) {
-        self.backend = None;
-    }
-}
-
-impl Drop for CreateGuard<'_> {
-    fn drop(&mut self) {
-        let Some(backend) = self.backend.take() else {
-            return;
-        };
-        lock(self.servers).remove(&self.job_name);
-        self.usage.forget(&self.job_name);
-        let job_name = std::mem::take(&mut self.job_name);
-        tracing::info!(%job_name, "creation abandoned; deleting the server");
-        tokio::spawn(async move {
-            if let Err(e) = backend.delete(&job_name, false).await {
-                tracing::error!(%job_name, cause = %e, "cleanup of an abandoned creation failed");
-            }
-        });
-    }
 }

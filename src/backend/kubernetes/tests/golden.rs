@@ -119,17 +119,34 @@ fn pods_pass_the_restricted_pod_security_standard() {
     }
 }
 
-#[test]
-fn children_without_rbac_get_no_token_and_no_account() {
-    let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
-    let objects = objects::build(
+/// The objects of `config` with the default settings.
+fn default_objects(config: &EphemeralMcpServerConfig) -> objects::ChildObjects {
+    objects::build(
         JOB,
         NS,
-        &config,
+        config,
         &ChildMeta::default(),
         &JobSettings::default(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The container of `config`'s Job.
+fn container_of(config: &EphemeralMcpServerConfig) -> k8s_openapi::api::core::v1::Container {
+    let pod = default_objects(config)
+        .job
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap();
+    pod.containers.into_iter().next().unwrap()
+}
+
+#[test]
+fn children_without_rbac_get_no_token_and_no_account() {
+    let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
+    let objects = default_objects(&config);
     assert!(objects.rbac.is_none());
     let pod = objects.job.spec.unwrap().template.spec.unwrap();
     assert_eq!(pod.automount_service_account_token, Some(false));
@@ -141,15 +158,7 @@ fn secret_references_become_secret_key_refs() {
     let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-github")
         .with_env("GITHUB_TOKEN", "${secret:github/token}")
         .with_env("PLAIN", "value");
-    let objects = objects::build(
-        JOB,
-        NS,
-        &config,
-        &ChildMeta::default(),
-        &JobSettings::default(),
-    );
-    let pod = objects.unwrap().job.spec.unwrap().template.spec.unwrap();
-    let env = serde_json::to_value(&pod.containers[0].env).unwrap();
+    let env = serde_json::to_value(container_of(&config).env).unwrap();
     assert_eq!(
         env,
         serde_json::json!([
@@ -163,23 +172,7 @@ fn secret_references_become_secret_key_refs() {
 fn the_job_runs_the_bridge_command_of_the_local_backend() {
     let config =
         EphemeralMcpServerConfig::runtime("npx", "@modelcontextprotocol/server-everything");
-    let objects = objects::build(
-        JOB,
-        NS,
-        &config,
-        &ChildMeta::default(),
-        &JobSettings::default(),
-    )
-    .unwrap();
-    let container = objects
-        .job
-        .spec
-        .unwrap()
-        .template
-        .spec
-        .unwrap()
-        .containers
-        .remove(0);
+    let container = container_of(&config);
     assert_eq!(
         container.command.unwrap(),
         ["/usr/bin/tini", "--", "mcp-ephemeral-k8s"]
@@ -197,23 +190,7 @@ fn image_only_servers_keep_their_entrypoint() {
         Some(vec!["./github-mcp-server".into(), "sse".into()]),
     )
     .unwrap();
-    let objects = objects::build(
-        JOB,
-        NS,
-        &config,
-        &ChildMeta::default(),
-        &JobSettings::default(),
-    )
-    .unwrap();
-    let container = objects
-        .job
-        .spec
-        .unwrap()
-        .template
-        .spec
-        .unwrap()
-        .containers
-        .remove(0);
+    let container = container_of(&config);
     assert_eq!(
         container.image.as_deref(),
         Some("ghcr.io/github/github-mcp-server")

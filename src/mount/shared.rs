@@ -1,0 +1,142 @@
+//! [`Shared`]: the mounts and what their tasks share with the registry — the checks a
+//! new mount passes (free name, not mounted yet, within `--max-mounts`, no collisions),
+//! removal, and the `list_changed` notifications.
+
+use std::sync::{Arc, RwLock};
+
+use rmcp::model::{
+    PromptListChangedNotification, ResourceListChangedNotification, ServerNotification,
+    ToolListChangedNotification,
+};
+
+use super::{Catalog, Error, Mount, MountRequest};
+use crate::{model::MountInfo, policy::Limits, proxy::Sessions};
+
+/// What the mounts' tasks share with the registry (they hold it weakly).
+pub struct Shared {
+    /// The meta-server's sessions, for notifications.
+    pub sessions: Arc<Sessions>,
+    /// This daemon's id, for refusing self-mounts and cycles.
+    pub(super) instance: String,
+    /// Names mounts may never take: the meta tools.
+    pub(super) reserved: Vec<String>,
+    /// `max_mounts` and `call_timeout`.
+    pub(super) limits: Limits,
+    /// Mounts, oldest first. A std lock: never held across an `.await`.
+    pub(super) entries: RwLock<Vec<Arc<Mount>>>,
+}
+
+impl Shared {
+    pub(super) fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Mount>>> {
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<Mount>>> {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn check_free(&self, request: &MountRequest) -> Result<(), Error> {
+        self.check_free_in(&self.read(), request)
+    }
+
+    pub(super) fn check_free_in(
+        &self,
+        entries: &[Arc<Mount>],
+        request: &MountRequest,
+    ) -> Result<(), Error> {
+        if let Some(max) = self.limits.max_mounts
+            && entries.len() >= max
+        {
+            return Err(Error::TooMany(max));
+        }
+        if let Some(name) = &request.name
+            && entries.iter().any(|m| m.name.as_ref() == Some(name))
+        {
+            return Err(Error::NameTaken(name.clone()));
+        }
+        let same = entries.iter().find(|m| match &request.job_name {
+            Some(job) => m.job_name.as_ref() == Some(job),
+            None => m.url == request.url,
+        });
+        match same {
+            Some(mount) => Err(Error::AlreadyMounted {
+                target: request
+                    .job_name
+                    .clone()
+                    .unwrap_or_else(|| request.url.clone()),
+                label: mount.label(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Names in `catalog` that the meta tools or other mounts already use.
+    pub(super) fn taken_names(&self, entries: &[Arc<Mount>], catalog: &Catalog) -> Vec<String> {
+        let others: Vec<Arc<Catalog>> = entries.iter().map(|m| m.catalog()).collect();
+        self.remove_taken(&others, &mut catalog.clone())
+    }
+
+    /// After a child's lists changed: drops names now taken elsewhere, logging them.
+    pub(super) fn drop_collisions(&self, mount: &Mount, catalog: &mut Catalog) {
+        let others: Vec<Arc<Catalog>> = {
+            let entries = self.read();
+            let others = entries.iter().filter(|m| !std::ptr::eq(m.as_ref(), mount));
+            others.map(|m| m.catalog()).collect()
+        };
+        let dropped = self.remove_taken(&others, catalog);
+        if !dropped.is_empty() {
+            tracing::warn!(mount = %mount.label(), ?dropped, "the server added names another mount or a meta tool has; they are hidden");
+        }
+    }
+
+    /// Removes from `catalog` the names the meta tools or the `others` use; returns them.
+    fn remove_taken(&self, others: &[Arc<Catalog>], catalog: &mut Catalog) -> Vec<String> {
+        let tool_taken = |name: &str| {
+            self.reserved.iter().any(|r| r == name)
+                || others.iter().any(|c| c.tool_names.contains_key(name))
+        };
+        let prompt_taken = |name: &str| others.iter().any(|c| c.prompt_names.contains_key(name));
+        catalog.remove_taken(&tool_taken, &prompt_taken)
+    }
+
+    pub(super) fn remove(&self, matches: impl Fn(&Mount) -> bool) -> Vec<MountInfo> {
+        let removed: Vec<Arc<Mount>> = {
+            let mut entries = self.write();
+            let (removed, kept) = entries.drain(..).partition(|m| matches(m));
+            *entries = kept;
+            removed
+        };
+        removed
+            .iter()
+            .map(|mount| {
+                mount.close();
+                tracing::info!(mount = %mount.label(), "unmounted");
+                mount.info()
+            })
+            .collect()
+    }
+
+    /// Tells every session that the tool, resource and prompt lists changed.
+    pub async fn notify_lists_changed(&self) {
+        let sessions = &self.sessions;
+        sessions
+            .broadcast(ServerNotification::ToolListChangedNotification(
+                ToolListChangedNotification::default(),
+            ))
+            .await;
+        sessions
+            .broadcast(ServerNotification::ResourceListChangedNotification(
+                ResourceListChangedNotification::default(),
+            ))
+            .await;
+        sessions
+            .broadcast(ServerNotification::PromptListChangedNotification(
+                PromptListChangedNotification::default(),
+            ))
+            .await;
+    }
+}
