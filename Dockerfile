@@ -9,9 +9,9 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, in a layer of their own that changes only with Cargo.lock.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src/bin \
+RUN mkdir -p src/bin/mcp-test-server \
     && echo 'fn main() {}' > src/main.rs \
-    && echo 'fn main() {}' > src/bin/mcp-test-server.rs \
+    && echo 'fn main() {}' > src/bin/mcp-test-server/main.rs \
     && touch src/lib.rs \
     && cargo build --release --locked --bin mcp-ephemeral-k8s \
     && rm -rf src

@@ -11,6 +11,7 @@ mod deploy;
 mod kube_proxy;
 mod limits;
 mod local_backend;
+mod mount_refusals;
 mod mount_relay;
 mod mounting;
 mod observability;

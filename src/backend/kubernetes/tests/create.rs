@@ -3,12 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Expect, NS, backend, verified};
+use super::{Expect, NS, backend, default_objects, verified};
 use crate::{
-    backend::{
-        Backend, ChildMeta, Progress,
-        kubernetes::objects::{self, JobSettings},
-    },
+    backend::{Backend, ChildMeta, Progress, kubernetes::objects::JobSettings},
     error::Error,
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
 };
@@ -28,17 +25,6 @@ fn with_rbac() -> EphemeralMcpServerConfig {
     config
 }
 
-fn built(config: &EphemeralMcpServerConfig) -> objects::ChildObjects {
-    objects::build(
-        JOB,
-        NS,
-        config,
-        &ChildMeta::default(),
-        &JobSettings::default(),
-    )
-    .unwrap()
-}
-
 fn json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap()
 }
@@ -49,7 +35,7 @@ fn path(group: &str, resource: &str) -> String {
 
 #[tokio::test]
 async fn create_posts_the_job_then_the_service() {
-    let objects = built(&config());
+    let objects = default_objects(JOB, &config());
     let (backend, verifier) = backend(vec![
         Expect::post(path("/apis/batch/v1", "jobs"))
             .body(json(&objects.job))
@@ -75,7 +61,7 @@ async fn create_posts_the_job_then_the_service() {
 
 #[tokio::test]
 async fn an_rbac_preset_adds_a_service_account_and_a_binding_to_the_preset_role() {
-    let objects = built(&with_rbac());
+    let objects = default_objects(JOB, &with_rbac());
     let rbac = objects.rbac.as_ref().unwrap();
     let binding = match &rbac.binding {
         crate::backend::kubernetes::rbac::Binding::Namespaced(b) => json(b),

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::NS;
+use super::{NS, default_objects};
 use crate::{
     access::{Ownership, Principal},
     backend::{
@@ -119,21 +119,9 @@ fn pods_pass_the_restricted_pod_security_standard() {
     }
 }
 
-/// The objects of `config` with the default settings.
-fn default_objects(config: &EphemeralMcpServerConfig) -> objects::ChildObjects {
-    objects::build(
-        JOB,
-        NS,
-        config,
-        &ChildMeta::default(),
-        &JobSettings::default(),
-    )
-    .unwrap()
-}
-
 /// The container of `config`'s Job.
 fn container_of(config: &EphemeralMcpServerConfig) -> k8s_openapi::api::core::v1::Container {
-    let pod = default_objects(config)
+    let pod = default_objects(JOB, config)
         .job
         .spec
         .unwrap()
@@ -146,7 +134,7 @@ fn container_of(config: &EphemeralMcpServerConfig) -> k8s_openapi::api::core::v1
 #[test]
 fn children_without_rbac_get_no_token_and_no_account() {
     let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
-    let objects = default_objects(&config);
+    let objects = default_objects(JOB, &config);
     assert!(objects.rbac.is_none());
     let pod = objects.job.spec.unwrap().template.spec.unwrap();
     assert_eq!(pod.automount_service_account_token, Some(false));

@@ -12,7 +12,11 @@ use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
 
-use super::{Access, KubernetesBackend, objects::JobSettings};
+use super::{
+    Access, KubernetesBackend,
+    objects::{self, JobSettings},
+};
+use crate::{backend::ChildMeta, model::EphemeralMcpServerConfig};
 
 /// The namespace every test works in.
 pub const NS: &str = "agents";
@@ -236,4 +240,16 @@ pub fn pod(
 /// A pod list with `items`.
 pub fn list(kind: &str, items: Vec<Value>) -> Value {
     json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "100"}, "items": items})
+}
+
+/// The objects the backend builds for `config` as child `job`, with the default settings.
+pub fn default_objects(job: &str, config: &EphemeralMcpServerConfig) -> objects::ChildObjects {
+    objects::build(
+        job,
+        NS,
+        config,
+        &ChildMeta::default(),
+        &JobSettings::default(),
+    )
+    .unwrap()
 }
