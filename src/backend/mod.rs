@@ -140,8 +140,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// How a mount reaches the child when its URL is not directly reachable (Kubernetes,
     /// from outside the cluster); `None` to connect to the URL.
-    fn connector(&self, job_name: &str, transport: MountTransport) -> Option<Connector> {
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the child cannot be mounted over `transport` from here.
+    fn connector(&self, job_name: &str, transport: MountTransport) -> Result<Option<Connector>> {
         let _ = (job_name, transport);
-        None
+        Ok(None)
     }
 }

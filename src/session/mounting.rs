@@ -41,7 +41,7 @@ impl SessionManager {
         };
         let connector = self
             .backend
-            .connector(job_name, transport)
+            .connector(job_name, transport)?
             .unwrap_or_else(|| url_connector(url.clone(), transport));
         let request = MountRequest {
             name,

@@ -86,7 +86,16 @@ async fn mounting_from_outside_the_cluster_goes_through_the_api_server_proxy() {
     );
     let connector = backend
         .connector(JOB, MountTransport::StreamableHttp)
+        .unwrap()
         .expect("outside the cluster mounts use the proxy");
+    // Legacy SSE cannot go through the proxy: refused, saying what to use instead.
+    let refused = backend.connector(JOB, MountTransport::Sse).err().unwrap();
+    assert!(
+        refused
+            .to_string()
+            .contains("mount with transport \"streamable-http\""),
+        "{refused}"
+    );
     let (upstream, _events) = connector().await.unwrap();
     assert_eq!(upstream.info().server_info.name, "mcp-test-server");
     let tools = upstream.peer().list_all_tools().await.unwrap();

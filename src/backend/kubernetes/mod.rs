@@ -357,15 +357,23 @@ impl Backend for KubernetesBackend {
             .map_err(|e| errors::map(e, self.op("patch", "jobs", job_name)))
     }
 
-    fn connector(&self, job_name: &str, transport: MountTransport) -> Option<Connector> {
-        if self.access == Access::ServiceDns || transport == MountTransport::Sse {
-            // In the cluster the Service URL works; legacy SSE through the proxy would
-            // need its endpoint re-based, so it uses the URL too.
-            return None;
+    fn connector(&self, job_name: &str, transport: MountTransport) -> Result<Option<Connector>> {
+        if self.access == Access::ServiceDns {
+            // In the cluster the Service URL works.
+            return Ok(None);
+        }
+        if transport == MountTransport::Sse {
+            // The legacy SSE endpoint event names a path on the child, not on the proxy.
+            return Err(Error::invalid(
+                "transport",
+                "legacy SSE mounts cannot go through the Kubernetes API server proxy (the \
+                 daemon runs outside the cluster); mount with transport \"streamable-http\" \
+                 (the default)",
+            ));
         }
         let client = self.client.clone();
         let uri: Arc<str> = proxy::service_proxy_path(&self.namespace, job_name, "mcp").into();
-        Some(Arc::new(move || {
+        Ok(Some(Arc::new(move || {
             let (client, uri) = (client.clone(), uri.clone());
             Box::pin(async move {
                 let mut config = StreamableHttpClientTransportConfig::with_uri(uri);
@@ -381,7 +389,7 @@ impl Backend for KubernetesBackend {
                     Err(_) => Err("no MCP session through the API server proxy in time".to_owned()),
                 }
             })
-        }))
+        })))
     }
 }
 
