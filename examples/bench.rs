@@ -14,7 +14,12 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use mcp_ephemeral_k8s::{proxy::client_config, transport::sse_client::SseClientTransport};
-use rmcp::{ServiceExt, model::CallToolRequestParams, transport::StreamableHttpClientTransport};
+use rmcp::{
+    RoleClient, ServiceExt,
+    model::{CallToolRequestParams, ClientConfig},
+    service::RunningService,
+    transport::StreamableHttpClientTransport,
+};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -36,9 +41,20 @@ async fn main() -> Result<()> {
     let daemon_bin = bin_dir.join("mcp-ephemeral-k8s");
     let test_server = bin_dir.join("mcp-test-server");
 
+    let test_server_path = test_server.to_string_lossy().into_owned();
+    // The mount benchmark creates children running the test server: allow its path.
+    let allowed_runtimes = format!("uvx,npx,{test_server_path}");
     let (mut daemon, daemon_addr) = start(
         &daemon_bin,
-        &["--log-format", "json", "serve", "--port", "0"],
+        &[
+            "--log-format",
+            "json",
+            "serve",
+            "--port",
+            "0",
+            "--allow-runtime",
+            &allowed_runtimes,
+        ],
     )
     .await?;
     let bridge_args = [
@@ -52,7 +68,6 @@ async fn main() -> Result<()> {
         "--",
     ];
     let mut args: Vec<&str> = bridge_args.to_vec();
-    let test_server_path = test_server.to_string_lossy().into_owned();
     args.extend([test_server_path.as_str(), "serve"]);
     let (mut bridge, bridge_addr) = start(&daemon_bin, &args).await?;
     wait_healthy(&format!("http://{bridge_addr}/health")).await?;
@@ -143,21 +158,11 @@ async fn mount_overhead(meta_url: &str, test_server: &str, duration: Duration) -
     for (mount, transport) in [("t", "streamable-http"), ("s", "sse")] {
         let create =
             json!({"runtime_exec": test_server, "runtime_mcp": "serve", "wait_for_ready": true});
-        let created = meta
-            .call_tool(
-                CallToolRequestParams::new("create_mcp_server").with_arguments(object(create)),
-            )
-            .await?;
-        let server = created
-            .structured_content
-            .context("create_mcp_server result")?;
+        let server = call_tool(&meta, "create_mcp_server", create).await?;
         let child_url = server["url"].as_str().context("url")?.to_owned();
         let request =
             json!({"job_name": server["job_name"], "name": mount, "transport": transport});
-        meta.call_tool(
-            CallToolRequestParams::new("mount_mcp_server").with_arguments(object(request)),
-        )
-        .await?;
+        call_tool(&meta, "mount_mcp_server", request).await?;
         let mounted_tool = format!("{mount}_echo");
         let arguments = json!({"text": "hello"});
         for (client, raw) in [("raw HTTP", true), ("rmcp", false)] {
@@ -191,6 +196,29 @@ async fn mount_overhead(meta_url: &str, test_server: &str, duration: Duration) -
     }
     meta.cancel().await?;
     Ok(())
+}
+
+/// Calls the meta tool `name` and returns its structured result, or fails with the tool's
+/// error text.
+async fn call_tool(
+    meta: &RunningService<RoleClient, ClientConfig>,
+    name: &'static str,
+    arguments: Value,
+) -> Result<Value> {
+    let result = meta
+        .call_tool(CallToolRequestParams::new(name).with_arguments(object(arguments)))
+        .await?;
+    if result.is_error == Some(true) {
+        let text: Vec<String> = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect();
+        bail!("{name} failed: {}", text.join(" "));
+    }
+    result
+        .structured_content
+        .with_context(|| format!("{name} returned no structured result"))
 }
 
 fn object(value: Value) -> serde_json::Map<String, Value> {
