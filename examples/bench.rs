@@ -4,7 +4,8 @@
 //! then the same child's `echo` called directly and through a mount, side by side.
 //!
 //! Run with `scripts/bench` (release build); it prints a Markdown table for BENCHMARKS.md.
-//! Options: `--seconds N` per measurement (default 5).
+//! Options: `--seconds N` per measurement (default 5); `--seconds 0` makes one call per
+//! session, a smoke run the test suite does so the benchmark cannot silently break.
 
 use std::{
     path::{Path, PathBuf},
@@ -272,12 +273,16 @@ async fn load_raw(
             let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
             post(initialized.to_string(), Some(session.clone())).await?.bytes().await?;
             let mut latencies = Vec::new();
-            while Instant::now() < deadline {
+            loop {
                 let t = Instant::now();
                 let body = post(call.clone(), Some(session.clone())).await?.bytes().await?;
                 latencies.push(t.elapsed());
-                if !body.windows(8).any(|w| w == b"\"result\"") {
+                let answered = body.windows(8).any(|w| w == b"\"result\"");
+                if !answered || body.windows(14).any(|w| w == b"\"isError\":true") {
                     bail!("unexpected answer: {}", String::from_utf8_lossy(&body));
+                }
+                if Instant::now() >= deadline {
+                    break;
                 }
             }
             anyhow::Ok(latencies)
@@ -314,12 +319,17 @@ async fn load(
         let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            while Instant::now() < deadline {
+            loop {
                 let call = Instant::now();
                 let result = peer.call_tool(params.clone()).await;
                 latencies.push(call.elapsed());
-                if let Err(e) = result {
-                    bail!("call failed: {e}");
+                match result {
+                    Ok(result) if result.is_error != Some(true) => {}
+                    Ok(result) => bail!("tool error: {:?}", result.content),
+                    Err(e) => bail!("call failed: {e}"),
+                }
+                if Instant::now() >= deadline {
+                    break;
                 }
             }
             Ok(latencies)

@@ -6,6 +6,7 @@
 #![allow(deprecated)]
 
 mod bad_input;
+mod benchmark;
 mod bridge;
 mod deploy;
 mod kube_proxy;
