@@ -146,8 +146,8 @@ pub struct ServeArgs {
     /// Seconds a finished child's Job (and its logs) stays before Kubernetes removes it.
     #[arg(long, default_value_t = 300, env = "MCP_EPHEMERAL_K8S_JOB_TTL")]
     pub job_ttl: u32,
-    /// On start, delete finished children a previous daemon left (running ones are
-    /// adopted either way).
+    /// On start, delete the children a previous daemon left that finished or whose owner
+    /// (principal) can no longer connect; the others are adopted either way.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "MCP_EPHEMERAL_K8S_GC")]
     pub gc: bool,
     /// Browser origins allowed to call the HTTP endpoints (comma-separated or repeated);

@@ -91,7 +91,11 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
 /// [`Error`] when the backend, presets or port cannot be set up.
 pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error> {
     let manager = Arc::new(manager(&config).await?);
-    match manager.adopt(config.gc).await {
+    let tokens = config.guard.tokens.clone();
+    match manager
+        .adopt(config.gc, |owner| tokens.can_connect_as(owner))
+        .await
+    {
         Ok(adopted) if adopted.is_empty() => {}
         Ok(adopted) => {
             tracing::info!(

@@ -12,7 +12,7 @@ use axum::{
 };
 
 use super::CorsPolicy;
-use crate::access::Principal;
+use crate::access::{LOCAL, Principal};
 
 /// The accepted bearer tokens and whom each names; none means no authentication.
 #[derive(Clone, Default)]
@@ -39,6 +39,18 @@ impl Tokens {
     /// Whether authentication is off.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Whether a client can still connect as principal `name`: one of the tokens' names,
+    /// `anonymous` when no token is set, and `local` (stdio, the library) always.
+    pub fn can_connect_as(&self, name: &str) -> bool {
+        if name == LOCAL {
+            return true;
+        }
+        if self.is_empty() {
+            return name == Principal::anonymous().name();
+        }
+        self.0.iter().any(|(principal, _)| principal.name() == name)
     }
 
     /// The principal a presented token names. Every token is compared in full, in constant
@@ -174,6 +186,18 @@ mod tests {
         );
         assert_eq!(tokens.principal(b"nope"), None);
         assert_eq!(tokens.principal("a".repeat(31).as_bytes()), None);
+    }
+
+    #[test]
+    fn principals_that_can_still_connect() {
+        let tokens = Tokens::new(vec![(Principal::new("alice"), "a".repeat(32))]);
+        assert!(tokens.can_connect_as("alice"));
+        assert!(tokens.can_connect_as(LOCAL));
+        assert!(!tokens.can_connect_as("bob"));
+        assert!(!tokens.can_connect_as("anonymous"));
+        let open = Tokens::default();
+        assert!(open.can_connect_as("anonymous"));
+        assert!(!open.can_connect_as("alice"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::SessionManager;
 use crate::{
-    access::{Ownership, Principal},
+    access::{Action, Outcome, Ownership, Principal, audit},
     backend::Progress,
     error::{Error, Result},
     model::{EphemeralMcpServer, MountInfo, MountTransport},
@@ -118,23 +118,54 @@ impl SessionManager {
         Ok(removed)
     }
 
-    /// Takes over the children a previous daemon left (deleting finished ones when `gc`).
-    /// Returns them with the mount name of those that were mounted, for
+    /// Takes over the children a previous daemon left. With `gc`, deletes the finished ones
+    /// and those whose owner can no longer connect (`owner_can_connect` says no: say, a
+    /// principal taken out of the tokens file), since nobody but the operator could reach
+    /// them. Returns the others with the mount name of those that were mounted, for
     /// [`Self::restore_mounts`].
     ///
     /// # Errors
     /// When the backend cannot list its children.
-    pub async fn adopt(&self, gc: bool) -> Result<Vec<(String, Option<Option<String>>)>> {
-        let adopted = self.backend.adopt(gc).await?;
-        Ok(adopted
-            .into_iter()
-            .map(|child| {
-                let job_name = child.server.job_name.clone();
-                self.usage.adopt(&job_name, child.age);
-                self.lock().insert(job_name.clone(), child.server);
-                (job_name, child.mount)
-            })
-            .collect())
+    pub async fn adopt(
+        &self,
+        gc: bool,
+        owner_can_connect: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(String, Option<Option<String>>)>> {
+        let mut kept = Vec::new();
+        for child in self.backend.adopt(gc).await? {
+            let job_name = child.server.job_name.clone();
+            match child.server.ownership.owner.as_deref() {
+                Some(owner) if gc && !owner_can_connect(owner) => {
+                    self.remove_orphan(&job_name, owner).await;
+                }
+                _ => {
+                    self.usage.adopt(&job_name, child.age);
+                    self.lock().insert(job_name.clone(), child.server);
+                    kept.push((job_name, child.mount));
+                }
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Deletes an adopted child whose owner is gone, with an audit line.
+    async fn remove_orphan(&self, job_name: &str, owner: &str) {
+        let why = format!("its owner {owner:?} can no longer connect");
+        tracing::info!(%job_name, reason = %why, "removing a child left by a previous daemon");
+        let outcome = match self.backend.delete(job_name, false).await {
+            Ok(_) => Outcome::Allowed,
+            Err(e) => {
+                tracing::warn!(%job_name, cause = %e, "could not remove it");
+                Outcome::Failed
+            }
+        };
+        audit(
+            &Principal::new("reaper"),
+            Action::Delete,
+            job_name,
+            outcome,
+            &why,
+        );
     }
 
     /// Mounts adopted children again, each once it is ready (so run it in the background).

@@ -9,6 +9,8 @@ use crate::{
     backend::{Backend, Progress},
     error::Error,
     model::{EphemeralMcpServerConfig, Phase},
+    presets::Presets,
+    session::{ManagerSettings, SessionManager},
 };
 
 const JOB: &str = "mcp-server-time-1-abcdefgh";
@@ -195,6 +197,36 @@ async fn a_restarted_daemon_adopts_running_children_and_removes_finished_ones() 
     assert_eq!(child.server.preset.as_deref(), Some("time"));
     assert_eq!(child.server.created_at, "2026-11-29T09:00:00Z");
     assert_eq!(child.mount, Some(Some("time".to_owned())));
+}
+
+#[tokio::test]
+async fn a_restarted_daemon_removes_children_whose_owner_can_no_longer_connect() {
+    let running = |name: &str, owner: &str| {
+        json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name, "namespace": NS,
+                         "annotations": {"mcp-ephemeral-k8s.io/created-by": owner}},
+            "status": {"active": 1}
+        })
+    };
+    let mut expected = vec![
+        Expect::get(format!("/apis/batch/v1/namespaces/{NS}/jobs")).reply(list(
+            "JobList",
+            vec![running("alice-1-aaaaaaaa", "alice"), running(JOB, "bob")],
+        )),
+    ];
+    expected.extend(delete_everything());
+    let (backend, verifier) = backend(expected);
+    let manager = SessionManager::new(backend, Presets::embedded(), ManagerSettings::default());
+    let kept = manager.adopt(true, |owner| owner == "alice").await.unwrap();
+    verified(verifier).await;
+    assert_eq!(kept, [("alice-1-aaaaaaaa".to_owned(), None)]);
+    let listed: Vec<String> = manager
+        .list_mcp_servers()
+        .into_iter()
+        .map(|s| s.job_name)
+        .collect();
+    assert_eq!(listed, ["alice-1-aaaaaaaa"]);
 }
 
 #[tokio::test]
