@@ -32,6 +32,12 @@ impl Principal {
         Self::new("anonymous")
     }
 
+    /// The daemon itself when it deletes children on its own (expired, or whose owner is
+    /// gone), as audit lines name it.
+    pub fn reaper() -> Self {
+        Self::new("reaper")
+    }
+
     /// The operator: the caller on stdio (the user who started the daemon). It sees
     /// and may use every child and mount.
     pub fn local() -> Self {

@@ -160,7 +160,7 @@ impl SessionManager {
             }
         };
         audit(
-            &Principal::new("reaper"),
+            &Principal::reaper(),
             Action::Delete,
             job_name,
             outcome,

@@ -23,7 +23,7 @@ impl SessionManager {
         let expired = self
             .usage
             .expired(limits, Instant::now(), |job| self.mounts.last_used(job));
-        let reaper = Principal::new("reaper");
+        let reaper = Principal::reaper();
         let mut reaped = Vec::new();
         for (job_name, why) in expired {
             tracing::info!(%job_name, reason = %why, "deleting an expired server");
