@@ -41,13 +41,15 @@ impl KubeProxyClient {
         Self { client }
     }
 
-    fn request(
+    /// Sends one MCP HTTP request through the API server.
+    async fn send(
+        &self,
         method: Method,
         uri: &str,
         session_id: Option<&str>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
         body: Vec<u8>,
-    ) -> Result<Request<Body>, StreamableHttpError<kube::Error>> {
+    ) -> Result<http::Response<Body>, StreamableHttpError<kube::Error>> {
         let mut builder = Request::builder()
             .method(method)
             .uri(uri)
@@ -61,9 +63,13 @@ impl KubeProxyClient {
         if !body.is_empty() {
             builder = builder.header(header::CONTENT_TYPE, JSON);
         }
-        builder
+        let request = builder
             .body(Body::from(body))
-            .map_err(|e| StreamableHttpError::UnexpectedServerResponse(e.to_string().into()))
+            .map_err(|e| StreamableHttpError::UnexpectedServerResponse(e.to_string().into()))?;
+        self.client
+            .send(request)
+            .await
+            .map_err(StreamableHttpError::Client)
     }
 }
 
@@ -95,18 +101,15 @@ impl StreamableHttpClient for KubeProxyClient {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
         let body = serde_json::to_vec(&message)?;
-        let request = Self::request(
-            Method::POST,
-            &uri,
-            session_id.as_deref(),
-            custom_headers,
-            body,
-        )?;
         let response = self
-            .client
-            .send(request)
-            .await
-            .map_err(StreamableHttpError::Client)?;
+            .send(
+                Method::POST,
+                &uri,
+                session_id.as_deref(),
+                custom_headers,
+                body,
+            )
+            .await?;
         let status = response.status();
         if matches!(status, StatusCode::ACCEPTED | StatusCode::NO_CONTENT) {
             return Ok(StreamableHttpPostResponse::Accepted);
@@ -154,18 +157,15 @@ impl StreamableHttpClient for KubeProxyClient {
         _auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<Self::Error>> {
-        let request = Self::request(
-            Method::DELETE,
-            &uri,
-            Some(&session_id),
-            custom_headers,
-            Vec::new(),
-        )?;
         let response = self
-            .client
-            .send(request)
-            .await
-            .map_err(StreamableHttpError::Client)?;
+            .send(
+                Method::DELETE,
+                &uri,
+                Some(&session_id),
+                custom_headers,
+                Vec::new(),
+            )
+            .await?;
         match response.status() {
             status if status.is_success() || status == StatusCode::NOT_FOUND => Ok(()),
             StatusCode::METHOD_NOT_ALLOWED => {
@@ -186,18 +186,15 @@ impl StreamableHttpClient for KubeProxyClient {
         if let Some(last) = last_event_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
             custom_headers.insert(HeaderName::from_static(LAST_EVENT_ID), last);
         }
-        let request = Self::request(
-            Method::GET,
-            &uri,
-            session_id.as_deref(),
-            custom_headers,
-            Vec::new(),
-        )?;
         let response = self
-            .client
-            .send(request)
-            .await
-            .map_err(StreamableHttpError::Client)?;
+            .send(
+                Method::GET,
+                &uri,
+                session_id.as_deref(),
+                custom_headers,
+                Vec::new(),
+            )
+            .await?;
         match response.status() {
             StatusCode::METHOD_NOT_ALLOWED => Err(StreamableHttpError::ServerDoesNotSupportSse),
             StatusCode::NOT_FOUND if session_id.is_some() => {
