@@ -5,7 +5,10 @@ use serde_json::{Value, json};
 
 use super::{Expect, NS, backend, default_objects, verified};
 use crate::{
-    backend::{Backend, ChildMeta, Progress, kubernetes::objects::JobSettings},
+    backend::{
+        Backend, ChildMeta, Endpoints, Progress,
+        kubernetes::{KubernetesBackend, objects::JobSettings},
+    },
     error::Error,
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
 };
@@ -23,6 +26,16 @@ fn with_rbac() -> EphemeralMcpServerConfig {
         cluster_wide: false,
     });
     config
+}
+
+/// Creates child `JOB` from `config` on `backend`.
+async fn create(
+    backend: &KubernetesBackend,
+    config: &EphemeralMcpServerConfig,
+) -> crate::error::Result<Endpoints> {
+    backend
+        .create(JOB, config, &ChildMeta::default(), &Progress::default())
+        .await
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Value {
@@ -44,10 +57,7 @@ async fn create_posts_the_job_then_the_service() {
             .body(json(&objects.service))
             .reply(json(&objects.service)),
     ]);
-    let endpoints = backend
-        .create(JOB, &config(), &ChildMeta::default(), &Progress::default())
-        .await
-        .unwrap();
+    let endpoints = create(&backend, &config()).await.unwrap();
     verified(verifier).await;
     assert_eq!(
         endpoints.url,
@@ -83,15 +93,7 @@ async fn an_rbac_preset_adds_a_service_account_and_a_binding_to_the_preset_role(
         Expect::post(path("/apis/batch/v1", "jobs")).body(json(&objects.job)),
         Expect::post(path("/api/v1", "services")).body(json(&objects.service)),
     ]);
-    backend
-        .create(
-            JOB,
-            &with_rbac(),
-            &ChildMeta::default(),
-            &Progress::default(),
-        )
-        .await
-        .unwrap();
+    create(&backend, &with_rbac()).await.unwrap();
     verified(verifier).await;
 }
 
@@ -101,15 +103,7 @@ async fn a_preset_whose_role_is_not_installed_is_refused_before_anything_is_made
         Expect::get("/apis/rbac.authorization.k8s.io/v1/clusterroles/mcp-ephemeral-k8s-minimal")
             .fail(404, "not found"),
     ]);
-    let error = backend
-        .create(
-            JOB,
-            &with_rbac(),
-            &ChildMeta::default(),
-            &Progress::default(),
-        )
-        .await
-        .unwrap_err();
+    let error = create(&backend, &with_rbac()).await.unwrap_err();
     verified(verifier).await;
     assert!(
         error
@@ -133,15 +127,7 @@ async fn a_failed_step_rolls_back_what_was_made() {
         )),
         Expect::delete(format!("{}/{JOB}", path("/api/v1", "serviceaccounts"))),
     ]);
-    let error = backend
-        .create(
-            JOB,
-            &with_rbac(),
-            &ChildMeta::default(),
-            &Progress::default(),
-        )
-        .await
-        .unwrap_err();
+    let error = create(&backend, &with_rbac()).await.unwrap_err();
     verified(verifier).await;
     assert!(
         matches!(&error, Error::Forbidden { verb, resource } if verb == "create" && resource == "jobs"),
@@ -157,10 +143,7 @@ async fn a_failed_service_deletes_the_job_in_the_foreground() {
         Expect::delete(format!("{}/{JOB}", path("/apis/batch/v1", "jobs")))
             .body(json!({"propagationPolicy": "Foreground"})),
     ]);
-    let error = backend
-        .create(JOB, &config(), &ChildMeta::default(), &Progress::default())
-        .await
-        .unwrap_err();
+    let error = create(&backend, &config()).await.unwrap_err();
     verified(verifier).await;
     assert!(
         error.to_string().contains(&format!(
@@ -194,10 +177,7 @@ async fn api_failures_say_what_to_do() {
         let (backend, verifier) = backend(vec![
             Expect::post(path("/apis/batch/v1", "jobs")).fail(code, message),
         ]);
-        let error = backend
-            .create(JOB, &config(), &ChildMeta::default(), &Progress::default())
-            .await
-            .unwrap_err();
+        let error = create(&backend, &config()).await.unwrap_err();
         verified(verifier).await;
         assert!(error.to_string().contains(expected), "{code}: {error}");
     }
@@ -211,16 +191,13 @@ async fn an_unreachable_api_server_is_named() {
     >();
     drop(handle);
     let client = kube::Client::new(service, NS);
-    let backend = crate::backend::kubernetes::KubernetesBackend::new(
+    let backend = KubernetesBackend::new(
         client,
         NS,
         JobSettings::default(),
         crate::backend::kubernetes::Access::ServiceDns,
     );
-    let error = backend
-        .create(JOB, &config(), &ChildMeta::default(), &Progress::default())
-        .await
-        .unwrap_err();
+    let error = create(&backend, &config()).await.unwrap_err();
     assert!(
         error.to_string().contains("API server is unreachable"),
         "{error}"
