@@ -7,23 +7,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-async fn bridge(args: &[&str]) -> Process {
-    let mut argv = vec![
-        "--log-format",
-        "json",
-        "bridge",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--",
-        TEST_SERVER,
-        "serve",
-    ];
-    argv.extend_from_slice(args);
-    Process::start(&argv).await
-}
-
 async fn wait_healthy(bridge: &Process) {
     let deadline = tokio::time::Instant::now() + crate::support::QUICK;
     loop {
@@ -40,7 +23,7 @@ async fn wait_healthy(bridge: &Process) {
 
 #[tokio::test]
 async fn health_is_503_until_the_server_initialized_and_mcp_is_refused_meanwhile() {
-    let bridge = bridge(&["--delay-ms", "800"]).await;
+    let bridge = test_bridge(&["--delay-ms", "800"]).await;
     let response = reqwest::get(bridge.url("/health")).await.unwrap();
     assert_eq!(response.status(), 503);
     let response = reqwest::get(bridge.url("/sse")).await.unwrap();
@@ -51,7 +34,7 @@ async fn health_is_503_until_the_server_initialized_and_mcp_is_refused_meanwhile
 
 #[tokio::test]
 async fn many_sessions_share_one_server_without_cross_talk() {
-    let bridge = bridge(&[]).await;
+    let bridge = test_bridge(&[]).await;
     wait_healthy(&bridge).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -72,7 +55,7 @@ async fn many_sessions_share_one_server_without_cross_talk() {
 
 #[tokio::test]
 async fn progress_goes_only_to_the_session_that_made_the_call() {
-    let bridge = bridge(&[]).await;
+    let bridge = test_bridge(&[]).await;
     wait_healthy(&bridge).await;
     let a = http_client(&bridge.url("/mcp")).await;
     let b = sse_client(&bridge.url("/sse")).await;
@@ -101,7 +84,7 @@ async fn progress_goes_only_to_the_session_that_made_the_call() {
 
 #[tokio::test]
 async fn the_bridge_exits_with_the_code_of_its_server() {
-    let mut bridge = bridge(&[]).await;
+    let mut bridge = test_bridge(&[]).await;
     wait_healthy(&bridge).await;
     let client = http_client(&bridge.url("/mcp")).await;
     let params = CallToolRequestParams::new("exit")
@@ -147,7 +130,7 @@ async fn a_command_that_cannot_start_makes_the_bridge_fail() {
 
 #[tokio::test]
 async fn sigterm_stops_the_server_group_and_exits_zero() {
-    let bridge = bridge(&[]).await;
+    let bridge = test_bridge(&[]).await;
     wait_healthy(&bridge).await;
     // The MCP server's process group is the one other than the bridge's, among the
     // bridge's children.

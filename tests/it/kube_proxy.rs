@@ -61,19 +61,7 @@ fn api_server(target: String) -> kube::Client {
 
 #[tokio::test]
 async fn mounting_from_outside_the_cluster_goes_through_the_api_server_proxy() {
-    let bridge = Process::start(&[
-        "--log-format",
-        "json",
-        "bridge",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--",
-        TEST_SERVER,
-        "serve",
-    ])
-    .await;
+    let bridge = test_bridge(&[]).await;
     wait_healthy(&bridge.url("/health")).await;
     let access = Access::ApiServerProxy {
         cluster_url: "https://cluster.example:6443".into(),

@@ -311,6 +311,24 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// A bridge on a free loopback port serving the test server with `args` (its flags).
+pub async fn test_bridge(args: &[&str]) -> Process {
+    let mut argv = vec![
+        "--log-format",
+        "json",
+        "bridge",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--",
+        TEST_SERVER,
+        "serve",
+    ];
+    argv.extend_from_slice(args);
+    Process::start(&argv).await
+}
+
 /// Waits until `url` answers 200 (a bridge finished starting its server).
 pub async fn wait_healthy(url: &str) {
     let deadline = tokio::time::Instant::now() + QUICK;
