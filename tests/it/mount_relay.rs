@@ -188,21 +188,7 @@ async fn a_dead_child_fails_calls_fast_naming_the_mount_and_its_state() {
 async fn a_url_mount_reconnects_when_its_server_comes_back() {
     let daemon = Process::daemon(&[]).await;
     let meta = http_client(&daemon.url("/mcp")).await;
-    let bridge_args = |port: &str| {
-        vec![
-            "--log-format",
-            "json",
-            "bridge",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port.to_owned().leak(),
-            "--",
-            TEST_SERVER,
-            "serve",
-        ]
-    };
-    let first = Process::start(&bridge_args("0")).await;
+    let first = test_bridge(&[]).await;
     let port = first.addr.port().to_string();
     let url = first.url("/mcp");
     crate::support::wait_healthy(&first.url("/health")).await;
@@ -224,7 +210,7 @@ async fn a_url_mount_reconnects_when_its_server_comes_back() {
 
     // Same port, new process: the mount reconnects and says so.
     let before = meta.service().seen().tools_changed;
-    let _second = Process::start(&bridge_args(&port)).await;
+    let _second = test_bridge_on(&port, &[]).await;
     let recorder = meta.service().clone();
     eventually("list_changed after reconnecting", || {
         recorder.seen().tools_changed > before

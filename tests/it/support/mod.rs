@@ -313,6 +313,11 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 
 /// A bridge on a free loopback port serving the test server with `args` (its flags).
 pub async fn test_bridge(args: &[&str]) -> Process {
+    test_bridge_on("0", args).await
+}
+
+/// A bridge on loopback port `port` serving the test server with `args` (its flags).
+pub async fn test_bridge_on(port: &str, args: &[&str]) -> Process {
     let mut argv = vec![
         "--log-format",
         "json",
@@ -320,7 +325,7 @@ pub async fn test_bridge(args: &[&str]) -> Process {
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        port,
         "--",
         TEST_SERVER,
         "serve",
