@@ -178,18 +178,17 @@ async fn serve_http(
 
 /// `GET /metrics` (Prometheus text), behind the guard unless `--metrics-open`.
 fn metrics_route(manager: Arc<SessionManager>, config: &ServeConfig) -> axum::Router {
+    type Sources = (Arc<SessionManager>, Arc<server::guard::Rejections>);
     async fn render(
-        axum::extract::State(manager): axum::extract::State<Arc<SessionManager>>,
+        axum::extract::State((manager, rejections)): axum::extract::State<Sources>,
     ) -> impl axum::response::IntoResponse {
         let content_type = "text/plain; version=0.0.4; charset=utf-8";
-        (
-            [(axum::http::header::CONTENT_TYPE, content_type)],
-            manager.render_metrics(),
-        )
+        let text = manager.render_metrics() + &rejections.render();
+        ([(axum::http::header::CONTENT_TYPE, content_type)], text)
     }
     let route = axum::Router::new()
         .route("/metrics", axum::routing::get(render))
-        .with_state(manager);
+        .with_state((manager, config.guard.rejections.clone()));
     if config.metrics_open {
         return route;
     }

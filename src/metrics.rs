@@ -227,7 +227,8 @@ type Family = (
     Vec<(String, String)>,
 );
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+/// Writes the `# HELP` and `# TYPE` lines of family `name`.
+pub(crate) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP mcp_ephemeral_k8s_{name} {help}");
     let _ = writeln!(out, "# TYPE mcp_ephemeral_k8s_{name} {kind}");
 }

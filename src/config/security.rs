@@ -116,6 +116,7 @@ impl SecurityArgs {
             tokens,
             allowed_hosts,
             origins,
+            rejections: Default::default(),
         })
     }
 

@@ -2,7 +2,13 @@
 //! named principals) and `Host`/`Origin` checks against DNS rebinding and cross-site
 //! requests. `/health` is never guarded.
 
-use std::sync::Arc;
+use std::{
+    fmt::Write,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use axum::{
     extract::{Request, State},
@@ -83,6 +89,46 @@ pub struct Guard {
     /// Browser origins accepted (the CORS policy): with `Off`, only same-origin requests
     /// may carry an `Origin`.
     pub origins: CorsPolicy,
+    /// Requests refused so far, for `/metrics` (shared by every clone).
+    pub rejections: Arc<Rejections>,
+}
+
+/// Requests the guard refused, by reason.
+#[derive(Debug, Default)]
+pub struct Rejections {
+    unauthorized: AtomicU64,
+    host: AtomicU64,
+    origin: AtomicU64,
+}
+
+impl Rejections {
+    /// The counts as the Prometheus family `http_rejected_total{reason}`.
+    pub fn render(&self) -> String {
+        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut out = String::new();
+        crate::metrics::header(
+            &mut out,
+            "http_rejected_total",
+            "counter",
+            "Requests refused before MCP: no valid token (401), Host or Origin not allowed (403).",
+        );
+        for (reason, counter) in [
+            ("unauthorized", &self.unauthorized),
+            ("host", &self.host),
+            ("origin", &self.origin),
+        ] {
+            let _ = writeln!(
+                out,
+                "mcp_ephemeral_k8s_http_rejected_total{{reason=\"{reason}\"}} {}",
+                count(counter)
+            );
+        }
+        out
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
 }
 
 /// The realm in `WWW-Authenticate`.
@@ -104,12 +150,14 @@ pub async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: 
                 .any(|a| a.eq_ignore_ascii_case(h))
         })
     {
+        bump(&guard.rejections.host);
         let text = "Host not allowed (DNS rebinding protection); set --allowed-hosts to accept it";
         return (StatusCode::FORBIDDEN, text).into_response();
     }
     if let Some(origin) = headers.get(header::ORIGIN)
         && !origin_allowed(&guard.origins, origin, host)
     {
+        bump(&guard.rejections.origin);
         let text = "Origin not allowed; add it to --allow-origins";
         return (StatusCode::FORBIDDEN, text).into_response();
     }
@@ -118,7 +166,10 @@ pub async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: 
     } else {
         match bearer(headers).and_then(|token| guard.tokens.principal(token)) {
             Some(principal) => principal,
-            None => return unauthorized(bearer(headers).is_some()),
+            None => {
+                bump(&guard.rejections.unauthorized);
+                return unauthorized(bearer(headers).is_some());
+            }
         }
     };
     request.extensions_mut().insert(principal);

@@ -26,6 +26,11 @@ fn sample(text: &str, series: &str) -> f64 {
 async fn metrics_count_children_mounts_calls_and_errors() {
     let daemon = Process::daemon(&["--auth-token", TOKEN]).await;
     assert_eq!(scrape(&daemon, None).await.status(), 401);
+    let http = reqwest::Client::new();
+    let wrong_token = http.post(daemon.url("/mcp")).bearer_auth("wrong");
+    assert_eq!(wrong_token.send().await.unwrap().status(), 401);
+    let rebound = http.get(daemon.url("/sse")).header("host", "evil.example");
+    assert_eq!(rebound.send().await.unwrap().status(), 403);
     let meta = http_client_as(&daemon.url("/mcp"), TOKEN).await;
     let (server, _) = create_ready(&meta, test_server("")).await;
     let mount = json!({"job_name": server["job_name"], "name": "t"});
@@ -93,6 +98,20 @@ async fn metrics_count_children_mounts_calls_and_errors() {
         1.0
     );
     assert!(sample(&text, "mcp_ephemeral_k8s_sessions") >= 1.0);
+    let rejected = |reason: &str| {
+        sample(
+            &text,
+            &format!("mcp_ephemeral_k8s_http_rejected_total{{reason=\"{reason}\"}}"),
+        )
+    };
+    assert_eq!(
+        (
+            rejected("unauthorized"),
+            rejected("host"),
+            rejected("origin")
+        ),
+        (2.0, 1.0, 0.0)
+    );
     // Every call's log lines carry its request id.
     let log = daemon.log_text();
     let create = log
