@@ -5,7 +5,8 @@
 //!
 //! Run with `scripts/bench` (release build); it prints a Markdown table for BENCHMARKS.md.
 //! Options: `--seconds N` per measurement (default 5); `--seconds 0` makes one call per
-//! session, a smoke run the test suite does so the benchmark cannot silently break.
+//! session, a smoke run the test suite does so the benchmark cannot silently break;
+//! `--only-mounts` runs only the mount comparison.
 
 use std::{
     path::{Path, PathBuf},
@@ -38,6 +39,8 @@ async fn main() -> Result<()> {
         .map_or(Ok(5), |s| s.parse())
         .context("--seconds takes a whole number")?;
     let duration = Duration::from_secs(seconds);
+    // `--only-mounts`: just the mount overhead table (for quick comparisons).
+    let only_mounts = std::env::args().any(|a| a == "--only-mounts");
     let bin_dir = binaries_dir()?;
     let daemon_bin = bin_dir.join("mcp-ephemeral-k8s");
     let test_server = bin_dir.join("mcp-test-server");
@@ -76,6 +79,17 @@ async fn main() -> Result<()> {
     let daemon_rss = rss_kib(daemon.id().context("daemon pid")?)?;
     let bridge_rss = rss_kib(bridge.id().context("bridge pid")?)?;
 
+    if only_mounts {
+        mount_overhead(
+            &format!("http://{daemon_addr}/mcp"),
+            &test_server_path,
+            duration,
+        )
+        .await?;
+        let _ = daemon.kill().await;
+        let _ = bridge.kill().await;
+        return Ok(());
+    }
     println!("| target | client | sessions | calls | calls/s | p50 (ms) | p99 (ms) |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     let targets = [

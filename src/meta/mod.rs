@@ -27,13 +27,13 @@ use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
-        CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
-        ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-        LoggingLevel, MetaObject, PaginatedRequestParams, ProtocolVersion,
-        ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-        ResourceContents, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-        SubscribeRequestParams, Tool, UnsubscribeRequestParams,
+        CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+        GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+        ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+        MetaObject, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+        ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities,
+        ServerConfig, SetLevelRequestParams, SubscribeRequestParams, Tool,
+        UnsubscribeRequestParams,
     },
     service::{NotificationContext, RequestContext},
 };
@@ -161,38 +161,11 @@ impl ServerHandler for MetaServer {
         params: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let started = std::time::Instant::now();
-        let label = if self.tools.has_route(&params.name) {
-            params.name.to_string()
-        } else {
-            "mounted".to_owned()
-        };
-        let span = tracing::info_span!(
-            "mcp_call",
-            request_id = next_request_id(),
-            session = self.session,
-            tool = %params.name,
-            principal = %principal(&context),
-        );
-        let result = self
-            .dispatch_call(params, context)
-            .instrument(span.clone())
-            .await;
-        let outcome = match &result {
-            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => CallOutcome::Error,
-            Ok(_) => CallOutcome::Ok,
-            Err(_) => CallOutcome::Error,
-        };
-        let elapsed = started.elapsed();
-        self.manager.metrics().record_call(&label, outcome, elapsed);
-        span.in_scope(|| {
-            tracing::debug!(
-                ?outcome,
-                elapsed_ms = elapsed.as_secs_f64() * 1e3,
-                "call finished"
-            )
-        });
-        result
+        let tool = params.name.to_string();
+        let meta_tool = self.tools.has_route(&tool);
+        let who = principal(&context);
+        let call = self.dispatch_call(params, context);
+        measured(&self.manager, self.session, &tool, meta_tool, &who, call).await
     }
 
     async fn list_resources(
@@ -314,15 +287,53 @@ impl MetaServer {
                 .await;
         }
         let name = params.name.to_string();
-        match self.call_mounted(params, context).await {
-            Some(Ok(response)) => Ok(response),
-            Some(Err(text)) => Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into()),
-            None => Err(McpError::invalid_params(
-                format!("unknown tool {name:?}; call tools/list to see the tools"),
-                None,
-            )),
-        }
+        mounted::call(&self.manager, params, context)
+            .await
+            .ok_or_else(|| {
+                McpError::invalid_params(
+                    format!("unknown tool {name:?}; call tools/list to see the tools"),
+                    None,
+                )
+            })
     }
+}
+
+/// Runs the tool call `call` of `who` on `session` in a span with a request id (to find
+/// its log lines), logs how it ended and counts it in the metrics: meta tools by name,
+/// mounted ones together.
+async fn measured(
+    manager: &SessionManager,
+    session: u64,
+    tool: &str,
+    meta_tool: bool,
+    who: &crate::access::Principal,
+    call: impl Future<Output = Result<CallToolResponse, McpError>>,
+) -> Result<CallToolResponse, McpError> {
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!(
+        "mcp_call",
+        request_id = next_request_id(),
+        session,
+        tool,
+        principal = %who,
+    );
+    let result = call.instrument(span.clone()).await;
+    let outcome = match &result {
+        Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => CallOutcome::Error,
+        Ok(_) => CallOutcome::Ok,
+        Err(_) => CallOutcome::Error,
+    };
+    let elapsed = started.elapsed();
+    let label = if meta_tool { tool } else { "mounted" };
+    manager.metrics().record_call(label, outcome, elapsed);
+    span.in_scope(|| {
+        tracing::debug!(
+            ?outcome,
+            elapsed_ms = elapsed.as_secs_f64() * 1e3,
+            "call finished"
+        )
+    });
+    result
 }
 
 /// A new id for a tool call, unique in this process, to find its log lines.

@@ -9,70 +9,77 @@
 use rmcp::{
     ErrorData as McpError, RoleServer,
     model::{
-        CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, CompleteRequest,
-        CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams,
-        GetPromptResponse, ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse,
-        Reference, ResourceContents, ServerResult, SubscribeRequest, SubscribeRequestParams,
-        UnsubscribeRequest, UnsubscribeRequestParams,
+        CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest,
+        CompleteRequest, CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequest,
+        GetPromptRequestParams, GetPromptResponse, ReadResourceRequest, ReadResourceRequestParams,
+        ReadResourceResponse, Reference, ResourceContents, ServerResult, SubscribeRequest,
+        SubscribeRequestParams, UnsubscribeRequest, UnsubscribeRequestParams,
     },
     service::RequestContext,
 };
 
 use super::{MetaServer, authorize::principal};
-use crate::mount::{self, Mount, catalog::rename_uri};
+use crate::{
+    mount::{self, Mount, catalog::rename_uri},
+    session::SessionManager,
+};
+
+/// Calls the mounted tool `params.name` for the client of `context`; `None` when no mount
+/// has it. Tool-level failures (the mount is unreachable) come back as the error text.
+pub(super) async fn try_call(
+    manager: &SessionManager,
+    mut params: CallToolRequestParams,
+    context: RequestContext<RoleServer>,
+) -> Option<Result<CallToolResponse, String>> {
+    let mounts = manager.mounts();
+    let (mount, original) = mounts.route_tool(&params.name, &principal(&context))?;
+    params.name = original.into();
+    let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+    let result = mounts.forward(&mount, request, &context).await;
+    Some(match result {
+        Ok(ServerResult::CallToolResult(result)) => Ok(CallToolResponse::Complete(result)),
+        Ok(ServerResult::InputRequiredResult(result)) => {
+            Ok(CallToolResponse::InputRequired(result))
+        }
+        Ok(ServerResult::CreateTaskResult(result)) => Ok(CallToolResponse::Task(result)),
+        Ok(_) => Err(format!(
+            "{} answered tools/call with something else",
+            mount.label()
+        )),
+        Err(mount::Error::Server(e)) => Err(format!("{}: {}", mount.label(), e.message)),
+        Err(e) => Err(describe(manager, &mount, e).await),
+    })
+}
+
+/// [`try_call`], with a failure as the tool's error result.
+pub(super) async fn call(
+    manager: &SessionManager,
+    params: CallToolRequestParams,
+    context: RequestContext<RoleServer>,
+) -> Option<CallToolResponse> {
+    let result = try_call(manager, params, context).await?;
+    Some(result.unwrap_or_else(|text| CallToolResult::error(vec![ContentBlock::text(text)]).into()))
+}
+
+/// An error's text, with the child's state when the mount is unavailable, so the user
+/// sees why (e.g. the child exited) and not only that the connection failed.
+async fn describe(manager: &SessionManager, mount: &Mount, error: mount::Error) -> String {
+    let mut text = error.to_string();
+    if let (mount::Error::Unavailable { .. }, Some(job_name)) = (&error, &mount.job_name) {
+        match manager.get_mcp_server_status(job_name).await {
+            Ok(status) => {
+                text.push_str(&format!("; server {job_name} is {:?}", status.phase));
+                if let Some(last_error) = status.last_error {
+                    text.push_str(&format!(" ({last_error})"));
+                }
+            }
+            Err(e) => text.push_str(&format!("; {e}")),
+        }
+    }
+    text
+}
 
 impl MetaServer {
-    /// Calls the mounted tool `params.name`; `None` when no mount has it. Tool-level
-    /// failures (the mount is unreachable) come back as the error text.
-    pub(super) async fn call_mounted(
-        &self,
-        mut params: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Option<Result<CallToolResponse, String>> {
-        let (mount, original) = self
-            .manager
-            .mounts()
-            .route_tool(&params.name, &principal(&context))?;
-        params.name = original.into();
-        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-        let result = self
-            .manager
-            .mounts()
-            .forward(&mount, request, &context)
-            .await;
-        Some(match result {
-            Ok(ServerResult::CallToolResult(result)) => Ok(CallToolResponse::Complete(result)),
-            Ok(ServerResult::InputRequiredResult(result)) => {
-                Ok(CallToolResponse::InputRequired(result))
-            }
-            Ok(ServerResult::CreateTaskResult(result)) => Ok(CallToolResponse::Task(result)),
-            Ok(_) => Err(format!(
-                "{} answered tools/call with something else",
-                mount.label()
-            )),
-            Err(mount::Error::Server(e)) => Err(format!("{}: {}", mount.label(), e.message)),
-            Err(e) => Err(self.describe(&mount, e).await),
-        })
-    }
-
-    /// An error's text, with the child's state when the mount is unavailable, so the user
-    /// sees why (e.g. the child exited) and not only that the connection failed.
-    async fn describe(&self, mount: &Mount, error: mount::Error) -> String {
-        let mut text = error.to_string();
-        if let (mount::Error::Unavailable { .. }, Some(job_name)) = (&error, &mount.job_name) {
-            match self.manager.get_mcp_server_status(job_name).await {
-                Ok(status) => {
-                    text.push_str(&format!("; server {job_name} is {:?}", status.phase));
-                    if let Some(last_error) = status.last_error {
-                        text.push_str(&format!(" ({last_error})"));
-                    }
-                }
-                Err(e) => text.push_str(&format!("; {e}")),
-            }
-        }
-        text
-    }
-
     /// Sends a non-tool request to `mount`; its failures become JSON-RPC errors.
     async fn ask(
         &self,
@@ -84,7 +91,7 @@ impl MetaServer {
             Ok(result) => Ok(result),
             Err(mount::Error::Server(e)) => Err(e),
             Err(e) => Err(McpError::internal_error(
-                self.describe(mount, e).await,
+                describe(&self.manager, mount, e).await,
                 None,
             )),
         }

@@ -324,7 +324,7 @@ impl MetaServer {
         )?;
         let mut call = CallToolRequestParams::new(name);
         call.arguments = params.arguments;
-        match self.call_mounted(call, context).await {
+        match super::mounted::try_call(&self.manager, call, context).await {
             Some(result) => result,
             None => Err(format!(
                 "no mounted tool {:?}; list_mounted_tools shows the mounted tools",

@@ -4,13 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
 
-use rmcp::{
-    model::InitializeResult,
-    transport::{
-        StreamableHttpClientTransport, common::client_side_sse::NeverRetry,
-        streamable_http_client::StreamableHttpClientTransportConfig,
-    },
-};
+use rmcp::model::InitializeResult;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
@@ -52,13 +46,7 @@ pub async fn connect(url: &str, transport: MountTransport) -> Result<Connected, 
     let attempt = async {
         match transport {
             MountTransport::StreamableHttp => {
-                // No silent resumption: a broken stream fails its call at once, and the
-                // mount's supervisor reconnects with a fresh session.
-                let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
-                config.retry_config = Arc::new(NeverRetry::default());
-                let transport =
-                    StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
-                Upstream::connect(transport)
+                Upstream::connect_http(reqwest::Client::new(), url.into())
                     .await
                     .map_err(|e| e.to_string())
             }

@@ -4,7 +4,8 @@
 //! to reach children. The parts:
 //! - [`Upstream`]: one persistent client session to an MCP server (a stdio child process,
 //!   or a URL over streamable HTTP or legacy SSE), and [`Upstream::forward`], which passes a
-//!   downstream request on with progress and cancellation relayed.
+//!   downstream request on with progress and cancellation relayed; on streamable HTTP
+//!   it posts requests directly on the session ([`lane`]).
 //! - [`Sessions`]: the connected downstream sessions, for broadcasts and subscriptions.
 //! - [`Calls`]: one upstream's calls in flight, so progress and server-to-client requests
 //!   reach the client that made the call.
@@ -13,6 +14,7 @@
 
 mod calls;
 mod forwarder;
+pub mod lane;
 mod relay;
 mod sessions;
 mod upstream;

@@ -16,7 +16,7 @@ use rmcp::{
         CreateMessageRequestParams, CreateMessageResult, ElicitRequest, ElicitRequestParams,
         ElicitResult, GetExtensions, ListRootsRequest, ListRootsResult,
         LoggingMessageNotificationParam, ProgressNotificationParam,
-        ResourceUpdatedNotificationParam, ServerRequest,
+        ResourceUpdatedNotificationParam, ServerNotification, ServerRequest,
     },
     service::{
         InboundStreamOrigin, NotificationContext, OriginatingRequestId, PeerRequestOptions,
@@ -24,8 +24,9 @@ use rmcp::{
     },
 };
 use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
 
-use super::{Calls, client_config, upstream_error};
+use super::{Caller, Calls, client_config, upstream_error};
 
 /// Something the upstream server said that its owner relays (with renaming, for mounts).
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ impl Relay {
     /// wrong client.
     async fn ask(
         &self,
-        mut request: ServerRequest,
+        request: ServerRequest,
         context: RequestContext<RoleClient>,
     ) -> Result<ClientResult, McpError> {
         let associated = match context.extensions.get::<InboundStreamOrigin>() {
@@ -90,9 +91,22 @@ impl Relay {
                 None,
             ));
         };
+        Self::ask_caller(&caller, request, &context.ct).await
+    }
+
+    /// Sends a request from the upstream to `caller`'s client and waits for the answer;
+    /// when `ct` is cancelled (the upstream gave up on it), tells the client to stop too.
+    ///
+    /// # Errors
+    /// The client's error, or why it could not be asked.
+    pub async fn ask_caller(
+        caller: &Caller,
+        mut request: ServerRequest,
+        ct: &CancellationToken,
+    ) -> Result<ClientResult, McpError> {
         request
             .extensions_mut()
-            .insert(OriginatingRequestId(caller.request_id));
+            .insert(OriginatingRequestId(caller.request_id.clone()));
         let answer_error = |e| upstream_error("the client could not answer", e);
         let handle = caller
             .peer
@@ -102,12 +116,37 @@ impl Relay {
         let id = handle.id.clone();
         tokio::select! {
             answer = handle.await_response() => answer.map_err(answer_error),
-            // The upstream gave up on its request: tell the client to stop too.
-            () = context.ct.cancelled() => {
+            () = ct.cancelled() => {
                 let reason = Some("cancelled by the server".to_owned());
                 let _ = caller.peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
                 Err(McpError::internal_error("cancelled by the server", None))
             }
+        }
+    }
+
+    /// Passes on a notification the upstream sent: progress to its caller, the rest to the
+    /// upstream's owner as an [`UpstreamEvent`].
+    pub async fn notify(&self, notification: ServerNotification) {
+        match notification {
+            ServerNotification::ProgressNotification(n) => {
+                self.calls.route_progress(n.params).await;
+            }
+            ServerNotification::LoggingMessageNotification(n) => {
+                self.event(UpstreamEvent::Log(n.params));
+            }
+            ServerNotification::ResourceUpdatedNotification(n) => {
+                self.event(UpstreamEvent::ResourceUpdated(n.params));
+            }
+            ServerNotification::ResourceListChangedNotification(_) => {
+                self.event(UpstreamEvent::ResourcesChanged);
+            }
+            ServerNotification::ToolListChangedNotification(_) => {
+                self.event(UpstreamEvent::ToolsChanged);
+            }
+            ServerNotification::PromptListChangedNotification(_) => {
+                self.event(UpstreamEvent::PromptsChanged);
+            }
+            _ => {}
         }
     }
 }

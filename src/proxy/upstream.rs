@@ -1,23 +1,44 @@
 //! One persistent client session to an upstream MCP server, and forwarding requests to it
 //! on behalf of downstream sessions.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    any::TypeId,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
+use futures::StreamExt;
 use rmcp::{
     Peer, RoleClient, RoleServer, ServiceExt,
     model::{
-        CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientRequest,
-        Implementation, InitializeResult, ProtocolVersion, ServerResult,
+        CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientJsonRpcMessage,
+        ClientRequest, ClientResult, GetMeta, Implementation, InitializeResult, JsonRpcMessage,
+        JsonRpcRequest, NumberOrString, ProgressToken, ProtocolVersion, RequestId, ServerRequest,
+        ServerResult,
     },
     service::{
         ClientInitializeError, PeerRequestOptions, RequestContext, RunningServiceCancellationToken,
         ServiceError,
     },
-    transport::IntoTransport,
+    transport::{
+        DynamicTransportError, IntoTransport, StreamableHttpClientTransport,
+        common::client_side_sse::NeverRetry,
+        streamable_http_client::{StreamableHttpClient, StreamableHttpClientTransportConfig},
+    },
 };
 use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
 
-use super::{Caller, Calls, Relay, UpstreamEvent};
+use super::{
+    Caller, Calls, Relay, UpstreamEvent,
+    lane::{Lane, LaneError, Recording},
+};
+
+/// Prefix of the ids of requests sent on the direct lane (rmcp's client numbers its own).
+const DIRECT_ID_PREFIX: &str = "ek-direct-";
 
 /// The upstream could not be reached or did not complete `initialize`.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +65,11 @@ pub struct Upstream {
     peer: Peer<RoleClient>,
     info: Arc<InitializeResult>,
     calls: Arc<Calls>,
+    relay: Relay,
+    /// Direct requests on the same session (streamable HTTP only).
+    lane: Option<Arc<dyn Lane>>,
+    /// Numbers the direct requests.
+    next_direct: AtomicU64,
     /// Ends the session; taken by [`Self::close`].
     cancel: std::sync::Mutex<Option<RunningServiceCancellationToken>>,
     /// Becomes true when the session has ended.
@@ -67,7 +93,7 @@ impl Upstream {
         let calls = Arc::new(Calls::default());
         let (events_tx, events) = mpsc::unbounded_channel();
         let relay = Relay::new(calls.clone(), events_tx.clone());
-        let service = relay.serve(transport).await?;
+        let service = relay.clone().serve(transport).await?;
         let peer = service.peer().clone();
         let peer_info = peer.peer_info().ok_or_else(|| {
             ClientInitializeError::ConnectionClosed("no initialize result".into())
@@ -92,9 +118,35 @@ impl Upstream {
             peer,
             info: Arc::new(info),
             calls,
+            relay,
+            lane: None,
+            next_direct: AtomicU64::new(0),
             cancel: std::sync::Mutex::new(Some(cancel)),
             closed,
         };
+        Ok((upstream, events))
+    }
+
+    /// Connects to the streamable-HTTP endpoint `uri` through `client` and completes
+    /// `initialize`. It never resumes a broken stream: a broken stream fails its call at
+    /// once, and the owner reconnects with a fresh session. Requests then go on the direct
+    /// lane (see [`super::lane`]).
+    ///
+    /// # Errors
+    /// [`UpstreamError`] when the handshake fails.
+    pub async fn connect_http<C>(
+        client: C,
+        uri: Arc<str>,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<UpstreamEvent>), UpstreamError>
+    where
+        C: StreamableHttpClient + Sync,
+    {
+        let (client, lane) = Recording::new(client, uri.clone());
+        let mut config = StreamableHttpClientTransportConfig::with_uri(uri);
+        config.retry_config = Arc::new(NeverRetry::default());
+        let transport = StreamableHttpClientTransport::with_client(client, config);
+        let (mut upstream, events) = Self::connect(transport).await?;
+        upstream.lane = Some(Arc::new(lane));
         Ok((upstream, events))
     }
 
@@ -138,21 +190,97 @@ impl Upstream {
         context: &RequestContext<RoleServer>,
         timeout: Option<Duration>,
     ) -> Result<ServerResult, ServiceError> {
-        let tool_call = matches!(request, ClientRequest::CallToolRequest(_));
-        let handle = self
-            .peer
-            .send_request_with_option(request, PeerRequestOptions::no_options())
-            .await?;
         let caller = Caller {
             peer: context.peer.clone(),
             request_id: context.id.clone(),
             progress_token: context.meta.get_progress_token(),
-            tool_call,
+            tool_call: matches!(request, ClientRequest::CallToolRequest(_)),
         };
+        match &self.lane {
+            Some(lane) if lane.ready() => {
+                self.forward_direct(lane, request, caller, &context.ct, timeout)
+                    .await
+            }
+            _ => {
+                self.forward_rmcp(request, caller, &context.ct, timeout)
+                    .await
+            }
+        }
+    }
+
+    /// [`Self::forward`] through rmcp's client service.
+    async fn forward_rmcp(
+        &self,
+        request: ClientRequest,
+        caller: Caller,
+        ct: &CancellationToken,
+        timeout: Option<Duration>,
+    ) -> Result<ServerResult, ServiceError> {
+        let handle = self
+            .peer
+            .send_request_with_option(request, PeerRequestOptions::no_options())
+            .await?;
         let _routes = self
             .calls
             .begin(handle.id.clone(), handle.progress_token.clone(), caller);
         let id = handle.id.clone();
+        self.finish(handle.await_response(), id, ct, timeout).await
+    }
+
+    /// [`Self::forward`] on the direct lane: the answer, and what the server sends about
+    /// the call before it, come back on the POST's response.
+    async fn forward_direct(
+        &self,
+        lane: &Arc<dyn Lane>,
+        mut request: ClientRequest,
+        caller: Caller,
+        ct: &CancellationToken,
+        timeout: Option<Duration>,
+    ) -> Result<ServerResult, ServiceError> {
+        let n = self.next_direct.fetch_add(1, Ordering::Relaxed);
+        let name: Arc<str> = format!("{DIRECT_ID_PREFIX}{n}").into();
+        let id = RequestId::String(name.clone());
+        let token = ProgressToken(NumberOrString::String(name));
+        request.get_meta_mut().set_progress_token(token.clone());
+        let _routes = self.calls.begin(id.clone(), token, caller.clone());
+        // Ends the client requests this call's server made, if it ends first.
+        let asks = CancellationToken::new();
+        let _asks = asks.clone().drop_guard();
+        let expected = id.clone();
+        let exchange = async {
+            let id = expected;
+            let message = ClientJsonRpcMessage::request(request, id.clone());
+            let mut replies = lane.post(message).await.map_err(lane_error)?;
+            while let Some(reply) = replies.next().await {
+                match reply.map_err(lane_error)? {
+                    JsonRpcMessage::Response(r) if r.id == id => return Ok(r.result),
+                    JsonRpcMessage::Error(e) if e.id.as_ref() == Some(&id) => {
+                        return Err(ServiceError::McpError(e.error));
+                    }
+                    JsonRpcMessage::Request(r) => {
+                        let (lane, caller, asks) = (lane.clone(), caller.clone(), asks.clone());
+                        tokio::spawn(answer(lane, r, caller, asks));
+                    }
+                    JsonRpcMessage::Notification(n) => self.relay.notify(n.notification).await,
+                    other => tracing::debug!(?other, "ignoring a stray message on a call's stream"),
+                }
+            }
+            Err(lane_error(LaneError::Stream(
+                "ended before the answer".into(),
+            )))
+        };
+        self.finish(exchange, id, ct, timeout).await
+    }
+
+    /// Waits for `answer` to the upstream request `id`; when the client cancels (`ct`) or
+    /// `timeout` passes first, cancels the upstream request.
+    async fn finish(
+        &self,
+        answer: impl Future<Output = Result<ServerResult, ServiceError>>,
+        id: RequestId,
+        ct: &CancellationToken,
+        timeout: Option<Duration>,
+    ) -> Result<ServerResult, ServiceError> {
         let deadline = async {
             match timeout {
                 Some(timeout) => tokio::time::sleep(timeout).await,
@@ -164,8 +292,8 @@ impl Upstream {
             let _ = self.peer.notify_cancelled(param).await;
         };
         tokio::select! {
-            result = handle.await_response() => result,
-            () = context.ct.cancelled() => {
+            result = answer => result,
+            () = ct.cancelled() => {
                 let reason = "cancelled by the client".to_owned();
                 cancel(reason.clone()).await;
                 Err(ServiceError::Cancelled { reason: Some(reason) })
@@ -177,6 +305,37 @@ impl Upstream {
             }
         }
     }
+}
+
+/// Answers a request the server made on a call's response stream (sampling, elicitation,
+/// roots, ping) by asking the caller's client, and posts the answer back.
+async fn answer(
+    lane: Arc<dyn Lane>,
+    request: JsonRpcRequest<ServerRequest>,
+    caller: Caller,
+    asks: CancellationToken,
+) {
+    let result = match request.request {
+        ServerRequest::PingRequest(_) => Ok(ClientResult::empty(())),
+        other => Relay::ask_caller(&caller, other, &asks).await,
+    };
+    let message = match result {
+        Ok(result) => ClientJsonRpcMessage::response(result, request.id),
+        Err(error) => ClientJsonRpcMessage::error(error, Some(request.id)),
+    };
+    match lane.post(message).await {
+        Ok(mut replies) => while replies.next().await.is_some() {},
+        Err(e) => tracing::debug!(cause = %e, "could not answer the server's request"),
+    }
+}
+
+/// A lane failure as rmcp reports transport failures (the connection is gone).
+fn lane_error(error: LaneError) -> ServiceError {
+    ServiceError::TransportSend(DynamicTransportError::from_parts(
+        "streamable-http",
+        TypeId::of::<LaneError>(),
+        Box::new(error),
+    ))
 }
 
 impl Drop for Upstream {

@@ -157,3 +157,92 @@ async fn server_everything_mounted_end_to_end() {
     assert!(!tool_names(&meta).await.contains(&"ev_echo".to_owned()));
     assert_groups_gone(&groups).await;
 }
+
+/// Kills a process group when dropped, so a failing test leaves nothing behind.
+struct GroupGuard(u32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        signal_group(self.0, libc::SIGKILL);
+    }
+}
+
+fn signal_group(pgid: u32, sig: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(-(pgid as i32), sig) };
+}
+
+/// The reference server over its own streamable HTTP, mounted by URL: it sends its
+/// sampling request and progress on the response stream of the call that caused them
+/// (the TypeScript SDK does), and they reach the calling client.
+#[tokio::test]
+async fn server_everything_over_http_mounted_by_url_asks_the_calling_client() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = tokio::process::Command::new("npx")
+        .args([
+            "--yes",
+            "@modelcontextprotocol/server-everything",
+            "streamableHttp",
+        ])
+        .env("PORT", port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("npx starts");
+    let _group = GroupGuard(server.id().unwrap());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server-everything never listened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    call_ok(&meta, "mount_mcp_server", json!({"url": url, "name": "ev"})).await;
+
+    let sampled = call(
+        &meta,
+        "ev_trigger-sampling-request",
+        json!({"prompt": "via the lane"}),
+    )
+    .await;
+    assert_ne!(sampled.is_error, Some(true), "{}", text(&sampled));
+    assert!(
+        text(&sampled).contains("sampled: Resource trigger-sampling-request context: via the lane"),
+        "{}",
+        text(&sampled)
+    );
+    let recorder = meta.service().clone();
+    assert_eq!(recorder.seen().sampled.len(), 1);
+
+    let result = call(
+        &meta,
+        "ev_trigger-long-running-operation",
+        json!({"duration": 0.3, "steps": 3}),
+    )
+    .await;
+    assert_ne!(result.is_error, Some(true), "{}", text(&result));
+    eventually("progress from the reference server", || {
+        recorder
+            .seen()
+            .progress
+            .iter()
+            .filter(|p| p.total == Some(3.0))
+            .count()
+            >= 3
+    })
+    .await;
+}

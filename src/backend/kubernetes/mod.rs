@@ -27,9 +27,6 @@ use kube::{
     Api, Client,
     api::{ListParams, Patch, PatchParams},
 };
-use rmcp::transport::{
-    StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
-};
 
 use super::{Adopted, Backend, ChildMeta, Endpoints, Progress};
 use crate::{
@@ -376,14 +373,7 @@ impl Backend for KubernetesBackend {
         Ok(Some(Arc::new(move || {
             let (client, uri) = (client.clone(), uri.clone());
             Box::pin(async move {
-                let mut config = StreamableHttpClientTransportConfig::with_uri(uri);
-                config.retry_config =
-                    Arc::new(rmcp::transport::common::client_side_sse::NeverRetry::default());
-                let transport = StreamableHttpClientTransport::with_client(
-                    proxy::KubeProxyClient::new(client),
-                    config,
-                );
-                let connect = Upstream::connect(transport);
+                let connect = Upstream::connect_http(proxy::KubeProxyClient::new(client), uri);
                 match tokio::time::timeout(crate::mount::connect::CONNECT_TIMEOUT, connect).await {
                     Ok(result) => result.map_err(|e| e.to_string()),
                     Err(_) => Err("no MCP session through the API server proxy in time".to_owned()),

@@ -1,0 +1,304 @@
+//! The direct lane to a streamable-HTTP upstream: a request is posted on the session that
+//! rmcp's client opened, and its answer read from that POST's own response, without
+//! rmcp's client service in between. Per call that saves the service's task and channel
+//! hops and its bookkeeping, which on a mounted call cost about as much as the HTTP round
+//! trip itself (BENCHMARKS.md). Everything else on the session (the GET stream with the
+//! server's notifications, list requests at mount time, reconnects) stays with rmcp.
+//!
+//! Parts: [`Recording`] wraps the HTTP client rmcp's transport uses and notes the session
+//! id and protocol headers it sends; [`HttpLane`] posts with them.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use futures::{
+    StreamExt,
+    future::{self, BoxFuture},
+    stream::{self, BoxStream},
+};
+use http::{HeaderName, HeaderValue};
+use rmcp::{
+    model::{ClientJsonRpcMessage, ServerJsonRpcMessage},
+    transport::streamable_http_client::{
+        StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
+        StreamableHttpResponseLimits,
+    },
+};
+use sse_stream::{Error as SseError, Sse};
+
+use super::lock;
+
+/// Why a direct request failed. Every variant means the connection can no longer be
+/// trusted: the mount reconnects.
+#[derive(Debug, thiserror::Error)]
+pub enum LaneError {
+    /// The POST failed (connection refused or reset, error status, session expired).
+    #[error("posting to the MCP server failed: {0}")]
+    Post(String),
+    /// The response stream broke or ended before the answer.
+    #[error("the MCP server's response stream {0}")]
+    Stream(String),
+}
+
+/// The messages of one POST's response, in order.
+pub type Replies = BoxStream<'static, Result<ServerJsonRpcMessage, LaneError>>;
+
+/// Posts a message on an upstream session and yields what comes back on that POST.
+pub trait Lane: Send + Sync {
+    /// Whether the session is known yet (rmcp's client has posted with it).
+    fn ready(&self) -> bool;
+
+    /// Posts `message` on the session.
+    fn post(&self, message: ClientJsonRpcMessage) -> BoxFuture<'_, Result<Replies, LaneError>>;
+}
+
+/// The session id and protocol headers rmcp's client sends after `initialize`.
+#[derive(Clone)]
+struct Session {
+    id: Arc<str>,
+    headers: HashMap<HeaderName, HeaderValue>,
+}
+
+/// Where [`Recording`] notes the session for [`HttpLane`].
+type SessionSlot = Arc<Mutex<Option<Session>>>;
+
+/// An HTTP client for rmcp's streamable-HTTP transport that passes everything to `C` and
+/// notes the session id and headers of its posts, for the lane on the same session.
+#[derive(Clone)]
+pub struct Recording<C> {
+    inner: C,
+    session: SessionSlot,
+}
+
+impl<C: StreamableHttpClient> Recording<C> {
+    /// Wraps `inner`; returns the wrapper (for rmcp's transport) and the lane that posts
+    /// to `uri` on the session the transport opens.
+    pub fn new(inner: C, uri: Arc<str>) -> (Self, HttpLane<C>) {
+        let session = SessionSlot::default();
+        let lane = HttpLane {
+            client: inner.clone(),
+            uri,
+            session: session.clone(),
+        };
+        (Self { inner, session }, lane)
+    }
+
+    fn note(&self, session_id: Option<&Arc<str>>, headers: &HashMap<HeaderName, HeaderValue>) {
+        if let Some(id) = session_id {
+            let mut slot = lock(&self.session);
+            if slot.as_ref().is_none_or(|s| s.id != *id) {
+                *slot = Some(Session {
+                    id: id.clone(),
+                    headers: headers.clone(),
+                });
+            }
+        }
+    }
+}
+
+impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Recording<C> {
+    type Error = C::Error;
+
+    async fn post_message(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        self.note(session_id.as_ref(), &custom_headers);
+        self.inner
+            .post_message(uri, message, session_id, auth_header, custom_headers)
+            .await
+    }
+
+    async fn post_message_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        self.note(session_id.as_ref(), &custom_headers);
+        self.inner
+            .post_message_with_max_sse_event_size(
+                uri,
+                message,
+                session_id,
+                auth_header,
+                custom_headers,
+                max_sse_event_size,
+            )
+            .await
+    }
+
+    async fn post_message_with_response_limits(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        self.note(session_id.as_ref(), &custom_headers);
+        self.inner
+            .post_message_with_response_limits(
+                uri,
+                message,
+                session_id,
+                auth_header,
+                custom_headers,
+                limits,
+            )
+            .await
+    }
+
+    async fn delete_session(
+        &self,
+        uri: Arc<str>,
+        session_id: Arc<str>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<(), StreamableHttpError<Self::Error>> {
+        self.inner
+            .delete_session(uri, session_id, auth_header, custom_headers)
+            .await
+    }
+
+    async fn get_stream(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
+        self.inner
+            .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
+            .await
+    }
+
+    async fn get_stream_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
+        self.inner
+            .get_stream_with_max_sse_event_size(
+                uri,
+                session_id,
+                last_event_id,
+                auth_header,
+                custom_headers,
+                max_sse_event_size,
+            )
+            .await
+    }
+}
+
+/// Posts to a streamable-HTTP upstream on the session [`Recording`] saw.
+pub struct HttpLane<C> {
+    client: C,
+    uri: Arc<str>,
+    session: SessionSlot,
+}
+
+impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
+    fn ready(&self) -> bool {
+        lock(&self.session).is_some()
+    }
+
+    fn post(&self, message: ClientJsonRpcMessage) -> BoxFuture<'_, Result<Replies, LaneError>> {
+        Box::pin(async move {
+            let session = lock(&self.session)
+                .clone()
+                .ok_or_else(|| LaneError::Post("no session yet".into()))?;
+            let response = self
+                .client
+                .post_message_with_response_limits(
+                    self.uri.clone(),
+                    message,
+                    Some(session.id),
+                    None,
+                    session.headers,
+                    StreamableHttpResponseLimits::default(),
+                )
+                .await
+                .map_err(|e| LaneError::Post(e.to_string()))?;
+            Ok(match response {
+                StreamableHttpPostResponse::Accepted => stream::empty().boxed(),
+                StreamableHttpPostResponse::Json(message, _) => {
+                    stream::once(future::ready(Ok(message))).boxed()
+                }
+                StreamableHttpPostResponse::Sse(events, _) => events
+                    .filter_map(|event| future::ready(message_of(event)))
+                    .boxed(),
+                other => {
+                    return Err(LaneError::Post(format!("unexpected response {other:?}")));
+                }
+            })
+        })
+    }
+}
+
+/// The JSON-RPC message an SSE event carries; `None` for priming events, keep-alives and
+/// unparsable data (skipped, as rmcp's client does).
+fn message_of(event: Result<Sse, SseError>) -> Option<Result<ServerJsonRpcMessage, LaneError>> {
+    let sse = match event {
+        Ok(sse) => sse,
+        Err(e) => return Some(Err(LaneError::Stream(format!("broke: {e}")))),
+    };
+    if !matches!(sse.event.as_deref(), None | Some("message")) {
+        return None;
+    }
+    let data = sse.data.filter(|d| !d.trim().is_empty())?;
+    match serde_json::from_str(&data) {
+        Ok(message) => Some(Ok(message)),
+        Err(e) => {
+            tracing::warn!(cause = %e, "ignoring an unparsable message on a response stream");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sse(event: Option<&str>, data: Option<&str>) -> Result<Sse, SseError> {
+        Ok(Sse {
+            event: event.map(Into::into),
+            data: data.map(Into::into),
+            id: None,
+            retry: None,
+        })
+    }
+
+    #[test]
+    fn response_events_become_messages_and_the_rest_is_skipped() {
+        let response = r#"{"jsonrpc":"2.0","id":"ek-1","result":{"content":[]}}"#;
+        assert!(matches!(
+            message_of(sse(None, Some(response))),
+            Some(Ok(ServerJsonRpcMessage::Response(_)))
+        ));
+        assert!(matches!(
+            message_of(sse(Some("message"), Some(response))),
+            Some(Ok(_))
+        ));
+        // rmcp's priming event (empty data), keep-alives and other event types.
+        assert!(message_of(sse(None, Some(""))).is_none());
+        assert!(message_of(sse(None, None)).is_none());
+        assert!(message_of(sse(Some("ping"), Some(response))).is_none());
+        assert!(message_of(sse(None, Some("not json"))).is_none());
+    }
+}
