@@ -156,6 +156,7 @@ async fn serve_http(
         cors: config.cors.clone(),
         max_body_bytes: config.max_body_bytes,
         guard: config.guard.clone(),
+        shortcut: Some(crate::meta::direct::DirectCalls::shortcuts(manager.clone())),
     };
     let metrics = metrics_route(manager.clone(), config);
     let factory = move || Ok(MetaServer::new(manager.clone()));

@@ -3,13 +3,15 @@
 //! one client session; all share one [`SessionManager`].
 //!
 //! Parts: [`params`] (tool parameters and outputs), [`tools`] (the meta tools),
-//! [`mounted`] (requests passed to mounts), [`progress`] (progress and log notifications).
+//! [`mounted`] (requests passed to mounts), [`direct`] (mounted tool calls served without
+//! rmcp's session machinery), [`progress`] (progress and log notifications).
 
 // Logging and resources/subscribe are deprecated by SEP-2577 (2026-07-28) but part of
 // 2025-11-25, which we serve.
 #![expect(deprecated)]
 
 mod authorize;
+pub mod direct;
 mod mounted;
 pub mod params;
 mod progress;
@@ -137,9 +139,20 @@ impl ServerHandler for MetaServer {
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let who = crate::access::Principal::of(&context.extensions);
-        self.manager
-            .sessions()
-            .register(self.session, context.peer, who);
+        let http_id = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| {
+                parts
+                    .headers
+                    .get(crate::server::shortcut::SESSION_ID_HEADER)
+            })
+            .and_then(|id| id.to_str().ok());
+        let sessions = self.manager.sessions();
+        if let Some(http_id) = http_id {
+            sessions.set_http_id(self.session, http_id);
+        }
+        sessions.register(self.session, context.peer, who);
     }
 
     async fn list_tools(

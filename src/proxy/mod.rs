@@ -50,7 +50,7 @@ pub fn upstream_error(what: &str, error: ServiceError) -> McpError {
 }
 
 /// Locks a std mutex, keeping on after a panic elsewhere: the guarded maps stay valid.
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

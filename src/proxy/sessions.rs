@@ -24,6 +24,9 @@ pub struct Sessions {
     peers: Mutex<HashMap<u64, (Peer<RoleServer>, Principal)>>,
     /// Resource URI (as the sessions see it) → sessions subscribed to it.
     subscriptions: Mutex<HashMap<String, Vec<u64>>>,
+    /// Streamable-HTTP session id (`Mcp-Session-Id`) → session, to find a session from an
+    /// HTTP request rmcp has not seen (see [`crate::server::shortcut`]).
+    http_ids: Mutex<HashMap<String, u64>>,
 }
 
 impl Sessions {
@@ -37,9 +40,22 @@ impl Sessions {
         lock(&self.peers).insert(session, (peer, principal));
     }
 
+    /// Records that `session` is the streamable-HTTP session `http_id`.
+    pub fn set_http_id(&self, session: u64, http_id: &str) {
+        lock(&self.http_ids).insert(http_id.to_owned(), session);
+    }
+
+    /// The session whose streamable-HTTP session id is `http_id`, and its client.
+    pub fn by_http_id(&self, http_id: &str) -> Option<(u64, Peer<RoleServer>)> {
+        let session = *lock(&self.http_ids).get(http_id)?;
+        let peer = lock(&self.peers).get(&session)?.0.clone();
+        Some((session, peer))
+    }
+
     /// Forgets a session and its subscriptions.
     pub fn unregister(&self, session: u64) {
         lock(&self.peers).remove(&session);
+        lock(&self.http_ids).retain(|_, s| *s != session);
         lock(&self.subscriptions).retain(|_, subscribers| {
             subscribers.retain(|s| *s != session);
             !subscribers.is_empty()

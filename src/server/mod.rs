@@ -7,6 +7,7 @@
 
 pub mod cors;
 pub mod guard;
+pub mod shortcut;
 pub mod stdio;
 pub mod streamable;
 
@@ -50,6 +51,8 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Authentication and `Host`/`Origin` checks of the MCP routes.
     pub guard: Guard,
+    /// Serves some `/mcp` messages without rmcp (the daemon's calls to mounted tools).
+    pub shortcut: Option<shortcut::Shortcuts>,
 }
 
 impl HttpOptions {
@@ -65,6 +68,7 @@ impl HttpOptions {
                 allowed_hosts: default_allowed_hosts(addr),
                 ..Guard::default()
             },
+            shortcut: None,
         }
     }
 }
@@ -110,12 +114,19 @@ where
     H: ServerHandler,
     F: Fn() -> io::Result<H> + Clone + Send + Sync + 'static,
 {
-    let mcp = Router::new()
+    let mut mcp = Router::new()
         .nest_service("/mcp", streamable::service(factory.clone(), options))
         .merge(crate::transport::sse_server::router(
             factory,
             options.ct.clone(),
-        ))
+        ));
+    if let Some(shortcuts) = &options.shortcut {
+        mcp = mcp.layer(middleware::from_fn_with_state(
+            shortcuts.clone(),
+            shortcut::serve,
+        ));
+    }
+    let mcp = mcp
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         // Bodies read without an extractor (the legacy SSE POST) are limited too.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
