@@ -9,6 +9,7 @@ mod bad_input;
 mod benchmark;
 mod bridge;
 mod deploy;
+mod direct_calls;
 mod kube_proxy;
 mod limits;
 mod local_backend;

@@ -1,0 +1,117 @@
+//! Calls to mounted tools over `/mcp` are served by the daemon itself, not by rmcp's
+//! session machinery: seen from a plain HTTP client, their answer is one JSON body, while
+//! the meta tools (and anything of an unknown session) stay with rmcp.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A plain HTTP client of one streamable-HTTP session.
+struct RawSession {
+    http: reqwest::Client,
+    url: String,
+    id: String,
+}
+
+impl RawSession {
+    async fn open(url: &str) -> Self {
+        let http = reqwest::Client::new();
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"}}});
+        let response = post(&http, url, None, &init).await;
+        let id = response.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        response.bytes().await.unwrap();
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let response = post(&http, url, Some(&id), &initialized).await;
+        assert_eq!(response.status(), 202);
+        Self {
+            http,
+            url: url.to_owned(),
+            id,
+        }
+    }
+
+    /// Posts a `tools/call`; returns the status, the content type and the body.
+    async fn call(&self, session: &str, tool: &str, arguments: Value) -> (u16, String, String) {
+        let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}});
+        let response = post(&self.http, &self.url, Some(session), &call).await;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, content_type, response.text().await.unwrap())
+    }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    session: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    let mut request = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(body);
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn mounted_calls_are_answered_directly_and_the_rest_goes_to_rmcp() {
+    let (daemon, _meta, _) = daemon_with_mounted_child("").await;
+    let session = RawSession::open(&daemon.url("/mcp")).await;
+
+    // The session is known once rmcp has handled `initialized`; until then calls take the
+    // rmcp path, which answers the same.
+    let deadline = tokio::time::Instant::now() + QUICK;
+    let (status, content_type, body) = loop {
+        let answer = session
+            .call(&session.id, "t_echo", json!({"text": "direct"}))
+            .await;
+        if answer.1.starts_with("application/json") || tokio::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}: {body}"
+    );
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["id"], 7, "{body}");
+    assert_eq!(answer["result"]["content"][0]["text"], "direct", "{body}");
+
+    // A child's error stays a tool error with the child's text.
+    let (_, _, body) = session
+        .call(&session.id, "t_fail", json!({"text": "broken on purpose"}))
+        .await;
+    assert!(body.contains("broken on purpose"), "{body}");
+
+    // Meta tools are served by rmcp, on a response stream.
+    let (status, content_type, body) = session
+        .call(&session.id, "list_mcp_servers", json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+
+    // A session nobody opened is rmcp's to refuse, mounted tool or not.
+    let (status, _, body) = session
+        .call("no-such-session", "t_echo", json!({"text": "x"}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+}
