@@ -6,7 +6,8 @@
 //! Run with `scripts/bench` (release build); it prints a Markdown table for BENCHMARKS.md.
 //! Options: `--seconds N` per measurement (default 5); `--seconds 0` makes one call per
 //! session, a smoke run the test suite does so the benchmark cannot silently break;
-//! `--only-mounts` runs only the mount comparison.
+//! `--only-mounts` runs only the mount comparison; `--daemon-threads N` starts the daemon
+//! with `--worker-threads N`.
 
 use std::{
     path::{Path, PathBuf},
@@ -41,6 +42,11 @@ async fn main() -> Result<()> {
     let duration = Duration::from_secs(seconds);
     // `--only-mounts`: just the mount overhead table (for quick comparisons).
     let only_mounts = std::env::args().any(|a| a == "--only-mounts");
+    // `--daemon-threads N`: the daemon's `--worker-threads` (default 0, one per core).
+    let daemon_threads = std::env::args()
+        .skip_while(|a| a != "--daemon-threads")
+        .nth(1)
+        .unwrap_or_else(|| "0".to_owned());
     let bin_dir = binaries_dir()?;
     let daemon_bin = bin_dir.join("mcp-ephemeral-k8s");
     let test_server = bin_dir.join("mcp-test-server");
@@ -58,6 +64,8 @@ async fn main() -> Result<()> {
             "0",
             "--allow-runtime",
             &allowed_runtimes,
+            "--worker-threads",
+            &daemon_threads,
         ],
     )
     .await?;

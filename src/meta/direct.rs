@@ -5,9 +5,11 @@
 //! more than the extra HTTP round trip (BENCHMARKS.md).
 //!
 //! It behaves as the rmcp path does: the guard's principal decides what the caller may
-//! use, the call has its span and metrics and the call timeout, progress and the child's
-//! requests (sampling, elicitation, roots) reach the caller over the session's stream,
-//! and `notifications/cancelled` for a direct call is taken here and cancels it. Any other
+//! use, the call has its span and metrics and the call timeout; progress rides the call's
+//! own response (which becomes an SSE stream as soon as there is any, as rmcp's JSON
+//! response mode does); the child's requests (sampling, elicitation, roots) reach the
+//! caller on the session's standalone stream, since only rmcp can take their answers; and
+//! `notifications/cancelled` for a direct call is taken here and cancels it. Any other
 //! message, or a session this process does not know, goes to rmcp.
 
 use std::{
@@ -15,22 +17,26 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use futures::{StreamExt, future, stream};
 use http::request::Parts;
 use rmcp::{
     ErrorData as McpError,
     model::{
-        CancelledNotification, ClientJsonRpcMessage, ClientNotification, ClientRequest,
-        JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RequestId, RequestMetaObject,
-        ServerJsonRpcMessage, ServerResult,
+        CallToolResponse, CancelledNotification, ClientJsonRpcMessage, ClientNotification,
+        ClientRequest, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, ProgressNotification,
+        ProgressNotificationParam, RequestId, RequestMetaObject, ServerJsonRpcMessage,
+        ServerNotification, ServerResult,
     },
     service::RequestContext,
 };
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{measured, mounted};
 use crate::{
     access::Principal,
-    server::shortcut::{Shortcut, Shortcuts, Taken},
+    proxy::ProgressOutlet,
+    server::shortcut::{Reply, Shortcut, Shortcuts, Taken},
     session::SessionManager,
 };
 
@@ -120,10 +126,13 @@ impl Shortcut for DirectCalls {
             .remove::<RequestMetaObject>()
             .unwrap_or_default();
         context.extensions.insert(parts.clone());
+        // Progress of the call rides its own response (which then becomes a stream).
+        let (outlet, mut progress) = mpsc::unbounded_channel();
+        context.extensions.insert(ProgressOutlet(outlet));
         let manager = self.manager.clone();
         // The call runs on its own: a client that drops its POST (as rmcp's does when it
         // cancels) has not cancelled the call until it says so, which it still can.
-        let call = tokio::spawn(async move {
+        let mut call = tokio::spawn(async move {
             let _done = done;
             let tool = call.params.name.to_string();
             let answer = async {
@@ -139,17 +148,49 @@ impl Shortcut for DirectCalls {
             measured(&manager, session, &tool, false, &who, answer).await
         });
         Some(Taken::Answer(Box::pin(async move {
-            match call.await {
-                Ok(Ok(response)) => {
-                    ServerJsonRpcMessage::response(ServerResult::from(response), id)
+            // Without progress before the answer, the answer alone, as JSON.
+            let first = tokio::select! {
+                biased;
+                Some(params) = progress.recv() => progress_message(params),
+                joined = &mut call => return Reply::Message(Box::new(answer_message(joined, id))),
+            };
+            let rest = stream::unfold(Some((progress, call)), move |state| {
+                let id = id.clone();
+                async move {
+                    let (mut progress, mut call) = state?;
+                    tokio::select! {
+                        biased;
+                        Some(params) = progress.recv() => {
+                            Some((progress_message(params), Some((progress, call))))
+                        }
+                        joined = &mut call => Some((answer_message(joined, id), None)),
+                    }
                 }
-                Ok(Err(error)) => ServerJsonRpcMessage::error(error, Some(id)),
-                Err(e) => ServerJsonRpcMessage::error(
-                    McpError::internal_error(format!("the call failed: {e}"), None),
-                    Some(id),
-                ),
-            }
+            });
+            Reply::Stream(stream::once(future::ready(first)).chain(rest).boxed())
         })))
+    }
+}
+
+/// A progress notification for the client.
+fn progress_message(params: ProgressNotificationParam) -> ServerJsonRpcMessage {
+    ServerJsonRpcMessage::notification(ServerNotification::ProgressNotification(
+        ProgressNotification::new(params),
+    ))
+}
+
+/// The answer to request `id` from how its call ended.
+fn answer_message(
+    joined: Result<Result<CallToolResponse, McpError>, tokio::task::JoinError>,
+    id: RequestId,
+) -> ServerJsonRpcMessage {
+    match joined {
+        Ok(Ok(response)) => ServerJsonRpcMessage::response(ServerResult::from(response), id),
+        Ok(Err(error)) => ServerJsonRpcMessage::error(error, Some(id)),
+        Err(e) => ServerJsonRpcMessage::error(
+            McpError::internal_error(format!("the call failed: {e}"), None),
+            Some(id),
+        ),
     }
 }
 

@@ -13,7 +13,15 @@ use rmcp::{
     model::{ProgressNotificationParam, ProgressToken, RequestId},
 };
 
+use tokio::sync::mpsc;
+
 use super::lock;
+
+/// Where the progress of a call goes when its request is answered outside rmcp (the
+/// meta-server's direct calls): onto that request's own response stream. Put in the
+/// request context's extensions by whoever serves the request.
+#[derive(Clone, Debug)]
+pub struct ProgressOutlet(pub mpsc::UnboundedSender<ProgressNotificationParam>);
 
 /// Who made one forwarded call.
 #[derive(Clone)]
@@ -26,6 +34,8 @@ pub struct Caller {
     pub progress_token: Option<ProgressToken>,
     /// Whether the call is a `tools/call` (the requests that make servers sample or elicit).
     pub tool_call: bool,
+    /// Where its progress goes instead of the session, if the request has its own stream.
+    pub outlet: Option<ProgressOutlet>,
 }
 
 /// In-flight calls of one upstream, keyed by the upstream request id and progress token.
@@ -115,6 +125,15 @@ impl Calls {
     async fn send_progress(caller: &Caller, mut params: ProgressNotificationParam) {
         if let Some(token) = &caller.progress_token {
             params.progress_token = token.clone();
+            // Progress that comes after the answer (the request's stream is gone) goes
+            // on the session's stream.
+            let params = match &caller.outlet {
+                Some(ProgressOutlet(outlet)) => match outlet.send(params) {
+                    Ok(()) => return,
+                    Err(unsent) => unsent.0,
+                },
+                None => params,
+            };
             let _ = caller.peer.notify_progress(params).await;
         }
     }

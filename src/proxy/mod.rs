@@ -19,7 +19,7 @@ mod relay;
 mod sessions;
 mod upstream;
 
-pub use calls::{CallGuard, Caller, Calls};
+pub use calls::{CallGuard, Caller, Calls, ProgressOutlet};
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
 pub use relay::{Relay, UpstreamEvent};
 pub use sessions::Sessions;

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Caller, Calls, Relay, UpstreamEvent,
+    Caller, Calls, ProgressOutlet, Relay, UpstreamEvent,
     lane::{Lane, LaneError, Recording},
 };
 
@@ -195,6 +195,7 @@ impl Upstream {
             request_id: context.id.clone(),
             progress_token: context.meta.get_progress_token(),
             tool_call: matches!(request, ClientRequest::CallToolRequest(_)),
+            outlet: context.extensions.get::<ProgressOutlet>().cloned(),
         };
         match &self.lane {
             Some(lane) if lane.ready() => {

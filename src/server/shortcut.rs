@@ -12,16 +12,24 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use futures::future::BoxFuture;
+use futures::{StreamExt, future::BoxFuture, stream::BoxStream};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 
 /// The header naming a streamable-HTTP session.
 pub const SESSION_ID_HEADER: &str = "mcp-session-id";
 
+/// How a shortcut answers a request.
+pub enum Reply {
+    /// One JSON-RPC message, sent as `application/json`.
+    Message(Box<ServerJsonRpcMessage>),
+    /// Messages about the request (progress) and then its answer, sent as an SSE stream.
+    Stream(BoxStream<'static, ServerJsonRpcMessage>),
+}
+
 /// What a shortcut does with one message.
 pub enum Taken {
-    /// It answers the request; the JSON-RPC message is the answer.
-    Answer(BoxFuture<'static, ServerJsonRpcMessage>),
+    /// It answers the request.
+    Answer(BoxFuture<'static, Reply>),
     /// It took the notification in (answered `202 Accepted`).
     Accepted,
 }
@@ -70,7 +78,10 @@ pub async fn serve(State(shortcuts): State<Shortcuts>, request: Request, next: N
         .ok()
         .and_then(|message| shortcuts.0.take(&session_id, message, &parts));
     match taken {
-        Some(Taken::Answer(answer)) => json_response(&answer.await),
+        Some(Taken::Answer(answer)) => match answer.await {
+            Reply::Message(message) => json_response(&message),
+            Reply::Stream(messages) => sse_response(messages),
+        },
         Some(Taken::Accepted) => StatusCode::ACCEPTED.into_response(),
         None => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -113,4 +124,20 @@ fn json_response(message: &ServerJsonRpcMessage) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Messages as a `200 text/event-stream` response, one `message` event each.
+fn sse_response(messages: BoxStream<'static, ServerJsonRpcMessage>) -> Response {
+    let events = messages.map(|message| {
+        let data = serde_json::to_string(&message)?;
+        Ok::<_, serde_json::Error>(format!("event: message\ndata: {data}\n\n"))
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(events),
+    )
+        .into_response()
 }

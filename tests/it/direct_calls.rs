@@ -37,8 +37,13 @@ impl RawSession {
 
     /// Posts a `tools/call`; returns the status, the content type and the body.
     async fn call(&self, session: &str, tool: &str, arguments: Value) -> (u16, String, String) {
-        let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-            "params": {"name": tool, "arguments": arguments}});
+        let params = json!({"name": tool, "arguments": arguments});
+        self.call_with(session, params).await
+    }
+
+    /// Posts a `tools/call` with `params`; returns the status, the content type and the body.
+    async fn call_with(&self, session: &str, params: Value) -> (u16, String, String) {
+        let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params});
         let response = post(&self.http, &self.url, Some(session), &call).await;
         let status = response.status().as_u16();
         let content_type = response
@@ -98,6 +103,38 @@ async fn mounted_calls_are_answered_directly_and_the_rest_goes_to_rmcp() {
         .call(&session.id, "t_fail", json!({"text": "broken on purpose"}))
         .await;
     assert!(body.contains("broken on purpose"), "{body}");
+
+    // With a progress token, the child's progress comes first on the call's own stream.
+    let params = json!({"name": "t_slow", "arguments": {"millis": 100, "steps": 2},
+        "_meta": {"progressToken": "mine"}});
+    let (status, content_type, body) = session.call_with(&session.id, params).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let messages: Vec<Value> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    let progress: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    assert_eq!(progress.len(), 2, "{body}");
+    assert!(
+        progress
+            .iter()
+            .all(|p| p["params"]["progressToken"] == "mine"),
+        "{body}"
+    );
+    let last = messages.last().unwrap();
+    assert_eq!(last["id"], 7, "{body}");
+    assert_eq!(
+        last["result"]["content"][0]["text"], "done after 100 ms",
+        "{body}"
+    );
 
     // Meta tools are served by rmcp, on a response stream.
     let (status, content_type, body) = session
