@@ -247,30 +247,39 @@ impl Upstream {
         // Ends the client requests this call's server made, if it ends first.
         let asks = CancellationToken::new();
         let _asks = asks.clone().drop_guard();
-        let expected = id.clone();
-        let exchange = async {
-            let id = expected;
-            let message = ClientJsonRpcMessage::request(request, id.clone());
-            let mut replies = lane.post(message).await.map_err(lane_error)?;
-            while let Some(reply) = replies.next().await {
-                match reply.map_err(lane_error)? {
-                    JsonRpcMessage::Response(r) if r.id == id => return Ok(r.result),
-                    JsonRpcMessage::Error(e) if e.id.as_ref() == Some(&id) => {
-                        return Err(ServiceError::McpError(e.error));
-                    }
-                    JsonRpcMessage::Request(r) => {
-                        let (lane, caller, asks) = (lane.clone(), caller.clone(), asks.clone());
-                        tokio::spawn(answer(lane, r, caller, asks));
-                    }
-                    JsonRpcMessage::Notification(n) => self.relay.notify(n.notification).await,
-                    other => tracing::debug!(?other, "ignoring a stray message on a call's stream"),
-                }
-            }
-            Err(lane_error(LaneError::Stream(
-                "ended before the answer".into(),
-            )))
-        };
+        let exchange = self.exchange(lane, request, id.clone(), &caller, &asks);
         self.finish(exchange, id, ct, timeout).await
+    }
+
+    /// Posts `request` as `id` on the lane and reads its response until the answer,
+    /// relaying what the server sends about the call meanwhile.
+    async fn exchange(
+        &self,
+        lane: &Arc<dyn Lane>,
+        request: ClientRequest,
+        id: RequestId,
+        caller: &Caller,
+        asks: &CancellationToken,
+    ) -> Result<ServerResult, ServiceError> {
+        let message = ClientJsonRpcMessage::request(request, id.clone());
+        let mut replies = lane.post(message).await.map_err(lane_error)?;
+        while let Some(reply) = replies.next().await {
+            match reply.map_err(lane_error)? {
+                JsonRpcMessage::Response(r) if r.id == id => return Ok(r.result),
+                JsonRpcMessage::Error(e) if e.id.as_ref() == Some(&id) => {
+                    return Err(ServiceError::McpError(e.error));
+                }
+                JsonRpcMessage::Request(r) => {
+                    let (lane, caller, asks) = (lane.clone(), caller.clone(), asks.clone());
+                    tokio::spawn(answer(lane, r, caller, asks));
+                }
+                JsonRpcMessage::Notification(n) => self.relay.notify(n.notification).await,
+                other => tracing::debug!(?other, "ignoring a stray message on a call's stream"),
+            }
+        }
+        Err(lane_error(LaneError::Stream(
+            "ended before the answer".into(),
+        )))
     }
 
     /// Waits for `answer` to the upstream request `id`; when the client cancels (`ct`) or
