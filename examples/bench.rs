@@ -87,74 +87,65 @@ async fn main() -> Result<()> {
     let daemon_rss = rss_kib(daemon.id().context("daemon pid")?)?;
     let bridge_rss = rss_kib(bridge.id().context("bridge pid")?)?;
 
-    if only_mounts {
-        mount_overhead(
-            &format!("http://{daemon_addr}/mcp"),
-            &test_server_path,
-            duration,
-        )
-        .await?;
-        let _ = daemon.kill().await;
-        let _ = bridge.kill().await;
-        return Ok(());
-    }
-    println!("| target | client | sessions | calls | calls/s | p50 (ms) | p99 (ms) |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
-    let targets = [
-        (
-            "bridge → test server `echo`",
-            format!("http://{bridge_addr}/mcp"),
-            "echo",
-            json!({"text": "hello"}),
-        ),
-        (
-            "meta-server `list_mcp_servers`",
-            format!("http://{daemon_addr}/mcp"),
-            "list_mcp_servers",
-            json!({}),
-        ),
-        (
-            "meta-server `list_mcp_servers`",
-            format!("http://{daemon_addr}/sse#sse"),
-            "list_mcp_servers",
-            json!({}),
-        ),
-    ];
-    for (label, url, tool, arguments) in &targets {
-        let clients: &[(&str, bool)] = if url.ends_with("#sse") {
-            &[("rmcp, legacy SSE", false)]
-        } else {
-            &[("raw HTTP", true), ("rmcp", false)]
-        };
-        for &(client, raw) in clients {
-            for sessions in CONCURRENCY {
-                let stats = if raw {
-                    load_raw(url, tool, arguments, sessions, duration).await?
-                } else {
-                    load(url, tool, arguments, sessions, duration).await?
-                };
-                println!(
-                    "| {label} | {client} | {sessions} | {} | {:.0} | {:.3} | {:.3} |",
-                    stats.calls, stats.per_second, stats.p50_ms, stats.p99_ms
-                );
+    if !only_mounts {
+        println!("| target | client | sessions | calls | calls/s | p50 (ms) | p99 (ms) |");
+        println!("|---|---|---:|---:|---:|---:|---:|");
+        let targets = [
+            (
+                "bridge → test server `echo`",
+                format!("http://{bridge_addr}/mcp"),
+                "echo",
+                json!({"text": "hello"}),
+            ),
+            (
+                "meta-server `list_mcp_servers`",
+                format!("http://{daemon_addr}/mcp"),
+                "list_mcp_servers",
+                json!({}),
+            ),
+            (
+                "meta-server `list_mcp_servers`",
+                format!("http://{daemon_addr}/sse#sse"),
+                "list_mcp_servers",
+                json!({}),
+            ),
+        ];
+        for (label, url, tool, arguments) in &targets {
+            let clients: &[(&str, bool)] = if url.ends_with("#sse") {
+                &[("rmcp, legacy SSE", false)]
+            } else {
+                &[("raw HTTP", true), ("rmcp", false)]
+            };
+            for &(client, raw) in clients {
+                for sessions in CONCURRENCY {
+                    let stats = if raw {
+                        load_raw(url, tool, arguments, sessions, duration).await?
+                    } else {
+                        load(url, tool, arguments, sessions, duration).await?
+                    };
+                    println!(
+                        "| {label} | {client} | {sessions} | {} | {:.0} | {:.3} | {:.3} |",
+                        stats.calls, stats.per_second, stats.p50_ms, stats.p99_ms
+                    );
+                }
             }
         }
+        println!();
+        println!("| process | idle RSS |");
+        println!("|---|---:|");
+        println!(
+            "| daemon (`serve`, no children) | {:.1} MiB |",
+            daemon_rss as f64 / 1024.0
+        );
+        println!(
+            "| bridge (without its MCP server) | {:.1} MiB |",
+            bridge_rss as f64 / 1024.0
+        );
+        println!(
+            "| daemon after the load above | {:.1} MiB |",
+            rss_kib(daemon.id().context("daemon pid")?)? as f64 / 1024.0
+        );
     }
-    println!();
-    println!("| process | idle RSS |");
-    println!("|---|---:|");
-    println!(
-        "| daemon (`serve`, no children) | {:.1} MiB |",
-        daemon_rss as f64 / 1024.0
-    );
-    println!(
-        "| bridge (without its MCP server) | {:.1} MiB |",
-        bridge_rss as f64 / 1024.0
-    );
-    println!(
-        "| daemon after the load above | {:.1} MiB |",
-        rss_kib(daemon.id().context("daemon pid")?)? as f64 / 1024.0
-    );
     mount_overhead(
         &format!("http://{daemon_addr}/mcp"),
         &test_server_path,

@@ -58,6 +58,25 @@ async fn the_time_preset_runs_the_same_server() {
     assert!(text.contains("Europe/Amsterdam"), "{text}");
 }
 
+/// Calls the mounted reference server's long-running operation (3 steps) and waits for its
+/// three progress notifications at the client.
+async fn long_running_operation_reports_progress(
+    meta: &rmcp::service::RunningService<rmcp::RoleClient, Recorder>,
+) {
+    let arguments = json!({"duration": 0.3, "steps": 3});
+    let result = call(meta, "ev_trigger-long-running-operation", arguments).await;
+    assert_ne!(result.is_error, Some(true), "{}", text(&result));
+    let recorder = meta.service().clone();
+    eventually(
+        "three progress notifications from the reference server",
+        || {
+            let progress = recorder.seen().progress;
+            progress.iter().filter(|p| p.total == Some(3.0)).count() >= 3
+        },
+    )
+    .await;
+}
+
 /// The reference server mounted: its tools, resources, templates, prompts, completions and
 /// progress, all through the meta-server.
 #[tokio::test]
@@ -89,26 +108,7 @@ async fn server_everything_mounted_end_to_end() {
     let sum = text(&call(&meta, "ev_get-sum", json!({"a": 2, "b": 40})).await);
     assert!(sum.contains("42"), "{sum}");
 
-    let result = call(
-        &meta,
-        "ev_trigger-long-running-operation",
-        json!({"duration": 0.3, "steps": 3}),
-    )
-    .await;
-    assert_ne!(result.is_error, Some(true), "{}", text(&result));
-    let recorder = meta.service().clone();
-    let deadline = tokio::time::Instant::now() + crate::support::QUICK;
-    loop {
-        let seen = recorder.seen().progress;
-        if seen.iter().filter(|p| p.total == Some(3.0)).count() >= 3 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no progress from the reference server: {seen:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    long_running_operation_reports_progress(&meta).await;
 
     let uri = "demo://ev/resource/static/document/architecture.md";
     let resources: Vec<String> = meta
@@ -225,24 +225,7 @@ async fn server_everything_over_http_mounted_by_url_asks_the_calling_client() {
         "{}",
         text(&sampled)
     );
-    let recorder = meta.service().clone();
-    assert_eq!(recorder.seen().sampled.len(), 1);
+    assert_eq!(meta.service().seen().sampled.len(), 1);
 
-    let result = call(
-        &meta,
-        "ev_trigger-long-running-operation",
-        json!({"duration": 0.3, "steps": 3}),
-    )
-    .await;
-    assert_ne!(result.is_error, Some(true), "{}", text(&result));
-    eventually("progress from the reference server", || {
-        recorder
-            .seen()
-            .progress
-            .iter()
-            .filter(|p| p.total == Some(3.0))
-            .count()
-            >= 3
-    })
-    .await;
+    long_running_operation_reports_progress(&meta).await;
 }
