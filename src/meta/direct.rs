@@ -135,16 +135,7 @@ impl Shortcut for DirectCalls {
         let mut call = tokio::spawn(async move {
             let _done = done;
             let tool = call.params.name.to_string();
-            let answer = async {
-                mounted::call(&manager, call.params, context)
-                    .await
-                    .ok_or_else(|| {
-                        McpError::invalid_params(
-                            format!("unknown tool {tool:?}; call tools/list to see the tools"),
-                            None,
-                        )
-                    })
-            };
+            let answer = mounted::call_or_unknown(&manager, call.params, context);
             measured(&manager, session, &tool, false, &who, answer).await
         });
         Some(Taken::Answer(Box::pin(async move {

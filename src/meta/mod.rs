@@ -299,15 +299,7 @@ impl MetaServer {
                 .call(ToolCallContext::new(self, params, context))
                 .await;
         }
-        let name = params.name.to_string();
-        mounted::call(&self.manager, params, context)
-            .await
-            .ok_or_else(|| {
-                McpError::invalid_params(
-                    format!("unknown tool {name:?}; call tools/list to see the tools"),
-                    None,
-                )
-            })
+        mounted::call_or_unknown(&self.manager, params, context).await
     }
 }
 

@@ -61,6 +61,21 @@ pub(super) async fn call(
     Some(result.unwrap_or_else(|text| CallToolResult::error(vec![ContentBlock::text(text)]).into()))
 }
 
+/// [`call`], or the error a client gets for a tool nobody serves.
+pub(super) async fn call_or_unknown(
+    manager: &SessionManager,
+    params: CallToolRequestParams,
+    context: RequestContext<RoleServer>,
+) -> Result<CallToolResponse, McpError> {
+    let name = params.name.to_string();
+    call(manager, params, context).await.ok_or_else(|| {
+        McpError::invalid_params(
+            format!("unknown tool {name:?}; call tools/list to see the tools"),
+            None,
+        )
+    })
+}
+
 /// An error's text, with the child's state when the mount is unavailable, so the user
 /// sees why (e.g. the child exited) and not only that the connection failed.
 async fn describe(manager: &SessionManager, mount: &Mount, error: mount::Error) -> String {
