@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use rmcp::{
     Peer, RoleClient, RoleServer, ServiceExt,
     model::{
@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Caller, Calls, ProgressOutlet, Relay, UpstreamEvent,
-    lane::{Lane, LaneError, Recording},
+    lane::{Lane, LaneError, Recording, Replies},
 };
 
 /// Prefix of the ids of requests sent on the direct lane (rmcp's client numbers its own).
@@ -265,8 +265,12 @@ impl Upstream {
         let mut replies = lane.post(message).await.map_err(lane_error)?;
         while let Some(reply) = replies.next().await {
             match reply.map_err(lane_error)? {
-                JsonRpcMessage::Response(r) if r.id == id => return Ok(r.result),
+                JsonRpcMessage::Response(r) if r.id == id => {
+                    read_to_end(replies);
+                    return Ok(r.result);
+                }
                 JsonRpcMessage::Error(e) if e.id.as_ref() == Some(&id) => {
+                    read_to_end(replies);
                     return Err(ServiceError::McpError(e.error));
                 }
                 JsonRpcMessage::Request(r) => {
@@ -336,6 +340,14 @@ async fn answer(
     match lane.post(message).await {
         Ok(mut replies) => while replies.next().await.is_some() {},
         Err(e) => tracing::debug!(cause = %e, "could not answer the server's request"),
+    }
+}
+
+/// Reads the rest of a response after its answer (the server ends it right after), so
+/// its connection can serve the next call; in the background if it has not ended yet.
+fn read_to_end(mut replies: Replies) {
+    if !matches!(replies.next().now_or_never(), Some(None)) {
+        tokio::spawn(async move { while replies.next().await.is_some() {} });
     }
 }
 
