@@ -8,15 +8,18 @@ use std::{fmt, sync::Arc};
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
-    http::{Method, StatusCode, header, request::Parts},
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use futures::{StreamExt, future::BoxFuture, stream::BoxStream};
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::model::{ClientJsonRpcMessage, ProtocolVersion, ServerJsonRpcMessage};
 
 /// The header naming a streamable-HTTP session.
 pub const SESSION_ID_HEADER: &str = "mcp-session-id";
+
+/// The header with the protocol version a streamable-HTTP client speaks.
+const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 
 /// How a shortcut answers a request.
 pub enum Reply {
@@ -65,7 +68,7 @@ pub async fn serve(State(shortcuts): State<Shortcuts>, request: Request, next: N
         }
         _ => return next.run(request).await,
     };
-    if !shortcuts.0.wants(&session_id) {
+    if !shortcuts.0.wants(&session_id) || rmcp_refuses(request.headers()) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
@@ -88,6 +91,34 @@ pub async fn serve(State(shortcuts): State<Shortcuts>, request: Request, next: N
                 .await
         }
     }
+}
+
+/// Whether rmcp would refuse the POST before reading it: an `MCP-Protocol-Version` it does
+/// not know (400) or an `Accept` without both JSON and SSE (406). Such requests are left to
+/// rmcp, so they get its answer.
+fn rmcp_refuses(headers: &HeaderMap) -> bool {
+    let unknown_version = headers.get(PROTOCOL_VERSION_HEADER).is_some_and(|version| {
+        let known = ProtocolVersion::KNOWN_VERSIONS.iter();
+        version
+            .to_str()
+            .map_or(true, |v| !known.clone().any(|k| k.as_str() == v))
+    });
+    let accepted: Vec<String> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|media| {
+            media
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let accepts = |media: &str| accepted.iter().any(|a| a == media);
+    unknown_version || !accepts("application/json") || !accepts("text/event-stream")
 }
 
 /// `413` when the body was over the limit, `400` when it could not be read.

@@ -146,6 +146,27 @@ async fn mounted_calls_are_answered_directly_and_the_rest_goes_to_rmcp() {
         "{content_type}"
     );
 
+    // What rmcp refuses before reading the message, it still refuses: an unknown protocol
+    // version (400) and an Accept without SSE (406).
+    let call = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
+        "params": {"name": "t_echo", "arguments": {"text": "x"}}});
+    for (header, value, status) in [
+        ("mcp-protocol-version", "1999-01-01", 400),
+        ("accept", "application/json", 406),
+    ] {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "accept",
+            "application/json, text/event-stream".parse().unwrap(),
+        );
+        headers.insert("mcp-protocol-version", "2025-11-25".parse().unwrap());
+        headers.insert("mcp-session-id", session.id.parse().unwrap());
+        headers.insert(header, value.parse().unwrap());
+        let request = session.http.post(&session.url).headers(headers);
+        let response = request.json(&call).send().await.unwrap();
+        assert_eq!(response.status(), status, "{header}: {value}");
+    }
+
     // A session nobody opened is rmcp's to refuse, mounted tool or not.
     let (status, _, body) = session
         .call("no-such-session", "t_echo", json!({"text": "x"}))
