@@ -54,13 +54,19 @@ impl Principal {
     /// for messages that did not come over HTTP (stdio).
     pub fn of(extensions: &rmcp::model::Extensions) -> Self {
         match extensions.get::<http::request::Parts>() {
-            Some(parts) => parts
-                .extensions
-                .get::<Self>()
-                .cloned()
-                .unwrap_or_else(Self::anonymous),
+            Some(parts) => Self::of_http(parts),
             None => Self::local(),
         }
+    }
+
+    /// The principal of an HTTP request: the one the guard put in its extensions, or
+    /// [`Self::anonymous`].
+    pub fn of_http(parts: &http::request::Parts) -> Self {
+        parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .unwrap_or_else(Self::anonymous)
     }
 
     /// The name, for logs and ownership.

@@ -101,11 +101,7 @@ impl Shortcut for DirectCalls {
             }
             _ => return None,
         };
-        let who = parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .unwrap_or_else(Principal::anonymous);
+        let who = Principal::of_http(parts);
         self.manager.mounts().route_tool(&call.params.name, &who)?;
         let (session, peer) = self.manager.sessions().by_http_id(session_id)?;
 
