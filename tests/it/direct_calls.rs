@@ -122,7 +122,9 @@ async fn mounted_calls_are_answered_directly_and_the_rest_goes_to_rmcp() {
         .iter()
         .filter(|m| m["method"] == "notifications/progress")
         .collect();
-    assert_eq!(progress.len(), 2, "{body}");
+    // The bridge may relay the child's last progress after the answer (it reads both from
+    // stdio but dispatches them separately); such late progress goes on the session stream.
+    assert!(!progress.is_empty(), "{body}");
     assert!(
         progress
             .iter()
