@@ -149,6 +149,7 @@ async fn main() -> Result<()> {
     mount_overhead(
         &format!("http://{daemon_addr}/mcp"),
         &test_server_path,
+        daemon.id().context("daemon pid")?,
         duration,
     )
     .await?;
@@ -159,16 +160,22 @@ async fn main() -> Result<()> {
 
 /// Proxied calls through a mount against direct calls to the same child, side by side:
 /// for each mount transport, a child (the repo's test server) created and mounted on the
-/// daemon, then its `echo` called directly and as `<mount>_echo` on the meta-server.
-async fn mount_overhead(meta_url: &str, test_server: &str, duration: Duration) -> Result<()> {
+/// daemon, then its `echo` called directly and as `<mount>_echo` on the meta-server; with
+/// the CPU time the daemon (`daemon_pid`) spent per mounted call.
+async fn mount_overhead(
+    meta_url: &str,
+    test_server: &str,
+    daemon_pid: u32,
+    duration: Duration,
+) -> Result<()> {
     let meta = client_config()
         .serve(StreamableHttpClientTransport::from_uri(meta_url.to_owned()))
         .await?;
     println!();
     println!(
-        "| mount transport | client | sessions | direct calls/s | direct p50 | direct p99 | mounted calls/s | mounted p50 | mounted p99 | added p50 | throughput |"
+        "| mount transport | client | sessions | direct calls/s | direct p50 | direct p99 | mounted calls/s | mounted p50 | mounted p99 | added p50 | throughput | daemon CPU per call |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (mount, transport) in [("t", "streamable-http"), ("s", "sse")] {
         let create =
             json!({"runtime_exec": test_server, "runtime_mcp": "serve", "wait_for_ready": true});
@@ -193,9 +200,11 @@ async fn mount_overhead(meta_url: &str, test_server: &str, duration: Duration) -
                     }
                 };
                 let direct = run(&child_url, "echo").await?;
+                let cpu_before = cpu_seconds(daemon_pid)?;
                 let mounted = run(meta_url, &mounted_tool).await?;
+                let cpu_per_call = (cpu_seconds(daemon_pid)? - cpu_before) / mounted.calls as f64;
                 println!(
-                    "| {transport} | {client} | {sessions} | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {:+.3} ms | {:.2}x |",
+                    "| {transport} | {client} | {sessions} | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {:+.3} ms | {:.2}x | {:.0} µs |",
                     direct.per_second,
                     direct.p50_ms,
                     direct.p99_ms,
@@ -204,6 +213,7 @@ async fn mount_overhead(meta_url: &str, test_server: &str, duration: Duration) -
                     mounted.p99_ms,
                     mounted.p50_ms - direct.p50_ms,
                     mounted.per_second / direct.per_second,
+                    cpu_per_call * 1e6,
                 );
             }
         }
@@ -425,6 +435,22 @@ async fn wait_healthy(url: &str) -> Result<()> {
 }
 
 /// Resident set size of a process, in KiB.
+/// The CPU time (user and system) process `pid` has used, in seconds.
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command (which may hold spaces) start at the state, field 3;
+    // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("no command in stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks =
+        |i: usize| -> Result<f64> { Ok(fields.get(i - 3).context("short stat")?.parse::<f64>()?) };
+    Ok((ticks(14)? + ticks(15)?) / 100.0)
+}
+
 fn rss_kib(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status

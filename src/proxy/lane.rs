@@ -20,7 +20,7 @@ use futures::{
 };
 use http::{HeaderName, HeaderValue};
 use rmcp::{
-    model::{ClientJsonRpcMessage, ServerJsonRpcMessage},
+    model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage, ServerJsonRpcMessage},
     transport::streamable_http_client::{
         StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
         StreamableHttpResponseLimits,
@@ -29,6 +29,7 @@ use rmcp::{
 use sse_stream::{Error as SseError, Sse};
 
 use super::lock;
+use crate::transport::decode;
 
 /// Why a direct request failed. Every variant means the connection can no longer be
 /// trusted: the mount reconnects.
@@ -219,6 +220,10 @@ impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
     }
 
     fn post(&self, message: ClientJsonRpcMessage) -> BoxFuture<'_, Result<Replies, LaneError>> {
+        let answers_tool_call = matches!(
+            &message,
+            JsonRpcMessage::Request(r) if matches!(r.request, ClientRequest::CallToolRequest(_))
+        );
         Box::pin(async move {
             let session = lock(&self.session)
                 .clone()
@@ -241,7 +246,7 @@ impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
                     stream::once(future::ready(Ok(message))).boxed()
                 }
                 StreamableHttpPostResponse::Sse(events, _) => events
-                    .filter_map(|event| future::ready(message_of(event)))
+                    .filter_map(move |event| future::ready(message_of(event, answers_tool_call)))
                     .boxed(),
                 other => {
                     return Err(LaneError::Post(format!("unexpected response {other:?}")));
@@ -251,9 +256,13 @@ impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
     }
 }
 
-/// The JSON-RPC message an SSE event carries; `None` for priming events, keep-alives and
-/// unparsable data (skipped, as rmcp's client does).
-fn message_of(event: Result<Sse, SseError>) -> Option<Result<ServerJsonRpcMessage, LaneError>> {
+/// The JSON-RPC message an SSE event carries (decoded as an answer to a `tools/call` first
+/// when it may be one); `None` for priming events, keep-alives and unparsable data
+/// (skipped, as rmcp's client does).
+fn message_of(
+    event: Result<Sse, SseError>,
+    answers_tool_call: bool,
+) -> Option<Result<ServerJsonRpcMessage, LaneError>> {
     let sse = match event {
         Ok(sse) => sse,
         Err(e) => return Some(Err(LaneError::Stream(format!("broke: {e}")))),
@@ -262,7 +271,7 @@ fn message_of(event: Result<Sse, SseError>) -> Option<Result<ServerJsonRpcMessag
         return None;
     }
     let data = sse.data.filter(|d| !d.trim().is_empty())?;
-    match serde_json::from_str(&data) {
+    match decode::server_message(&data, answers_tool_call) {
         Ok(message) => Some(Ok(message)),
         Err(e) => {
             tracing::warn!(cause = %e, "ignoring an unparsable message on a response stream");
@@ -288,17 +297,17 @@ mod tests {
     fn response_events_become_messages_and_the_rest_is_skipped() {
         let response = r#"{"jsonrpc":"2.0","id":"ek-1","result":{"content":[]}}"#;
         assert!(matches!(
-            message_of(sse(None, Some(response))),
+            message_of(sse(None, Some(response)), true),
             Some(Ok(ServerJsonRpcMessage::Response(_)))
         ));
         assert!(matches!(
-            message_of(sse(Some("message"), Some(response))),
+            message_of(sse(Some("message"), Some(response)), true),
             Some(Ok(_))
         ));
         // rmcp's priming event (empty data), keep-alives and other event types.
-        assert!(message_of(sse(None, Some(""))).is_none());
-        assert!(message_of(sse(None, None)).is_none());
-        assert!(message_of(sse(Some("ping"), Some(response))).is_none());
-        assert!(message_of(sse(None, Some("not json"))).is_none());
+        assert!(message_of(sse(None, Some("")), true).is_none());
+        assert!(message_of(sse(None, None), true).is_none());
+        assert!(message_of(sse(Some("ping"), Some(response)), true).is_none());
+        assert!(message_of(sse(None, Some("not json")), true).is_none());
     }
 }

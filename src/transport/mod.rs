@@ -2,5 +2,6 @@
 //! the server side ([`sse_server`]: `GET /sse` + `POST /messages/`) and the client side
 //! ([`sse_client`]), each on rmcp's transport traits so any handler or client runs on it.
 
+pub mod decode;
 pub mod sse_client;
 pub mod sse_server;
