@@ -15,7 +15,7 @@ use rmcp::{
 
 use tokio::sync::mpsc;
 
-use super::lock;
+use super::{lock, tally::Tally};
 
 /// Where the progress of a call goes when its request is answered outside rmcp (the
 /// meta-server's direct calls): onto that request's own response stream. Put in the
@@ -54,6 +54,8 @@ pub struct Calls {
     /// Progress that arrived before its call was recorded (the upstream can answer before
     /// the sender gets to [`Calls::begin`]); at most [`MAX_EARLY_PROGRESS`], oldest dropped.
     early: Mutex<VecDeque<ProgressNotificationParam>>,
+    /// Progress read from the upstream and not relayed yet (see [`super::tally`]).
+    pub(super) tally: Tally,
 }
 
 /// How many notifications of not-yet-recorded calls are kept.
@@ -92,22 +94,30 @@ impl Calls {
     }
 
     /// Sends an upstream progress notification to the caller, with its own token; keeps it
-    /// for a moment if the call is not recorded yet.
+    /// for [`Calls::flush_early`] if the call is not recorded yet.
     pub async fn route_progress(&self, params: ProgressNotificationParam) {
-        let caller = lock(&self.progress).get(&params.progress_token).cloned();
-        match caller {
-            Some(caller) => Self::send_progress(&caller, params).await,
-            None => {
+        let _relaying = self.tally.relaying(params.progress_token.clone());
+        let caller = {
+            // Kept early under the routes' lock, so [`Calls::begin`] cannot record the
+            // call in between and its flush miss this one.
+            let progress = lock(&self.progress);
+            let caller = progress.get(&params.progress_token).cloned();
+            if caller.is_none() {
                 let mut early = lock(&self.early);
                 if early.len() == MAX_EARLY_PROGRESS {
                     early.pop_front();
                 }
-                early.push_back(params);
+                early.push_back(params.clone());
             }
+            caller
+        };
+        if let Some(caller) = caller {
+            Self::send_progress(&caller, params).await;
         }
     }
 
-    /// Sends the progress of `caller`'s call that arrived before [`Calls::begin`].
+    /// Sends the progress of `caller`'s call that arrived before [`Calls::begin`] (an
+    /// upstream can report progress before the sender gets to recording its call).
     pub async fn flush_early(&self, upstream_token: &ProgressToken, caller: &Caller) {
         let mine: VecDeque<ProgressNotificationParam> = {
             let mut early = lock(&self.early);
@@ -181,5 +191,40 @@ impl Drop for CallGuard<'_> {
             lock(&self.calls.ended).push_back((Instant::now(), token));
         }
         lock(&self.calls.callers).retain(|(id, _)| *id != self.upstream_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::NumberOrString;
+
+    use super::*;
+    use crate::proxy::test_peer;
+
+    #[tokio::test]
+    async fn progress_that_comes_before_its_call_is_recorded_reaches_the_caller() {
+        let (downstream, _client) = test_peer::downstream().await;
+        let (outlet, mut relayed) = mpsc::unbounded_channel();
+        let token = |n| ProgressToken(NumberOrString::Number(n));
+        let caller = Caller {
+            peer: downstream.peer().clone(),
+            request_id: RequestId::Number(1),
+            progress_token: Some(token(100)),
+            tool_call: true,
+            outlet: Some(ProgressOutlet(outlet)),
+        };
+        let calls = Calls::default();
+        calls
+            .route_progress(ProgressNotificationParam::new(token(1), 0.5))
+            .await;
+        let _call = calls.begin(RequestId::Number(7), token(1), caller.clone());
+        calls.flush_early(&token(1), &caller).await;
+        calls
+            .route_progress(ProgressNotificationParam::new(token(1), 1.0))
+            .await;
+        let first = relayed.try_recv().expect("the early progress was lost");
+        assert_eq!((first.progress_token, first.progress), (token(100), 0.5));
+        let second = relayed.try_recv().unwrap();
+        assert_eq!((second.progress_token, second.progress), (token(100), 1.0));
     }
 }

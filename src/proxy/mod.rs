@@ -10,6 +10,7 @@
 //! - [`Calls`]: one upstream's calls in flight, so progress and server-to-client requests
 //!   reach the client that made the call.
 //! - [`Relay`]: the upstream session's client handler, emitting [`UpstreamEvent`]s.
+//! - [`tally`]: keeps a call's answer behind the progress the upstream sent before it.
 //! - [`Forwarder`]: the `ServerHandler` that serves a downstream session of the bridge.
 
 mod calls;
@@ -17,6 +18,9 @@ mod forwarder;
 pub mod lane;
 mod relay;
 mod sessions;
+mod tally;
+#[cfg(test)]
+mod test_peer;
 mod upstream;
 
 pub use calls::{CallGuard, Caller, Calls, ProgressOutlet};

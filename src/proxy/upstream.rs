@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 use super::{
     Caller, Calls, ProgressOutlet, Relay, UpstreamEvent,
     lane::{Lane, LaneError, Recording, Replies},
+    tally::Tallied,
 };
 
 /// Prefix of the ids of requests sent on the direct lane (rmcp's client numbers its own).
@@ -93,6 +94,7 @@ impl Upstream {
         let calls = Arc::new(Calls::default());
         let (events_tx, events) = mpsc::unbounded_channel();
         let relay = Relay::new(calls.clone(), events_tx.clone());
+        let transport = Tallied::new(transport.into_transport(), calls.clone());
         let service = relay.clone().serve(transport).await?;
         let peer = service.peer().clone();
         let peer_info = peer.peer_info().ok_or_else(|| {
@@ -221,11 +223,19 @@ impl Upstream {
             .peer
             .send_request_with_option(request, PeerRequestOptions::no_options())
             .await?;
+        let token = handle.progress_token.clone();
         let _routes = self
             .calls
-            .begin(handle.id.clone(), handle.progress_token.clone(), caller);
+            .begin(handle.id.clone(), token.clone(), caller.clone());
+        self.calls.flush_early(&token, &caller).await;
         let id = handle.id.clone();
-        self.finish(handle.await_response(), id, ct, timeout).await
+        let answer = async {
+            let answer = handle.await_response().await;
+            // The progress the upstream sent before its answer goes to the caller first.
+            self.calls.tally.relayed(&token).await;
+            answer
+        };
+        self.finish(answer, id, ct, timeout).await
     }
 
     /// [`Self::forward`] on the direct lane: the answer, and what the server sends about
