@@ -1,12 +1,13 @@
 //! Measures the daemon and the bridge: idle memory, and `tools/call` latency (p50, p99)
 //! and throughput at 1, 16 and 64 concurrent sessions over streamable HTTP, directly on a
 //! bridge (the repo's test server's `echo`) and on the meta-server's own `list_mcp_servers`;
-//! then the same child's `echo` called directly and through a mount, side by side.
+//! then the same child's `echo` called directly and through a mount, side by side; then
+//! directly and through `examples/hop`, a bare HTTP proxy (the floor of any HTTP hop).
 //!
 //! Run with `scripts/bench` (release build); it prints a Markdown table for BENCHMARKS.md.
 //! Options: `--seconds N` per measurement (default 5); `--seconds 0` makes one call per
 //! session, a smoke run the test suite does so the benchmark cannot silently break;
-//! `--only-mounts` runs only the mount comparison; `--daemon-threads N` starts the daemon
+//! `--only-mounts` runs only the mount comparison and the hop floor; `--daemon-threads N` starts the daemon
 //! with `--worker-threads N`.
 
 use std::{
@@ -146,13 +147,14 @@ async fn main() -> Result<()> {
             rss_kib(daemon.id().context("daemon pid")?)? as f64 / 1024.0
         );
     }
-    mount_overhead(
+    let child_url = mount_overhead(
         &format!("http://{daemon_addr}/mcp"),
         &test_server_path,
         daemon.id().context("daemon pid")?,
         duration,
     )
     .await?;
+    hop_floor(&bin_dir, &child_url, duration).await?;
     let _ = daemon.kill().await;
     let _ = bridge.kill().await;
     Ok(())
@@ -161,13 +163,14 @@ async fn main() -> Result<()> {
 /// Proxied calls through a mount against direct calls to the same child, side by side:
 /// for each mount transport, a child (the repo's test server) created and mounted on the
 /// daemon, then its `echo` called directly and as `<mount>_echo` on the meta-server; with
-/// the CPU time the daemon (`daemon_pid`) spent per mounted call.
+/// the CPU time the daemon (`daemon_pid`) spent per mounted call. Returns the URL of the
+/// first child (served over streamable HTTP).
 async fn mount_overhead(
     meta_url: &str,
     test_server: &str,
     daemon_pid: u32,
     duration: Duration,
-) -> Result<()> {
+) -> Result<String> {
     let meta = client_config()
         .serve(StreamableHttpClientTransport::from_uri(meta_url.to_owned()))
         .await?;
@@ -176,11 +179,13 @@ async fn mount_overhead(
         "| mount transport | client | sessions | direct calls/s | direct p50 | direct p99 | mounted calls/s | mounted p50 | mounted p99 | added p50 | throughput | daemon CPU per call |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut first_child = None;
     for (mount, transport) in [("t", "streamable-http"), ("s", "sse")] {
         let create =
             json!({"runtime_exec": test_server, "runtime_mcp": "serve", "wait_for_ready": true});
         let server = call_tool(&meta, "create_mcp_server", create).await?;
         let child_url = server["url"].as_str().context("url")?.to_owned();
+        first_child.get_or_insert_with(|| child_url.clone());
         let request =
             json!({"job_name": server["job_name"], "name": mount, "transport": transport});
         call_tool(&meta, "mount_mcp_server", request).await?;
@@ -219,6 +224,41 @@ async fn mount_overhead(
         }
     }
     meta.cancel().await?;
+    first_child.context("no child")
+}
+
+/// The floor of one HTTP hop: the child at `child_url` called directly and through
+/// `examples/hop` (the daemon's HTTP stack passing bytes on, no MCP), raw HTTP clients, with
+/// the CPU time the hop spent per call.
+async fn hop_floor(bin_dir: &Path, child_url: &str, duration: Duration) -> Result<()> {
+    let target = child_url
+        .strip_suffix("/mcp")
+        .context("a child URL ends in /mcp")?;
+    let (hop, hop_addr) = start(&bin_dir.join("examples").join("hop"), &[target]).await?;
+    let hop_pid = hop.id().context("hop pid")?;
+    let hop_url = format!("http://{hop_addr}/mcp");
+    let arguments = json!({"text": "hello"});
+    println!();
+    println!(
+        "| sessions | direct calls/s | direct p50 | hop calls/s | hop p50 | added p50 | throughput | hop CPU per call |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for sessions in CONCURRENCY {
+        let direct = load_raw(child_url, "echo", &arguments, sessions, duration).await?;
+        let cpu_before = cpu_seconds(hop_pid)?;
+        let hopped = load_raw(&hop_url, "echo", &arguments, sessions, duration).await?;
+        let cpu_per_call = (cpu_seconds(hop_pid)? - cpu_before) / hopped.calls as f64;
+        println!(
+            "| {sessions} | {:.0} | {:.3} | {:.0} | {:.3} | {:+.3} ms | {:.2}x | {:.0} µs |",
+            direct.per_second,
+            direct.p50_ms,
+            hopped.per_second,
+            hopped.p50_ms,
+            hopped.p50_ms - direct.p50_ms,
+            hopped.per_second / direct.per_second,
+            cpu_per_call * 1e6,
+        );
+    }
     Ok(())
 }
 
@@ -434,7 +474,6 @@ async fn wait_healthy(url: &str) -> Result<()> {
     bail!("{url} never answered 200")
 }
 
-/// Resident set size of a process, in KiB.
 /// The CPU time (user and system) process `pid` has used, in seconds.
 fn cpu_seconds(pid: u32) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
@@ -451,6 +490,7 @@ fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok((ticks(14)? + ticks(15)?) / 100.0)
 }
 
+/// Resident set size of a process, in KiB.
 fn rss_kib(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
