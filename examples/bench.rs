@@ -205,9 +205,8 @@ async fn mount_overhead(
                     }
                 };
                 let direct = run(&child_url, "echo").await?;
-                let cpu_before = cpu_seconds(daemon_pid)?;
-                let mounted = run(meta_url, &mounted_tool).await?;
-                let cpu_per_call = (cpu_seconds(daemon_pid)? - cpu_before) / mounted.calls as f64;
+                let (mounted, cpu_per_call) =
+                    with_cpu(daemon_pid, run(meta_url, &mounted_tool)).await?;
                 println!(
                     "| {transport} | {client} | {sessions} | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {:+.3} ms | {:.2}x | {:.0} µs |",
                     direct.per_second,
@@ -245,9 +244,8 @@ async fn hop_floor(bin_dir: &Path, child_url: &str, duration: Duration) -> Resul
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for sessions in CONCURRENCY {
         let direct = load_raw(child_url, "echo", &arguments, sessions, duration).await?;
-        let cpu_before = cpu_seconds(hop_pid)?;
-        let hopped = load_raw(&hop_url, "echo", &arguments, sessions, duration).await?;
-        let cpu_per_call = (cpu_seconds(hop_pid)? - cpu_before) / hopped.calls as f64;
+        let hopped = load_raw(&hop_url, "echo", &arguments, sessions, duration);
+        let (hopped, cpu_per_call) = with_cpu(hop_pid, hopped).await?;
         println!(
             "| {sessions} | {:.0} | {:.3} | {:.0} | {:.3} | {:+.3} ms | {:.2}x | {:.0} µs |",
             direct.per_second,
@@ -472,6 +470,15 @@ async fn wait_healthy(url: &str) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("{url} never answered 200")
+}
+
+/// Runs `load`; returns its figures and the CPU time process `pid` spent per call meanwhile,
+/// in seconds.
+async fn with_cpu(pid: u32, load: impl Future<Output = Result<Stats>>) -> Result<(Stats, f64)> {
+    let before = cpu_seconds(pid)?;
+    let stats = load.await?;
+    let per_call = (cpu_seconds(pid)? - before) / stats.calls as f64;
+    Ok((stats, per_call))
 }
 
 /// The CPU time (user and system) process `pid` has used, in seconds.
