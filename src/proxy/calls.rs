@@ -97,21 +97,23 @@ impl Calls {
     /// for [`Calls::flush_early`] if the call is not recorded yet.
     pub async fn route_progress(&self, params: ProgressNotificationParam) {
         let _relaying = self.tally.relaying(params.progress_token.clone());
-        let caller = {
+        let routed = {
             // Kept early under the routes' lock, so [`Calls::begin`] cannot record the
             // call in between and its flush miss this one.
             let progress = lock(&self.progress);
-            let caller = progress.get(&params.progress_token).cloned();
-            if caller.is_none() {
-                let mut early = lock(&self.early);
-                if early.len() == MAX_EARLY_PROGRESS {
-                    early.pop_front();
+            match progress.get(&params.progress_token) {
+                Some(caller) => Some((caller.clone(), params)),
+                None => {
+                    let mut early = lock(&self.early);
+                    if early.len() == MAX_EARLY_PROGRESS {
+                        early.pop_front();
+                    }
+                    early.push_back(params);
+                    None
                 }
-                early.push_back(params.clone());
             }
-            caller
         };
-        if let Some(caller) = caller {
+        if let Some((caller, params)) = routed {
             Self::send_progress(&caller, params).await;
         }
     }
