@@ -17,7 +17,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use mcp_ephemeral_k8s::{proxy::client_config, transport::sse_client::SseClientTransport};
+use mcp_ephemeral_k8s::{sse::client::SseClientTransport, upstream::client_config};
 use rmcp::{
     RoleClient, ServiceExt,
     model::{CallToolRequestParams, ClientConfig},

@@ -4,7 +4,7 @@
 //! Run with `cargo build && cargo run --example local_session` (it uses the
 //! `mcp-ephemeral-k8s` binary next to it as the bridge, and `uvx` from PATH).
 
-use mcp_ephemeral_k8s::{EphemeralMcpServerConfig, SessionManager, proxy::client_config};
+use mcp_ephemeral_k8s::{EphemeralMcpServerConfig, SessionManager, upstream::client_config};
 use rmcp::{ServiceExt, model::CallToolRequestParams, transport::StreamableHttpClientTransport};
 
 #[tokio::main]

@@ -15,8 +15,8 @@ pub use security::SecurityArgs;
 
 use crate::{
     bridge::BridgeOptions,
-    server::{CorsPolicy, DEFAULT_MAX_BODY_BYTES},
-    session::{DEFAULT_READY_TIMEOUT, MAX_READY_TIMEOUT},
+    http::{CorsPolicy, DEFAULT_MAX_BODY_BYTES},
+    manager::{DEFAULT_READY_TIMEOUT, MAX_READY_TIMEOUT},
 };
 
 /// A setting is not valid; the message names it, its value and the fix.
@@ -141,8 +141,8 @@ pub struct ServeArgs {
     pub owner: String,
     /// Which RBAC presets children may ask for (`sa_config`): `off`, `namespaced`, or
     /// `cluster-wide`; match it to the daemon's own permissions (deploy/ and its overlays).
-    #[arg(long, value_enum, default_value_t = crate::backend::kubernetes::objects::RbacPresets::Namespaced, env = "MCP_EPHEMERAL_K8S_RBAC_PRESETS")]
-    pub rbac_presets: crate::backend::kubernetes::objects::RbacPresets,
+    #[arg(long, value_enum, default_value_t = crate::backend::kubernetes::RbacPresets::Namespaced, env = "MCP_EPHEMERAL_K8S_RBAC_PRESETS")]
+    pub rbac_presets: crate::backend::kubernetes::RbacPresets,
     /// Seconds a finished child's Job (and its logs) stays before Kubernetes removes it.
     #[arg(long, default_value_t = 300, env = "MCP_EPHEMERAL_K8S_JOB_TTL")]
     pub job_ttl: u32,
@@ -224,7 +224,7 @@ pub struct ServeConfig {
     /// Kubeconfig context.
     pub kube_context: Option<String>,
     /// Settings of the Jobs (Kubernetes backend).
-    pub job: crate::backend::kubernetes::objects::JobSettings,
+    pub job: crate::backend::kubernetes::JobSettings,
     /// Delete finished children left by a previous daemon.
     pub gc: bool,
     /// Browser origins allowed.
@@ -238,7 +238,7 @@ pub struct ServeConfig {
     /// Largest request body.
     pub max_body_bytes: usize,
     /// Authentication and Host/Origin checks.
-    pub guard: crate::server::Guard,
+    pub guard: crate::http::Guard,
     /// Allowlists and limits.
     pub policy: crate::policy::Policy,
     /// Serve `/metrics` without authentication.
@@ -314,7 +314,7 @@ impl ServeConfig {
             namespace: args.namespace.clone(),
             backend: args.backend,
             kube_context: args.kube_context.clone(),
-            job: crate::backend::kubernetes::objects::JobSettings {
+            job: crate::backend::kubernetes::JobSettings {
                 rbac_presets: args.rbac_presets,
                 runtime_image: args.runtime_image.clone(),
                 owner: args.owner.clone(),

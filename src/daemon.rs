@@ -9,10 +9,10 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     backend::{Backend, kubernetes::KubernetesBackend, local::LocalBackend},
     config::{BackendChoice, ServeConfig, Transport},
+    http::{self, HttpOptions, Readiness},
+    manager::{ManagerSettings, SessionManager},
     meta::MetaServer,
     presets::Presets,
-    server::{self, HttpOptions, Readiness},
-    session::{ManagerSettings, SessionManager},
 };
 
 /// Why the daemon stopped with an error.
@@ -113,8 +113,7 @@ pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error
     let served = match config.transport {
         Transport::Stdio => {
             tracing::info!("serving MCP on stdin/stdout");
-            if let Err(e) = server::stdio::serve(MetaServer::new(manager.clone()), ct.clone()).await
-            {
+            if let Err(e) = http::stdio::serve(MetaServer::new(manager.clone()), ct.clone()).await {
                 tracing::warn!(cause = %e, "the stdio client did not initialize");
             }
             Ok(())
@@ -160,9 +159,9 @@ async fn serve_http(
     };
     let metrics = metrics_route(manager.clone(), config);
     let factory = move || Ok(MetaServer::new(manager.clone()));
-    let router = server::router(factory, Readiness::ready(), &options).merge(metrics);
+    let router = http::router(factory, Readiness::ready(), &options).merge(metrics);
     tracing::info!(%addr, "listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse, health at http://{addr}/health");
-    let serving = server::serve(listener, router, ct.clone());
+    let serving = http::serve(listener, router, ct.clone());
     tokio::pin!(serving);
     tokio::select! {
         result = &mut serving => return result.map_err(Error::Serve),
@@ -179,7 +178,7 @@ async fn serve_http(
 
 /// `GET /metrics` (Prometheus text), behind the guard unless `--metrics-open`.
 fn metrics_route(manager: Arc<SessionManager>, config: &ServeConfig) -> axum::Router {
-    type Sources = (Arc<SessionManager>, Arc<server::guard::Rejections>);
+    type Sources = (Arc<SessionManager>, Arc<http::guard::Rejections>);
     async fn render(
         axum::extract::State((manager, rejections)): axum::extract::State<Sources>,
     ) -> impl axum::response::IntoResponse {
@@ -196,6 +195,6 @@ fn metrics_route(manager: Arc<SessionManager>, config: &ServeConfig) -> axum::Ro
     let guard = Arc::new(config.guard.clone());
     route.layer(axum::middleware::from_fn_with_state(
         guard,
-        server::guard::check,
+        http::guard::check,
     ))
 }

@@ -43,6 +43,8 @@ pub mod bridge;
 pub mod config;
 pub mod daemon;
 mod error;
+pub mod http;
+pub mod manager;
 pub mod meta;
 pub mod metrics;
 pub mod model;
@@ -50,19 +52,17 @@ pub mod mount;
 pub mod policy;
 pub mod presets;
 pub mod process;
-pub mod proxy;
 pub mod secrets;
-pub mod server;
-pub mod session;
+pub mod sse;
 pub mod tls;
-pub mod transport;
+pub mod upstream;
 
 pub use error::{Error, Result};
+pub use manager::SessionManager;
 pub use model::{
     EphemeralMcpServer, EphemeralMcpServerConfig, ProbeConfig, RbacPreset, ServerStatus,
 };
 pub use presets::Preset;
-pub use session::SessionManager;
 
 /// The environment variable holding the log filter (`info`, `debug`,
 /// `mcp_ephemeral_k8s=trace`…); `RUST_LOG` is read when it is unset.

@@ -7,8 +7,8 @@ use mcp_ephemeral_k8s::{
     LOG_ENV, bridge,
     config::{Cli, Command, LogFormat, ServeConfig},
     daemon,
+    http::shutdown_signal,
     presets::Presets,
-    server::shutdown_signal,
 };
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;

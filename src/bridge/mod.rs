@@ -20,9 +20,9 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    http::{self, CorsPolicy, HttpOptions, Readiness},
     process,
-    proxy::{Forwarder, Sessions, Upstream, relay_events},
-    server::{self, CorsPolicy, HttpOptions, Readiness},
+    upstream::{Forwarder, Sessions, Upstream, relay_events},
 };
 use events::BridgeEvent;
 
@@ -116,9 +116,9 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
             .map(|upstream| Forwarder::new(upstream.clone(), factory_sessions.clone()))
             .ok_or_else(|| std::io::Error::other("the MCP server is still starting"))
     };
-    let router = server::router(factory, readiness.clone(), &http);
+    let router = http::router(factory, readiness.clone(), &http);
     let http_ct = ct.child_token();
-    let mut serving = tokio::spawn(server::serve(listener, router, http_ct.clone()));
+    let mut serving = tokio::spawn(http::serve(listener, router, http_ct.clone()));
 
     let mut child = spawn(&options.command, &program)?;
     let pid = child.id().unwrap_or_default();

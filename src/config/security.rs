@@ -8,9 +8,9 @@ use clap::Args;
 use super::{Error, invalid};
 use crate::{
     access::{LOCAL, Principal},
+    http::{CorsPolicy, Guard, Tokens},
     policy::{DEFAULT_ENV_REFS, DEFAULT_RUNTIMES, Limits, Policy},
     secrets::SecretPolicy,
-    server::{CorsPolicy, Guard, Tokens},
 };
 
 /// Shortest accepted bearer token.
@@ -107,7 +107,7 @@ impl SecurityArgs {
             return Err(invalid("--host", host, reason));
         }
         let allowed_hosts = if self.allowed_hosts.is_empty() {
-            crate::server::default_allowed_hosts(bind)
+            crate::http::default_allowed_hosts(bind)
         } else {
             let hosts = self.allowed_hosts.iter().map(|h| h.trim().to_owned());
             hosts.filter(|h| !h.is_empty()).collect()

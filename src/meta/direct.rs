@@ -1,7 +1,7 @@
 //! Direct calls: a `tools/call` of a mounted tool posted on `/mcp` is served here instead
 //! of by rmcp's session machinery (its session worker, serve loop, per-request task and
 //! response stream): parsed once, routed to the mount and answered as `application/json`.
-//! With the direct lane to the child ([`crate::proxy::lane`]) a mounted call costs little
+//! With the direct lane to the child ([`crate::upstream::lane`]) a mounted call costs little
 //! more than the extra HTTP round trip (BENCHMARKS.md).
 //!
 //! It behaves as the rmcp path does: the guard's principal decides what the caller may
@@ -35,9 +35,9 @@ use tokio_util::sync::CancellationToken;
 use super::{measured, mounted};
 use crate::{
     access::Principal,
-    proxy::ProgressOutlet,
-    server::shortcut::{Reply, Shortcut, Shortcuts, Taken},
-    session::SessionManager,
+    http::shortcut::{Reply, Shortcut, Shortcuts, Taken},
+    manager::SessionManager,
+    upstream::ProgressOutlet,
 };
 
 /// The direct calls in flight, by streamable-HTTP session and request id, with what
@@ -62,7 +62,7 @@ impl DirectCalls {
     /// Cancels the direct call `request_id` of `session_id`; false when there is none.
     fn cancel(&self, session_id: &str, request_id: &RequestId) -> bool {
         let key = (session_id.to_owned(), request_id.clone());
-        match crate::proxy::lock(&self.in_flight).get(&key) {
+        match crate::upstream::lock(&self.in_flight).get(&key) {
             Some(ct) => {
                 ct.cancel();
                 true
@@ -107,7 +107,7 @@ impl Shortcut for DirectCalls {
 
         let ct = CancellationToken::new();
         let key = (session_id.to_owned(), id.clone());
-        crate::proxy::lock(&self.in_flight).insert(key.clone(), ct.clone());
+        crate::upstream::lock(&self.in_flight).insert(key.clone(), ct.clone());
         let done = Done {
             in_flight: self.in_flight.clone(),
             key,
@@ -189,6 +189,6 @@ struct Done {
 
 impl Drop for Done {
     fn drop(&mut self) {
-        crate::proxy::lock(&self.in_flight).remove(&self.key);
+        crate::upstream::lock(&self.in_flight).remove(&self.key);
     }
 }

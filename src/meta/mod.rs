@@ -44,10 +44,10 @@ use authorize::principal;
 use tracing::Instrument;
 
 use crate::{
+    manager::SessionManager,
     metrics::CallOutcome,
     mount::connect::{INSTANCE_KEY, REACHABLE_KEY},
-    proxy::MAX_SERVED_VERSION,
-    session::SessionManager,
+    upstream::MAX_SERVED_VERSION,
 };
 pub use tools::TOOL_NAMES;
 
@@ -142,11 +142,7 @@ impl ServerHandler for MetaServer {
         let http_id = context
             .extensions
             .get::<http::request::Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(crate::server::shortcut::SESSION_ID_HEADER)
-            })
+            .and_then(|parts| parts.headers.get(crate::http::shortcut::SESSION_ID_HEADER))
             .and_then(|id| id.to_str().ok());
         let sessions = self.manager.sessions();
         if let Some(http_id) = http_id {

@@ -20,8 +20,8 @@ use rmcp::{
 
 use super::{MetaServer, authorize::principal};
 use crate::{
+    manager::SessionManager,
     mount::{self, Mount, catalog::rename_uri},
-    session::SessionManager,
 };
 
 /// Calls the mounted tool `params.name` for the client of `context`; `None` when no mount

@@ -23,9 +23,9 @@ use super::{
 use crate::{
     access::{Action, Ownership},
     backend::Progress,
+    manager::CreateOptions,
     model::{DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus},
     presets::Preset,
-    session::CreateOptions,
 };
 
 /// The names of the meta tools, which mounts can never shadow. A test checks it matches

@@ -9,7 +9,7 @@ use rmcp::{
 };
 
 use super::names::{expose, prefix_uri};
-use crate::proxy::Upstream;
+use crate::upstream::Upstream;
 
 /// A mounted child's lists, renamed for the meta-server.
 #[derive(Debug, Default, Clone)]

@@ -9,8 +9,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
     model::MountTransport,
-    proxy::{Upstream, UpstreamEvent},
-    transport::sse_client::SseClientTransport,
+    sse::client::SseClientTransport,
+    upstream::{Upstream, UpstreamEvent},
 };
 
 /// How long connecting and `initialize` may take before a mount gives up.

@@ -9,7 +9,7 @@
 pub mod catalog;
 pub mod connect;
 mod error;
-mod link;
+mod mounted;
 pub mod names;
 mod shared;
 
@@ -23,14 +23,14 @@ use rmcp::{
 
 pub use catalog::Catalog;
 pub use error::Error;
-pub use link::Mount;
+pub use mounted::Mount;
 pub use shared::Shared;
 
 use crate::{
     access::{Ownership, Principal},
     model::{MountInfo, MountTransport},
     policy::Limits,
-    proxy::Sessions,
+    upstream::Sessions,
 };
 
 /// What to mount.
@@ -315,14 +315,14 @@ impl Mounts {
         match upstream.forward(request, context, timeout).await {
             Ok(result) => Ok(result),
             Err(ServiceError::McpError(e)) => Err(Error::Server(e)),
-            Err(e) if link::is_connection_error(&e) => {
+            Err(e) if mounted::is_connection_error(&e) => {
                 mount.report_broken(&e);
                 Err(unavailable(format!(
                     "the connection to {} failed ({e})",
                     mount.url
                 )))
             }
-            Err(e) => Err(Error::Server(crate::proxy::upstream_error(
+            Err(e) => Err(Error::Server(crate::upstream::upstream_error(
                 "the mounted server",
                 e,
             ))),

@@ -10,7 +10,7 @@ use rmcp::model::{
 };
 
 use super::{Catalog, Error, Mount, MountRequest};
-use crate::{model::MountInfo, policy::Limits, proxy::Sessions};
+use crate::{model::MountInfo, policy::Limits, upstream::Sessions};
 
 /// What the mounts' tasks share with the registry (they hold it weakly).
 pub struct Shared {

@@ -253,7 +253,7 @@ async fn invalid_json_rpc_is_rejected_on_both_http_transports() {
 
     // Legacy SSE: open a session to get its endpoint.
     let transport =
-        mcp_ephemeral_k8s::transport::sse_client::SseClientTransport::connect(&daemon.url("/sse"))
+        mcp_ephemeral_k8s::sse::client::SseClientTransport::connect(&daemon.url("/sse"))
             .await
             .unwrap();
     let endpoint = transport.endpoint().to_owned();
@@ -307,7 +307,7 @@ async fn oversized_bodies_get_413_on_both_http_transports() {
         .unwrap();
     assert_eq!(response.status(), 413);
     let transport =
-        mcp_ephemeral_k8s::transport::sse_client::SseClientTransport::connect(&daemon.url("/sse"))
+        mcp_ephemeral_k8s::sse::client::SseClientTransport::connect(&daemon.url("/sse"))
             .await
             .unwrap();
     let response = http

@@ -12,7 +12,7 @@ use kube::client::Body;
 use mcp_ephemeral_k8s::{
     backend::{
         Backend,
-        kubernetes::{Access, KubernetesBackend, objects::JobSettings},
+        kubernetes::{Access, JobSettings, KubernetesBackend},
     },
     model::MountTransport,
 };

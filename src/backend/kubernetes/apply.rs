@@ -11,9 +11,9 @@ use kube::{
 };
 
 use super::{
-    KubernetesBackend,
+    KubernetesBackend, RbacPresets,
     errors::{self, is_not_found},
-    objects::{ChildObjects, RbacPresets},
+    objects::ChildObjects,
     rbac::Binding,
 };
 use crate::error::{Error, Result};

@@ -6,14 +6,16 @@
 //!
 //! Parts: [`objects`] and [`rbac`] (the objects, pure), [`pods`] (readiness and logs),
 //! [`status`] (the status summary), [`errors`] (API failures that say what to do),
-//! [`proxy`] (reaching children through the API server from outside the cluster).
+//! [`service_proxy`] (reaching children through the API server from outside the cluster).
 
 mod apply;
 pub mod errors;
+pub mod labels;
 pub mod objects;
 pub mod pods;
-pub mod proxy;
 pub mod rbac;
+pub mod service_proxy;
+mod settings;
 pub mod status;
 
 #[cfg(test)]
@@ -34,13 +36,14 @@ use crate::{
     error::{Error, Result},
     model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus, rfc3339},
     mount::connect::Connector,
-    proxy::Upstream,
+    upstream::Upstream,
 };
 use errors::Op;
-use objects::{
-    CONFIG_ANNOTATION, JobSettings, MOUNT_ANNOTATION, OWNER_ANNOTATION, PRESET_ANNOTATION,
-    SHARED_ANNOTATION, instance_selector,
+use labels::{
+    CONFIG_ANNOTATION, MOUNT_ANNOTATION, OWNER_ANNOTATION, PRESET_ANNOTATION, SHARED_ANNOTATION,
+    instance_selector,
 };
+pub use settings::{JobSettings, RbacPresets};
 
 /// How long `delete` with `wait` waits for the Job to disappear.
 const DELETE_WAIT: Duration = Duration::from_secs(60);
@@ -155,8 +158,9 @@ impl KubernetesBackend {
                 self.namespace
             )),
             Access::ApiServerProxy { cluster_url } => {
-                let path =
-                    |endpoint| proxy::service_proxy_path(&self.namespace, job_name, endpoint);
+                let path = |endpoint| {
+                    service_proxy::service_proxy_path(&self.namespace, job_name, endpoint)
+                };
                 Endpoints {
                     url: format!("{cluster_url}{}", path("mcp")),
                     sse_url: format!("{cluster_url}{}", path("sse")),
@@ -277,7 +281,7 @@ impl Backend for KubernetesBackend {
     }
 
     async fn adopt(&self, gc: bool) -> Result<Vec<Adopted>> {
-        let selector = objects::owner_selector(&self.settings.owner);
+        let selector = labels::owner_selector(&self.settings.owner);
         let jobs = self
             .api::<Job>()
             .list(&ListParams::default().labels(&selector))
@@ -369,11 +373,13 @@ impl Backend for KubernetesBackend {
             ));
         }
         let client = self.client.clone();
-        let uri: Arc<str> = proxy::service_proxy_path(&self.namespace, job_name, "mcp").into();
+        let uri: Arc<str> =
+            service_proxy::service_proxy_path(&self.namespace, job_name, "mcp").into();
         Ok(Some(Arc::new(move || {
             let (client, uri) = (client.clone(), uri.clone());
             Box::pin(async move {
-                let connect = Upstream::connect_http(proxy::KubeProxyClient::new(client), uri);
+                let connect =
+                    Upstream::connect_http(service_proxy::KubeProxyClient::new(client), uri);
                 match tokio::time::timeout(crate::mount::connect::CONNECT_TIMEOUT, connect).await {
                     Ok(result) => result.map_err(|e| e.to_string()),
                     Err(_) => Err("no MCP session through the API server proxy in time".to_owned()),

@@ -20,38 +20,19 @@ use k8s_openapi::{
     },
 };
 
-use super::rbac::{self, Rbac};
+use super::{
+    JobSettings,
+    labels::{
+        CONFIG_ANNOTATION, INSTANCE, MANAGED_BY, OWNER_ANNOTATION, PRESET_ANNOTATION,
+        SHARED_ANNOTATION, labels,
+    },
+    rbac::{self, Rbac},
+};
 use crate::{
     backend::ChildMeta,
     error::Result,
     model::{DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig},
 };
-
-/// The label every object of ours carries, so the daemon finds them again after a restart.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "mcp-ephemeral-k8s");
-
-/// The label naming the child an object belongs to (its value is the job name).
-pub const INSTANCE: &str = "app.kubernetes.io/instance";
-
-/// The label telling which daemon owns a child (`--owner`), so daemons sharing a namespace
-/// adopt only their own.
-pub const OWNER: &str = "mcp-ephemeral-k8s.io/owner";
-
-/// Annotation holding the child's configuration (env values redacted), for adoption.
-pub const CONFIG_ANNOTATION: &str = "mcp-ephemeral-k8s.io/config";
-
-/// Annotation holding the preset a child was created from.
-pub const PRESET_ANNOTATION: &str = "mcp-ephemeral-k8s.io/preset";
-
-/// Annotation holding the principal that created a child.
-pub const OWNER_ANNOTATION: &str = "mcp-ephemeral-k8s.io/created-by";
-
-/// Annotation marking a child every principal may use (`"true"`).
-pub const SHARED_ANNOTATION: &str = "mcp-ephemeral-k8s.io/shared";
-
-/// Annotation holding the name a child is mounted under (`""` for an unnamed mount), so a
-/// restarted daemon mounts it again.
-pub const MOUNT_ANNOTATION: &str = "mcp-ephemeral-k8s.io/mount";
 
 /// The name of the container, and of its port (the Service targets it by name).
 pub const CONTAINER: &str = "mcp-server";
@@ -63,46 +44,6 @@ pub const PORT_NAME: &str = "mcp";
 /// they match): tini as PID 1, then this binary, whose `bridge` the Job's args run.
 pub const RUNTIME_ENTRYPOINT: [&str; 3] = ["/usr/bin/tini", "--", "mcp-ephemeral-k8s"];
 
-/// Which RBAC presets children may ask for (`--rbac-presets`), matching what the daemon's
-/// own permissions allow (`deploy/` and its overlays).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum RbacPresets {
-    /// None: children never get cluster permissions (`kubectl apply -k deploy/`).
-    Off,
-    /// In the children's namespace (`deploy/overlays/rbac-presets`).
-    #[default]
-    Namespaced,
-    /// Also cluster-wide (`deploy/overlays/cluster-wide-presets`).
-    ClusterWide,
-}
-
-/// Settings that are the daemon's, not the request's.
-#[derive(Debug, Clone)]
-pub struct JobSettings {
-    /// Which RBAC presets children may ask for.
-    pub rbac_presets: RbacPresets,
-    /// The runtime image used when the request did not name one.
-    pub runtime_image: String,
-    /// Who owns the children (the `--owner` label value).
-    pub owner: String,
-    /// Seconds a finished Job (and its pod and logs) stays before Kubernetes removes it.
-    pub ttl_seconds_after_finished: i32,
-    /// Hard limit on a child's life, in seconds.
-    pub active_deadline_seconds: Option<i64>,
-}
-
-impl Default for JobSettings {
-    fn default() -> Self {
-        Self {
-            rbac_presets: RbacPresets::default(),
-            runtime_image: DEFAULT_RUNTIME_IMAGE.to_owned(),
-            owner: "mcp-ephemeral-k8s".to_owned(),
-            ttl_seconds_after_finished: 300,
-            active_deadline_seconds: None,
-        }
-    }
-}
-
 /// Everything created for one child.
 #[derive(Debug, Clone)]
 pub struct ChildObjects {
@@ -112,25 +53,6 @@ pub struct ChildObjects {
     pub service: Service,
     /// The ServiceAccount and permissions, when an RBAC preset was asked for.
     pub rbac: Option<Rbac>,
-}
-
-/// The labels of every object of child `name`.
-pub fn labels(name: &str, owner: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
-        (INSTANCE.to_owned(), name.to_owned()),
-        (OWNER.to_owned(), owner.to_owned()),
-    ])
-}
-
-/// The label selector of every child of `owner`.
-pub fn owner_selector(owner: &str) -> String {
-    format!("{}={},{OWNER}={owner}", MANAGED_BY.0, MANAGED_BY.1)
-}
-
-/// The label selector of child `name`'s objects.
-pub fn instance_selector(name: &str) -> String {
-    format!("{}={},{INSTANCE}={name}", MANAGED_BY.0, MANAGED_BY.1)
 }
 
 fn meta(name: &str, namespace: &str, settings: &JobSettings) -> ObjectMeta {

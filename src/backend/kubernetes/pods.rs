@@ -12,7 +12,8 @@ use kube::{
 
 use super::{
     errors::{self, Op},
-    objects::{CONTAINER, instance_selector},
+    labels::instance_selector,
+    objects::CONTAINER,
 };
 use crate::{
     backend::{Progress, local::LOG_TAIL_LINES},

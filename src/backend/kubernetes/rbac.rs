@@ -126,7 +126,7 @@ pub fn cluster_role_name(preset: RbacPreset) -> String {
 
 /// A preset's ClusterRole, as installed with the daemon (`deploy/overlays/rbac-presets`).
 pub fn preset_cluster_role(preset: RbacPreset) -> ClusterRole {
-    let managed_by = super::objects::MANAGED_BY;
+    let managed_by = super::labels::MANAGED_BY;
     ClusterRole {
         metadata: ObjectMeta {
             name: Some(cluster_role_name(preset)),

@@ -246,11 +246,10 @@ fn malformed_json_rpc_gets_refused_cleanly_on_both_transports() {
         let daemon = fuzz_daemon().await;
         let session = raw_session(&http, &daemon.url("/mcp")).await;
         // A legacy SSE session whose stream is drained, so it never fills up.
-        let mut sse = mcp_ephemeral_k8s::transport::sse_client::SseClientTransport::connect(
-            &daemon.url("/sse"),
-        )
-        .await
-        .unwrap();
+        let mut sse =
+            mcp_ephemeral_k8s::sse::client::SseClientTransport::connect(&daemon.url("/sse"))
+                .await
+                .unwrap();
         let endpoint = sse.endpoint().to_owned();
         let sse = tokio::spawn(async move {
             use rmcp::transport::Transport;

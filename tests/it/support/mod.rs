@@ -187,7 +187,7 @@ pub async fn http_client_as(url: &str, token: &str) -> RunningService<RoleClient
 
 /// A 2024-11-05 client on legacy SSE.
 pub async fn sse_client(url: &str) -> RunningService<RoleClient, Recorder> {
-    let transport = mcp_ephemeral_k8s::transport::sse_client::SseClientTransport::connect(url)
+    let transport = mcp_ephemeral_k8s::sse::client::SseClientTransport::connect(url)
         .await
         .expect("legacy SSE stream opens");
     Recorder::new(ProtocolVersion::V_2024_11_05)

@@ -42,7 +42,7 @@ impl Recorder {
     /// A recorder that answers sampling with `reply`.
     pub fn replying(version: ProtocolVersion, reply: &str) -> Self {
         Self {
-            config: mcp_ephemeral_k8s::proxy::client_config().with_protocol_version(version),
+            config: mcp_ephemeral_k8s::upstream::client_config().with_protocol_version(version),
             reply: reply.to_owned(),
             seen: Arc::default(),
         }

@@ -7,7 +7,7 @@ use super::{Expect, NS, backend, default_objects, verified};
 use crate::{
     backend::{
         Backend, ChildMeta, Endpoints, Progress,
-        kubernetes::{KubernetesBackend, objects::JobSettings},
+        kubernetes::{JobSettings, KubernetesBackend},
     },
     error::Error,
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},

@@ -10,7 +10,7 @@ use crate::{
     backend::{
         ChildMeta,
         kubernetes::{
-            objects::{self, JobSettings},
+            JobSettings, objects,
             rbac::{self, Binding},
         },
     },

@@ -8,9 +8,9 @@ use super::{Expect, NS, backend, list, pod, verified};
 use crate::{
     backend::{Backend, Progress},
     error::Error,
+    manager::{ManagerSettings, SessionManager},
     model::{EphemeralMcpServerConfig, Phase},
     presets::Presets,
-    session::{ManagerSettings, SessionManager},
 };
 
 const JOB: &str = "mcp-server-time-1-abcdefgh";

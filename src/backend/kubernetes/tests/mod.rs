@@ -12,10 +12,7 @@ use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
 
-use super::{
-    Access, KubernetesBackend,
-    objects::{self, JobSettings},
-};
+use super::{Access, JobSettings, KubernetesBackend, objects};
 use crate::{backend::ChildMeta, model::EphemeralMcpServerConfig};
 
 /// The namespace every test works in.

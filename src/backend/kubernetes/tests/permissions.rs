@@ -13,10 +13,7 @@ use super::{Expect, NS, backend_with, list, pod, verified};
 use crate::{
     backend::{
         Backend, ChildMeta, Progress,
-        kubernetes::{
-            objects::{JobSettings, RbacPresets},
-            rbac::preset_cluster_role,
-        },
+        kubernetes::{JobSettings, RbacPresets, rbac::preset_cluster_role},
     },
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
 };

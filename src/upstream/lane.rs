@@ -29,7 +29,7 @@ use rmcp::{
 use sse_stream::{Error as SseError, Sse};
 
 use super::lock;
-use crate::transport::decode;
+use crate::upstream::decode;
 
 /// Why a direct request failed. Every variant means the connection can no longer be
 /// trusted: the mount reconnects.

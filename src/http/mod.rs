@@ -116,10 +116,7 @@ where
 {
     let mut mcp = Router::new()
         .nest_service("/mcp", streamable::service(factory.clone(), options))
-        .merge(crate::transport::sse_server::router(
-            factory,
-            options.ct.clone(),
-        ));
+        .merge(crate::sse::server::router(factory, options.ct.clone()));
     if let Some(shortcuts) = &options.shortcut {
         mcp = mcp.layer(middleware::from_fn_with_state(
             shortcuts.clone(),

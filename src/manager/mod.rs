@@ -21,7 +21,7 @@ use crate::{
     mount::Mounts,
     policy::Policy,
     presets::Presets,
-    proxy::Sessions,
+    upstream::Sessions,
 };
 pub use create::CreateOptions;
 use usage::Usage;

@@ -23,7 +23,7 @@ use super::{
 use crate::{
     access::Ownership,
     model::{MountInfo, MountState, MountTransport},
-    proxy::{Upstream, UpstreamEvent},
+    upstream::{Upstream, UpstreamEvent},
 };
 
 /// First pause before reconnecting to a child that went away; it doubles up to

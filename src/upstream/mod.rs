@@ -14,20 +14,21 @@
 //! - [`Forwarder`]: the `ServerHandler` that serves a downstream session of the bridge.
 
 mod calls;
+mod connection;
+pub mod decode;
+mod downstream;
 mod forwarder;
 pub mod lane;
 mod relay;
-mod sessions;
 mod tally;
 #[cfg(test)]
 mod test_peer;
-mod upstream;
 
 pub use calls::{CallGuard, Caller, Calls, ProgressOutlet};
+pub use connection::{Upstream, UpstreamError, client_config};
+pub use downstream::Sessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
 pub use relay::{Relay, UpstreamEvent};
-pub use sessions::Sessions;
-pub use upstream::{Upstream, UpstreamError, client_config};
 
 use rmcp::{ErrorData as McpError, service::ServiceError};
 

@@ -77,7 +77,7 @@ pub async fn serve(State(shortcuts): State<Shortcuts>, request: Request, next: N
         Ok(bytes) => bytes,
         Err(e) => return unreadable_body(&e),
     };
-    let taken = crate::transport::decode::client_message(&bytes)
+    let taken = crate::upstream::decode::client_message(&bytes)
         .ok()
         .and_then(|message| shortcuts.0.take(&session_id, message, &parts));
     match taken {

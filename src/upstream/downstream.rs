@@ -25,7 +25,7 @@ pub struct Sessions {
     /// Resource URI (as the sessions see it) → sessions subscribed to it.
     subscriptions: Mutex<HashMap<String, Vec<u64>>>,
     /// Streamable-HTTP session id (`Mcp-Session-Id`) → session, to find a session from an
-    /// HTTP request rmcp has not seen (see [`crate::server::shortcut`]).
+    /// HTTP request rmcp has not seen (see [`crate::http::shortcut`]).
     http_ids: Mutex<HashMap<String, u64>>,
 }
 

@@ -10,7 +10,7 @@ use crate::{
     error::{Error, Result},
     model::{EphemeralMcpServer, MountInfo, MountTransport},
     mount::{MountRequest, Mounts, connect::url_connector},
-    proxy::Sessions,
+    upstream::Sessions,
 };
 
 impl SessionManager {

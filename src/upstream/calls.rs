@@ -201,7 +201,7 @@ mod tests {
     use rmcp::model::NumberOrString;
 
     use super::*;
-    use crate::proxy::test_peer;
+    use crate::upstream::test_peer;
 
     #[tokio::test]
     async fn progress_that_comes_before_its_call_is_recorded_reaches_the_caller() {

@@ -128,7 +128,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::proxy::{ProgressOutlet, Upstream, test_peer};
+    use crate::upstream::{ProgressOutlet, Upstream, test_peer};
 
     /// An upstream that answers `tools/call` with one progress notification and the
     /// answer in a single write, so the client reads both at once.
