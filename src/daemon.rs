@@ -55,6 +55,7 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
         ready_timeout: config.ready_timeout,
         keep_children: config.keep_children,
         policy: config.policy.clone(),
+        reserved_tools: crate::meta::TOOL_NAMES.map(String::from).to_vec(),
     };
     let kubernetes = match config.backend {
         BackendChoice::Kubernetes => true,

@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     error::{Error, Result},
-    model::is_env_name,
-    policy::glob_match,
+    model::{glob_match, is_env_name},
 };
 
 /// A reference to a key of a Kubernetes Secret.

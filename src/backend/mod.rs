@@ -15,10 +15,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::{
-    access::Ownership,
     error::Result,
+    model::Ownership,
     model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus},
-    mount::connect::Connector,
+    upstream::Connector,
 };
 
 /// What the daemon records with a child besides its configuration.

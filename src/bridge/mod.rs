@@ -6,9 +6,7 @@
 //! and serves any number of client sessions through one [`Upstream`]. It exits when the
 //! command exits — with the command's code, or 1 if that was 0, since a server that stops
 //! serving has failed — so a Job sees the failure. On SIGTERM it stops the command's whole
-//! process group and exits 0. Progress on stdout: [`events::BridgeEvent`].
-
-pub mod events;
+//! process group and exits 0. Progress on stdout: [`crate::model::BridgeEvent`].
 
 use std::{net::SocketAddr, process::Stdio, sync::Arc};
 
@@ -19,12 +17,12 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::model::BridgeEvent;
 use crate::{
     http::{self, CorsPolicy, HttpOptions, Readiness},
     process,
     upstream::{Forwarder, Sessions, Upstream, relay_events},
 };
-use events::BridgeEvent;
 
 /// How long to wait for a command that failed `initialize` to exit and flush its stderr.
 const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);

@@ -7,8 +7,8 @@ use clap::Args;
 
 use super::{Error, invalid};
 use crate::{
-    access::{LOCAL, Principal},
     http::{CorsPolicy, Guard, Tokens},
+    model::{LOCAL, Principal},
     policy::{DEFAULT_ENV_REFS, DEFAULT_RUNTIMES, Limits, Policy},
     secrets::SecretPolicy,
 };

@@ -18,7 +18,7 @@ use axum::{
 };
 
 use super::CorsPolicy;
-use crate::access::{LOCAL, Principal};
+use crate::model::{LOCAL, Principal};
 
 /// The accepted bearer tokens and whom each names; none means no authentication.
 #[derive(Clone, Default)]

@@ -6,9 +6,9 @@ use std::{sync::Arc, time::Duration};
 
 use super::{MAX_READY_TIMEOUT, Registry, SessionManager, lock, usage::Usage};
 use crate::{
-    access::Ownership,
     backend::{Backend, ChildMeta, Progress},
     error::{Error, Result},
+    model::Ownership,
     model::{EphemeralMcpServer, EphemeralMcpServerConfig, naming, rfc3339, unix_now},
 };
 

@@ -42,6 +42,9 @@ pub struct ManagerSettings {
     pub keep_children: bool,
     /// What callers may run, and the limits.
     pub policy: Policy,
+    /// Tool names no mount may add, because the server in front of the manager has tools
+    /// of its own by those names (the daemon's meta tools); empty for the library.
+    pub reserved_tools: Vec<String>,
 }
 
 impl Default for ManagerSettings {
@@ -50,6 +53,7 @@ impl Default for ManagerSettings {
             ready_timeout: DEFAULT_READY_TIMEOUT,
             keep_children: false,
             policy: Policy::default(),
+            reserved_tools: Vec::new(),
         }
     }
 }
@@ -76,7 +80,6 @@ impl SessionManager {
     pub fn new(backend: impl Backend, presets: Presets, settings: ManagerSettings) -> Self {
         let sessions = Arc::new(Sessions::default());
         let instance = uuid::Uuid::new_v4().simple().to_string();
-        let reserved = crate::meta::TOOL_NAMES.map(String::from).to_vec();
         Self {
             backend: Arc::new(backend),
             presets,
@@ -84,7 +87,7 @@ impl SessionManager {
             mounts: Mounts::new(
                 sessions.clone(),
                 instance,
-                reserved,
+                settings.reserved_tools.clone(),
                 settings.policy.limits.clone(),
             ),
             settings,
@@ -201,7 +204,7 @@ impl SessionManager {
     /// Every metric in the Prometheus text format.
     pub fn render_metrics(&self) -> String {
         let running = self.lock().len();
-        let mounts = self.mounts.list(&crate::access::Principal::local());
+        let mounts = self.mounts.list(&crate::model::Principal::local());
         let connected = mounts
             .iter()
             .filter(|m| m.state == crate::model::MountState::Connected)

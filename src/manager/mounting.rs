@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use super::SessionManager;
 use crate::{
-    access::{Action, Outcome, Ownership, Principal, audit},
+    access::{Action, Outcome, audit},
     backend::Progress,
     error::{Error, Result},
     model::{EphemeralMcpServer, MountInfo, MountTransport},
-    mount::{MountRequest, Mounts, connect::url_connector},
+    model::{Ownership, Principal},
+    mount::{MountRequest, Mounts},
     upstream::Sessions,
+    upstream::url_connector,
 };
 
 impl SessionManager {

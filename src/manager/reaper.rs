@@ -7,7 +7,10 @@ use std::{
 };
 
 use super::{SessionManager, usage::Expiry};
-use crate::access::{Action, Outcome, Principal, audit};
+use crate::{
+    access::{Action, Outcome, audit},
+    model::Principal,
+};
 
 /// The longest pause between two checks.
 const MAX_PERIOD: Duration = Duration::from_secs(30);

@@ -6,9 +6,10 @@ use rmcp::{RoleServer, service::RequestContext};
 
 use super::MetaServer;
 use crate::{
-    access::{Action, Outcome, Principal, audit},
+    access::{Action, Outcome, audit},
     error::Error,
     model::EphemeralMcpServer,
+    model::Principal,
 };
 
 /// The principal behind a request (see [`Principal::of`]).

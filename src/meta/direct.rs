@@ -34,9 +34,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{measured, mounted};
 use crate::{
-    access::Principal,
     http::shortcut::{Reply, Shortcut, Shortcuts, Taken},
     manager::SessionManager,
+    model::Principal,
     upstream::ProgressOutlet,
 };
 

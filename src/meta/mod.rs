@@ -46,7 +46,7 @@ use tracing::Instrument;
 use crate::{
     manager::SessionManager,
     metrics::CallOutcome,
-    mount::connect::{INSTANCE_KEY, REACHABLE_KEY},
+    mount::cycle::{INSTANCE_KEY, REACHABLE_KEY},
     upstream::MAX_SERVED_VERSION,
 };
 pub use tools::TOOL_NAMES;
@@ -138,7 +138,7 @@ impl ServerHandler for MetaServer {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let who = crate::access::Principal::of(&context.extensions);
+        let who = crate::model::Principal::of(&context.extensions);
         let http_id = context
             .extensions
             .get::<http::request::Parts>()
@@ -307,7 +307,7 @@ async fn measured(
     session: u64,
     tool: &str,
     meta_tool: bool,
-    who: &crate::access::Principal,
+    who: &crate::model::Principal,
     call: impl Future<Output = Result<CallToolResponse, McpError>>,
 ) -> Result<CallToolResponse, McpError> {
     let started = std::time::Instant::now();

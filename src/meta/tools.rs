@@ -21,9 +21,10 @@ use super::{
     progress,
 };
 use crate::{
-    access::{Action, Ownership},
+    access::Action,
     backend::Progress,
     manager::CreateOptions,
+    model::Ownership,
     model::{DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus},
     presets::Preset,
 };

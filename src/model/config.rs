@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::{Error, Result};
+use super::ConfigError as Error;
+
+type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The runtime image children run in: this project's `bridge` plus `uv`/`uvx` and `npx`.
 pub const DEFAULT_RUNTIME_IMAGE: &str = concat!(
@@ -131,7 +133,7 @@ impl EphemeralMcpServerConfig {
     /// A server whose image serves MCP itself (SSE or streamable HTTP on `port`).
     ///
     /// # Errors
-    /// [`Error::InvalidRuntime`] when `image` is this project's runtime image, which
+    /// [`Error::Runtime`] when `image` is this project's runtime image, which
     /// needs `runtime_exec`/`runtime_mcp` to know what to run.
     pub fn from_docker_image(
         image: impl Into<String>,
@@ -139,7 +141,7 @@ impl EphemeralMcpServerConfig {
     ) -> Result<Self> {
         let image = image.into();
         if image.starts_with(DEFAULT_RUNTIME_IMAGE.split(':').next().unwrap_or_default()) {
-            return Err(Error::InvalidRuntime(format!(
+            return Err(Error::Runtime(format!(
                 "{image} is the bridge runtime image; use runtime_exec/runtime_mcp instead"
             )));
         }
@@ -185,14 +187,14 @@ impl EphemeralMcpServerConfig {
     /// is started.
     ///
     /// # Errors
-    /// [`Error::InvalidRuntime`] or [`Error::InvalidInput`], naming the field and the fix.
+    /// [`Error::Runtime`] or [`Error::Input`], naming the field and the fix.
     pub fn validate(&self) -> Result<()> {
         match (&self.runtime_exec, &self.runtime_mcp) {
             (Some(exec), Some(mcp)) => {
                 check_word("runtime_exec", exec, "a command such as uvx or npx")?;
                 check_word("runtime_mcp", mcp, "a package such as mcp-server-time")?;
                 if mcp.starts_with('-') {
-                    return Err(Error::InvalidRuntime(format!(
+                    return Err(Error::Runtime(format!(
                         "runtime_mcp={mcp:?} is an option, not a package; give the package \
                          (e.g. mcp-server-time) and put options in runtime_args"
                     )));
@@ -200,7 +202,7 @@ impl EphemeralMcpServerConfig {
                 self.split_args()?;
             }
             (None, None) if self.image == DEFAULT_RUNTIME_IMAGE => {
-                return Err(Error::InvalidRuntime(format!(
+                return Err(Error::Runtime(format!(
                     "{} is the bridge runtime image; give runtime_exec/runtime_mcp (e.g. uvx \
                      and mcp-server-time), or an image that serves MCP itself",
                     self.image
@@ -208,7 +210,7 @@ impl EphemeralMcpServerConfig {
             }
             (None, None) => {}
             (exec, mcp) => {
-                return Err(Error::InvalidRuntime(format!(
+                return Err(Error::Runtime(format!(
                     "runtime_exec={exec:?} and runtime_mcp={mcp:?}: give both (e.g. uvx and \
                      mcp-server-time), or neither for an image that serves MCP itself"
                 )));
@@ -240,7 +242,7 @@ impl EphemeralMcpServerConfig {
     /// `runtime_args` split shell-style into separate arguments.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when quotes are unbalanced.
+    /// [`Error::Input`] when quotes are unbalanced.
     pub fn split_args(&self) -> Result<Vec<String>> {
         shlex::split(&self.runtime_args).ok_or_else(|| {
             Error::invalid(
@@ -297,12 +299,10 @@ fn is_npx(exec: &str) -> bool {
 
 fn check_word(field: &str, value: &str, example: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(Error::InvalidRuntime(format!(
-            "{field} is empty; give {example}"
-        )));
+        return Err(Error::Runtime(format!("{field} is empty; give {example}")));
     }
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::InvalidRuntime(format!(
+        return Err(Error::Runtime(format!(
             "{field}={value:?} contains whitespace; give one word ({example}) and put \
              arguments in runtime_args"
         )));

@@ -1,16 +1,25 @@
-//! The data the daemon speaks in: server configurations, servers, statuses and names.
+//! The data the daemon speaks in: server configurations, servers, statuses, names,
+//! ownership, and what the bridge reports to its parent. It imports nothing else of the crate.
 
+mod bridge_event;
 mod config;
+mod invalid;
 mod mount;
 pub mod naming;
+mod ownership;
+mod pattern;
 mod server;
 
+pub use bridge_event::BridgeEvent;
 pub(crate) use config::null_as_default;
 pub use config::{
     DEFAULT_CHILD_PORT, DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig, ProbeConfig, REDACTED,
     RbacPreset, ServiceAccountConfig, is_env_name,
 };
+pub use invalid::ConfigError;
 pub use mount::{MountInfo, MountState, MountTransport};
+pub use ownership::{LOCAL, Ownership, Principal};
+pub use pattern::glob_match;
 pub use server::{
     Condition, DeletedServer, EphemeralMcpServer, Phase, PodStatus, ProcessStatus, ServerStatus,
     rfc3339, unix_now,

@@ -3,8 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::Ownership;
 use super::{EphemeralMcpServerConfig, MountInfo};
-use crate::access::Ownership;
 
 /// One running (or starting) MCP server, as returned by `create_mcp_server`,
 /// `list_mcp_servers` and `delete_mcp_server`.

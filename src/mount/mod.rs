@@ -7,8 +7,7 @@
 //! and its reconnecting supervisor), and [`Mounts`], the registry the meta-server asks.
 
 pub mod catalog;
-pub mod connect;
-mod error;
+pub mod cycle;
 mod mounted;
 pub mod names;
 mod shared;
@@ -21,14 +20,14 @@ use rmcp::{
     service::{RequestContext, ServiceError},
 };
 
+pub use crate::error::MountError as Error;
 pub use catalog::Catalog;
-pub use error::Error;
 pub use mounted::Mount;
 pub use shared::Shared;
 
 use crate::{
-    access::{Ownership, Principal},
     model::{MountInfo, MountTransport},
+    model::{Ownership, Principal},
     policy::Limits,
     upstream::Sessions,
 };
@@ -47,7 +46,7 @@ pub struct MountRequest {
     /// Who may see and use it.
     pub ownership: Ownership,
     /// Opens (and later reopens) the session.
-    pub connector: connect::Connector,
+    pub connector: crate::upstream::Connector,
 }
 
 /// The registry of mounts, shared by every session of the meta-server.
@@ -92,11 +91,11 @@ impl Mounts {
         self.shared.check_free(&request)?;
         let (upstream, events) = (request.connector)()
             .await
-            .map_err(|reason| Error::Connect {
+            .map_err(|cause| Error::Connect {
                 url: request.url.clone(),
-                reason,
+                cause,
             })?;
-        let reachable = connect::reachable_instances(upstream.info());
+        let reachable = cycle::reachable_instances(upstream.info());
         if reachable.first() == Some(&self.shared.instance) {
             return Err(Error::SelfMount { url: request.url });
         }
@@ -105,9 +104,9 @@ impl Mounts {
         }
         let catalog = Catalog::fetch(&upstream, request.name.as_deref())
             .await
-            .map_err(|e| Error::Connect {
+            .map_err(|cause| Error::Listing {
                 url: request.url.clone(),
-                reason: format!("listing its tools failed: {e}"),
+                cause,
             })?;
         let mount = Arc::new(Mount::new(&request, upstream, catalog));
         {
@@ -309,7 +308,7 @@ impl Mounts {
             label: mount.label(),
             reason,
         };
-        let upstream = mount.upstream().map_err(unavailable)?;
+        let upstream = mount.upstream()?;
         mount.touch();
         let timeout = self.shared.limits.call_timeout;
         match upstream.forward(request, context, timeout).await {

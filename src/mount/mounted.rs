@@ -15,15 +15,11 @@ use rmcp::{
 use tokio::sync::{Notify, mpsc::UnboundedReceiver};
 use tokio_util::sync::CancellationToken;
 
-use super::{
-    Catalog, MountRequest, Shared,
-    catalog::rename_uri,
-    connect::{Connector, reachable_instances},
-};
+use super::{Catalog, MountRequest, Shared, catalog::rename_uri, cycle::reachable_instances};
 use crate::{
-    access::Ownership,
-    model::{MountInfo, MountState, MountTransport},
-    upstream::{Upstream, UpstreamEvent},
+    model::{MountInfo, MountState, MountTransport, Ownership},
+    mount::Error,
+    upstream::{Connector, Upstream, UpstreamEvent},
 };
 
 /// First pause before reconnecting to a child that went away; it doubles up to
@@ -132,8 +128,8 @@ impl Mount {
     /// The live session, or why there is none.
     ///
     /// # Errors
-    /// The reason the server is unreachable.
-    pub fn upstream(&self) -> Result<Arc<Upstream>, String> {
+    /// [`Error::Unavailable`] with the reason the server is unreachable.
+    pub fn upstream(&self) -> Result<Arc<Upstream>, Error> {
         let upstream = self
             .upstream
             .read()
@@ -141,10 +137,13 @@ impl Mount {
             .clone();
         match upstream {
             Some(upstream) if !upstream.is_closed() => Ok(upstream),
-            _ => Err(self
-                .health()
-                .last_error
-                .unwrap_or_else(|| "the connection is closed".into())),
+            _ => Err(Error::Unavailable {
+                label: self.label(),
+                reason: self
+                    .health()
+                    .last_error
+                    .unwrap_or_else(|| "the connection is closed".into()),
+            }),
         }
     }
 

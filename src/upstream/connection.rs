@@ -33,18 +33,13 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Caller, Calls, ProgressOutlet, Relay, UpstreamEvent,
+    Caller, Calls, ProgressOutlet, Relay, UpstreamError, UpstreamEvent,
     lane::{Lane, LaneError, Recording, Replies},
     tally::Tallied,
 };
 
 /// Prefix of the ids of requests sent on the direct lane (rmcp's client numbers its own).
 const DIRECT_ID_PREFIX: &str = "ek-direct-";
-
-/// The upstream could not be reached or did not complete `initialize`.
-#[derive(Debug, thiserror::Error)]
-#[error("the MCP server did not complete initialize: {0}")]
-pub struct UpstreamError(#[from] ClientInitializeError);
 
 /// How this daemon introduces itself to the MCP servers it connects to. It asks for
 /// 2025-11-25, the newest version with an `initialize` handshake (sessions), and offers

@@ -13,7 +13,7 @@ use std::{
 use rmcp::{Peer, RoleServer, model::ServerNotification};
 
 use super::lock;
-use crate::access::{Ownership, Principal};
+use crate::model::{Ownership, Principal};
 
 /// Connected client sessions. Every lock is a `std::sync::Mutex` that is never held
 /// across an `.await` (peers are cloned out before sending).

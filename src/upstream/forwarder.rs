@@ -129,7 +129,7 @@ impl ServerHandler for Forwarder {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let who = crate::access::Principal::of(&context.extensions);
+        let who = crate::model::Principal::of(&context.extensions);
         self.sessions.register(self.session, context.peer, who);
     }
 

@@ -15,6 +15,7 @@
 
 mod calls;
 mod connection;
+mod connector;
 pub mod decode;
 mod downstream;
 mod forwarder;
@@ -25,7 +26,10 @@ mod tally;
 mod test_peer;
 
 pub use calls::{CallGuard, Caller, Calls, ProgressOutlet};
-pub use connection::{Upstream, UpstreamError, client_config};
+pub use connection::{Upstream, client_config};
+pub use connector::{
+    CONNECT_TIMEOUT, Connected, Connector, UpstreamError, connect, url_connector, within,
+};
 pub use downstream::Sessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
 pub use relay::{Relay, UpstreamEvent};

@@ -32,11 +32,10 @@ use kube::{
 
 use super::{Adopted, Backend, ChildMeta, Endpoints, Progress};
 use crate::{
-    access::Ownership,
     error::{Error, Result},
+    model::Ownership,
     model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus, rfc3339},
-    mount::connect::Connector,
-    upstream::Upstream,
+    upstream::{self, Connector, Upstream},
 };
 use errors::Op;
 use labels::{
@@ -380,10 +379,12 @@ impl Backend for KubernetesBackend {
             Box::pin(async move {
                 let connect =
                     Upstream::connect_http(service_proxy::KubeProxyClient::new(client), uri);
-                match tokio::time::timeout(crate::mount::connect::CONNECT_TIMEOUT, connect).await {
-                    Ok(result) => result.map_err(|e| e.to_string()),
-                    Err(_) => Err("no MCP session through the API server proxy in time".to_owned()),
-                }
+                upstream::within(
+                    upstream::CONNECT_TIMEOUT,
+                    "through the API server proxy ",
+                    connect,
+                )
+                .await
             })
         })))
     }

@@ -18,8 +18,8 @@ use tokio::{
 };
 
 use crate::{
-    bridge::events::BridgeEvent,
     error::{Error, Result},
+    model::BridgeEvent,
     model::unix_now,
     process,
 };

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use super::{NS, default_objects};
 use crate::{
-    access::{Ownership, Principal},
     backend::{
         ChildMeta,
         kubernetes::{
@@ -15,6 +14,7 @@ use crate::{
         },
     },
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
+    model::{Ownership, Principal},
 };
 
 const JOB: &str = "mcp-server-time-1795900000-k3v9x2qa";

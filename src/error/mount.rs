@@ -1,10 +1,12 @@
-//! [`Error`]: why a mount operation failed.
+//! [`MountError`]: why a mount operation failed.
 
-use rmcp::ErrorData as McpError;
+use rmcp::{ErrorData as McpError, service::ServiceError};
+
+use crate::upstream::UpstreamError;
 
 /// Why a mount operation failed; each message says what to do instead.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum MountError {
     /// The mount name is not usable.
     #[error("{0}")]
     InvalidName(String),
@@ -22,12 +24,20 @@ pub enum Error {
         label: String,
     },
     /// The server could not be reached or did not speak MCP.
-    #[error("cannot mount {url}: {reason}")]
+    #[error("cannot mount {url}: {cause}")]
     Connect {
         /// The URL tried.
         url: String,
         /// What went wrong.
-        reason: String,
+        cause: UpstreamError,
+    },
+    /// The server took the session but would not list its tools, resources or prompts.
+    #[error("cannot mount {url}: listing its tools failed: {cause}")]
+    Listing {
+        /// The URL tried.
+        url: String,
+        /// What the server or the connection said.
+        cause: ServiceError,
     },
     /// The URL is this daemon.
     #[error("cannot mount {url}: it is this daemon itself")]

@@ -5,7 +5,11 @@
 //! names the cause and what to do next. The meta-server turns these into MCP tool
 //! errors (`isError: true`) with the message as text.
 
+mod mount;
+
 use std::time::Duration;
+
+pub use mount::MountError;
 
 /// Everything that can go wrong while creating, inspecting or deleting an MCP server.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +121,7 @@ pub enum Error {
 
     /// Mounting or unmounting failed.
     #[error(transparent)]
-    Mount(#[from] crate::mount::Error),
+    Mount(#[from] MountError),
 
     /// An operating-system call failed (spawning a process, signalling it, …).
     #[error("{context}: {source}")]
@@ -128,6 +132,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::model::ConfigError> for Error {
+    fn from(error: crate::model::ConfigError) -> Self {
+        match error {
+            crate::model::ConfigError::Runtime(reason) => Self::InvalidRuntime(reason),
+            crate::model::ConfigError::Input { field, reason } => {
+                Self::InvalidInput { field, reason }
+            }
+        }
+    }
 }
 
 impl Error {
