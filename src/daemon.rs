@@ -11,7 +11,7 @@ use crate::{
     config::{BackendChoice, ServeConfig, Transport},
     http::{self, HttpOptions, Readiness},
     manager::{ManagerSettings, SessionManager},
-    meta::MetaServer,
+    meta::{MetaServer, MountedCalls},
     presets::Presets,
 };
 
@@ -156,11 +156,11 @@ async fn serve_http(
         cors: config.cors.clone(),
         max_body_bytes: config.max_body_bytes,
         guard: config.guard.clone(),
-        shortcut: Some(crate::meta::direct::DirectCalls::shortcuts(manager.clone())),
     };
     let metrics = metrics_route(manager.clone(), config);
+    let mounted_calls = MountedCalls::layer(manager.clone());
     let factory = move || Ok(MetaServer::new(manager.clone()));
-    let router = http::router(factory, Readiness::ready(), &options).merge(metrics);
+    let router = http::router(factory, Readiness::ready(), &options, mounted_calls).merge(metrics);
     tracing::info!(%addr, "listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse, health at http://{addr}/health");
     let serving = http::serve(listener, router, ct.clone());
     tokio::pin!(serving);

@@ -54,6 +54,7 @@ pub mod presets;
 pub mod process;
 pub mod secrets;
 pub mod sse;
+pub mod sync;
 pub mod tls;
 pub mod upstream;
 

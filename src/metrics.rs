@@ -3,6 +3,7 @@
 //! Gauges (children by state, mounts by state, sessions) are read when rendering.
 //! Labels carry only bounded, non-secret values: meta tool names, `mounted`, states.
 
+use crate::sync::lock;
 use std::{
     collections::BTreeMap,
     fmt::Write,
@@ -63,10 +64,6 @@ pub struct Gauges {
     pub mounts_broken: usize,
     /// Connected MCP client sessions.
     pub sessions: usize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Metrics {

@@ -114,7 +114,7 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
             .map(|upstream| Forwarder::new(upstream.clone(), factory_sessions.clone()))
             .ok_or_else(|| std::io::Error::other("the MCP server is still starting"))
     };
-    let router = http::router(factory, readiness.clone(), &http);
+    let router = http::router(factory, readiness.clone(), &http, http::Identity::new());
     let http_ct = ct.child_token();
     let mut serving = tokio::spawn(http::serve(listener, router, http_ct.clone()));
 

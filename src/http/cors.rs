@@ -2,6 +2,7 @@
 //! or a list of origins with credentials. Never `*` together with credentials.
 
 use axum::http::{HeaderName, HeaderValue, Method};
+use rmcp::transport::common::http_header::{HEADER_MCP_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 /// Which browser origins may call the HTTP endpoints.
@@ -58,11 +59,16 @@ impl CorsPolicy {
         let base = CorsLayer::new()
             .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
             .allow_headers(AllowHeaders::mirror_request())
-            .expose_headers([
-                HeaderName::from_static("mcp-session-id"),
-                HeaderName::from_static("mcp-protocol-version"),
-                HeaderName::from_static("www-authenticate"),
-            ]);
+            .expose_headers(
+                [
+                    HEADER_SESSION_ID,
+                    HEADER_MCP_PROTOCOL_VERSION,
+                    "www-authenticate",
+                ]
+                .into_iter()
+                .filter_map(|name| HeaderName::try_from(name).ok())
+                .collect::<Vec<_>>(),
+            );
         match self {
             Self::Off => None,
             Self::AnyOrigin => Some(base.allow_origin(AllowOrigin::any())),

@@ -2,16 +2,18 @@
 //! legacy SSE (`GET /sse` + `POST /messages/`) and streamable HTTP (`/mcp`), used by both
 //! the daemon (serving the meta tools) and the bridge (serving one child).
 //!
-//! Parts: [`cors`] (the `--allow-origins` policy), [`streamable`] (`/mcp` on rmcp),
-//! [`stdio`] (the same handler on stdin/stdout), and [`shutdown_signal`].
+//! Parts: [`cors`] (the `--allow-origins` policy), [`guard`] (authentication and
+//! `Host`/`Origin`), [`streamable`] (`/mcp` on rmcp), [`stdio`] (the same handler on
+//! stdin/stdout), and [`shutdown_signal`]. It knows nothing of what it serves: the caller
+//! hands it the handler factory and, optionally, a layer in front of the MCP routes.
 
 pub mod cors;
 pub mod guard;
-pub mod shortcut;
 pub mod stdio;
 pub mod streamable;
 
 use std::{
+    convert::Infallible,
     io,
     net::SocketAddr,
     sync::{
@@ -26,11 +28,13 @@ use axum::{
     http::{StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{Route, get},
 };
 use rmcp::ServerHandler;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+pub use tower::layer::util::Identity;
+use tower::{Layer, Service};
 use tower_http::trace::TraceLayer;
 
 pub use cors::CorsPolicy;
@@ -51,8 +55,6 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Authentication and `Host`/`Origin` checks of the MCP routes.
     pub guard: Guard,
-    /// Serves some `/mcp` messages without rmcp (the daemon's calls to mounted tools).
-    pub shortcut: Option<shortcut::Shortcuts>,
 }
 
 impl HttpOptions {
@@ -68,7 +70,6 @@ impl HttpOptions {
                 allowed_hosts: default_allowed_hosts(addr),
                 ..Guard::default()
             },
-            shortcut: None,
         }
     }
 }
@@ -108,22 +109,23 @@ impl Readiness {
 }
 
 /// The router serving `/health`, `/sse`, `/messages/` and `/mcp` with handlers from
-/// `factory` (one handler per client session).
-pub fn router<H, F>(factory: F, readiness: Readiness, options: &HttpOptions) -> Router
+/// `factory` (one handler per client session). `front` (e.g. [`Identity`]) sees every
+/// request to the MCP routes after the guard, the readiness check and the body limit, and
+/// before the handlers: it may answer a request itself or pass it on.
+pub fn router<H, F, L>(factory: F, readiness: Readiness, options: &HttpOptions, front: L) -> Router
 where
     H: ServerHandler,
     F: Fn() -> io::Result<H> + Clone + Send + Sync + 'static,
+    L: Layer<Route> + Clone + Send + Sync + 'static,
+    L::Service: Service<Request> + Clone + Send + Sync + 'static,
+    <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+    <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+    <L::Service as Service<Request>>::Future: Send + 'static,
 {
-    let mut mcp = Router::new()
+    let mcp = Router::new()
         .nest_service("/mcp", streamable::service(factory.clone(), options))
-        .merge(crate::sse::server::router(factory, options.ct.clone()));
-    if let Some(shortcuts) = &options.shortcut {
-        mcp = mcp.layer(middleware::from_fn_with_state(
-            shortcuts.clone(),
-            shortcut::serve,
-        ));
-    }
-    let mcp = mcp
+        .merge(crate::sse::server::router(factory, options.ct.clone()))
+        .layer(front)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         // Bodies read without an extractor (the legacy SSE POST) are limited too.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

@@ -4,7 +4,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::{MAX_READY_TIMEOUT, Registry, SessionManager, lock, usage::Usage};
+use super::{MAX_READY_TIMEOUT, Registry, SessionManager, usage::Usage};
+use crate::sync::lock;
 use crate::{
     backend::{Backend, ChildMeta, Progress},
     error::{Error, Result},

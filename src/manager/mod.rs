@@ -242,14 +242,8 @@ impl SessionManager {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, EphemeralMcpServer>> {
-        lock(&self.servers)
+        crate::sync::lock(&self.servers)
     }
 }
 
 type Registry = Mutex<HashMap<String, EphemeralMcpServer>>;
-
-fn lock(servers: &Registry) -> std::sync::MutexGuard<'_, HashMap<String, EphemeralMcpServer>> {
-    servers
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}

@@ -48,9 +48,7 @@ pub struct Usage {
 
 impl Usage {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.entries)
     }
 
     /// Counts a child about to be started, or refuses when that would pass a limit (in

@@ -3,16 +3,16 @@
 //! one client session; all share one [`SessionManager`].
 //!
 //! Parts: [`params`] (tool parameters and outputs), [`tools`] (the meta tools),
-//! [`mounted`] (requests passed to mounts), [`direct`] (mounted tool calls served without
-//! rmcp's session machinery), [`progress`] (progress and log notifications).
+//! [`forward`] (requests passed to the mounts that own them, and [`MountedCalls`], the
+//! layer that serves mounted tool calls on `/mcp` without rmcp's session machinery),
+//! [`progress`] (progress and log notifications).
 
 // Logging and resources/subscribe are deprecated by SEP-2577 (2026-07-28) but part of
 // 2025-11-25, which we serve.
 #![expect(deprecated)]
 
 mod authorize;
-pub mod direct;
-mod mounted;
+mod forward;
 pub mod params;
 mod progress;
 mod tools;
@@ -38,6 +38,7 @@ use rmcp::{
         UnsubscribeRequestParams,
     },
     service::{NotificationContext, RequestContext},
+    transport::common::http_header::HEADER_SESSION_ID,
 };
 
 use authorize::principal;
@@ -47,8 +48,10 @@ use crate::{
     manager::SessionManager,
     metrics::CallOutcome,
     mount::cycle::{INSTANCE_KEY, REACHABLE_KEY},
+    upstream::Caller,
     upstream::MAX_SERVED_VERSION,
 };
+pub use forward::MountedCalls;
 pub use tools::TOOL_NAMES;
 
 /// The URI of the resource holding the daemon's version.
@@ -89,10 +92,7 @@ impl MetaServer {
     }
 
     fn logs_info(&self) -> bool {
-        let level = *self
-            .log_level
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let level = *crate::sync::lock(&self.log_level);
         matches!(level, LoggingLevel::Debug | LoggingLevel::Info)
     }
 }
@@ -139,16 +139,15 @@ impl ServerHandler for MetaServer {
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let who = crate::model::Principal::of(&context.extensions);
+        // rmcp hands over the HTTP request that carried the notification.
         let http_id = context
             .extensions
             .get::<http::request::Parts>()
-            .and_then(|parts| parts.headers.get(crate::http::shortcut::SESSION_ID_HEADER))
+            .and_then(|parts| parts.headers.get(HEADER_SESSION_ID))
             .and_then(|id| id.to_str().ok());
-        let sessions = self.manager.sessions();
-        if let Some(http_id) = http_id {
-            sessions.set_http_id(self.session, http_id);
-        }
-        sessions.register(self.session, context.peer, who);
+        self.manager
+            .sessions()
+            .register(self.session, context.peer, who, http_id);
     }
 
     async fn list_tools(
@@ -273,10 +272,7 @@ impl ServerHandler for MetaServer {
         params: SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        *self
-            .log_level
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = params.level;
+        *crate::sync::lock(&self.log_level) = params.level;
         self.manager.mounts().set_level(params.level).await;
         Ok(())
     }
@@ -295,7 +291,12 @@ impl MetaServer {
                 .call(ToolCallContext::new(self, params, context))
                 .await;
         }
-        mounted::call_or_unknown(&self.manager, params, context).await
+        let who = principal(&context);
+        let name = params.name.to_string();
+        let routed = forward::RoutedCall::route(&self.manager, params, &who)
+            .ok_or_else(|| forward::unknown_tool(&name))?;
+        let caller = Caller::of(&context, true);
+        Ok(routed.answer(&self.manager, caller, &context.ct).await)
     }
 }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::{
     MetaServer,
     authorize::principal,
+    forward::RoutedCall,
     params::{
         CallMountedParams, CreateParams, DeleteParams, ListOutput, MountOutput, MountParams,
         MountedTool, RemoveMountParams, RemovedMounts, StatusParams,
@@ -27,6 +28,7 @@ use crate::{
     model::Ownership,
     model::{DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus},
     presets::Preset,
+    upstream::Caller,
 };
 
 /// The names of the meta tools, which mounts can never shadow. A test checks it matches
@@ -325,12 +327,13 @@ impl MetaServer {
         )?;
         let mut call = CallToolRequestParams::new(name);
         call.arguments = params.arguments;
-        match super::mounted::try_call(&self.manager, call, context).await {
-            Some(result) => result,
-            None => Err(format!(
+        let Some(routed) = RoutedCall::route(&self.manager, call, &principal(&context)) else {
+            return Err(format!(
                 "no mounted tool {:?}; list_mounted_tools shows the mounted tools",
                 params.name
-            )),
-        }
+            ));
+        };
+        let caller = Caller::of(&context, true);
+        routed.call(&self.manager, caller, &context.ct).await
     }
 }

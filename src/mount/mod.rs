@@ -15,10 +15,10 @@ mod shared;
 use std::sync::{Arc, RwLock};
 
 use rmcp::{
-    RoleServer,
     model::{ClientRequest, Prompt, Resource, ResourceTemplate, ServerResult, Tool},
-    service::{RequestContext, ServiceError},
+    service::ServiceError,
 };
+use tokio_util::sync::CancellationToken;
 
 pub use crate::error::MountError as Error;
 pub use catalog::Catalog;
@@ -29,7 +29,7 @@ use crate::{
     model::{MountInfo, MountTransport},
     model::{Ownership, Principal},
     policy::Limits,
-    upstream::Sessions,
+    upstream::{Caller, Sessions},
 };
 
 /// What to mount.
@@ -293,7 +293,7 @@ impl Mounts {
         visible.find_map(|m| lookup(&m.catalog()).map(|original| (m.clone(), original)))
     }
 
-    /// Sends `request` to `mount`'s server for the client of `context`.
+    /// Sends `request` to `mount`'s server for `caller`; `ct` cancels it.
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the server cannot be reached (the mount then reconnects),
@@ -302,7 +302,8 @@ impl Mounts {
         &self,
         mount: &Mount,
         request: ClientRequest,
-        context: &RequestContext<RoleServer>,
+        caller: Caller,
+        ct: &CancellationToken,
     ) -> Result<ServerResult, Error> {
         let unavailable = |reason: String| Error::Unavailable {
             label: mount.label(),
@@ -311,7 +312,7 @@ impl Mounts {
         let upstream = mount.upstream()?;
         mount.touch();
         let timeout = self.shared.limits.call_timeout;
-        match upstream.forward(request, context, timeout).await {
+        match upstream.forward(request, caller, ct, timeout).await {
             Ok(result) => Ok(result),
             Err(ServiceError::McpError(e)) => Err(Error::Server(e)),
             Err(e) if mounted::is_connection_error(&e) => {

@@ -112,17 +112,11 @@ impl Mount {
 
     /// The current catalog.
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        crate::sync::read(&self.catalog).clone()
     }
 
     pub(super) fn set_catalog(&self, catalog: Catalog) {
-        *self
-            .catalog
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(catalog);
+        *crate::sync::write(&self.catalog) = Arc::new(catalog);
     }
 
     /// The live session, or why there is none.
@@ -130,11 +124,7 @@ impl Mount {
     /// # Errors
     /// [`Error::Unavailable`] with the reason the server is unreachable.
     pub fn upstream(&self) -> Result<Arc<Upstream>, Error> {
-        let upstream = self
-            .upstream
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let upstream = crate::sync::read(&self.upstream).clone();
         match upstream {
             Some(upstream) if !upstream.is_closed() => Ok(upstream),
             _ => Err(Error::Unavailable {
@@ -154,26 +144,17 @@ impl Mount {
     }
 
     fn health(&self) -> Health {
-        self.health
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        crate::sync::lock(&self.health).clone()
     }
 
     fn mark_broken(&self, reason: String) {
-        let mut health = self
-            .health
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut health = crate::sync::lock(&self.health);
         health.state = MountState::Broken;
         health.last_error = Some(reason);
     }
 
     fn mark_reconnected(&self) {
-        let mut health = self
-            .health
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut health = crate::sync::lock(&self.health);
         health.state = MountState::Connected;
         health.last_error = None;
         health.reconnects += 1;
@@ -202,28 +183,18 @@ impl Mount {
 
     /// Records a call going through it now.
     pub fn touch(&self) {
-        *self
-            .last_used
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+        *crate::sync::lock(&self.last_used) = Instant::now();
     }
 
     /// When a call last went through it (or when it was made).
     pub fn last_used(&self) -> Instant {
-        *self
-            .last_used
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *crate::sync::lock(&self.last_used)
     }
 
     /// Ends the mount: its task and its session.
     pub fn close(&self) {
         self.ct.cancel();
-        let upstream = self
-            .upstream
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let upstream = crate::sync::write(&self.upstream).take();
         if let Some(upstream) = upstream {
             upstream.close();
         }
@@ -261,12 +232,7 @@ impl Mount {
     /// Tries to reconnect until it works or the mount is closed; returns the new session's
     /// events.
     async fn reconnect(&self, shared: &Weak<Shared>) -> Option<UnboundedReceiver<UpstreamEvent>> {
-        if let Some(old) = self
-            .upstream
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-        {
+        if let Some(old) = crate::sync::write(&self.upstream).take() {
             old.close();
         }
         let mut backoff = FIRST_BACKOFF;
@@ -293,10 +259,7 @@ impl Mount {
                 }
             };
             shared_now.drop_collisions(self, &mut catalog);
-            *self
-                .upstream
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(upstream));
+            *crate::sync::write(&self.upstream) = Some(Arc::new(upstream));
             self.set_catalog(catalog);
             self.mark_reconnected();
             tracing::info!(mount = %self.label(), "mount reconnected");

@@ -28,15 +28,11 @@ pub struct Shared {
 
 impl Shared {
     pub(super) fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Mount>>> {
-        self.entries
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::read(&self.entries)
     }
 
     pub(super) fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<Mount>>> {
-        self.entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::write(&self.entries)
     }
 
     pub(super) fn check_free(&self, request: &MountRequest) -> Result<(), Error> {

@@ -110,11 +110,7 @@ where
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = mpsc::channel::<ClientJsonRpcMessage>(SESSION_QUEUE);
     let (to_client, from_server) = mpsc::channel(SESSION_QUEUE);
-    state
-        .sessions
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(id.clone(), to_server);
+    crate::sync::lock(&state.sessions).insert(id.clone(), to_server);
     let ct = state.ct.child_token();
     let session_ct = ct.clone();
     let session = id.clone();
@@ -173,12 +169,7 @@ where
             "session_id is required: open GET /sse first and post to the endpoint it names",
         );
     };
-    let sender = state
-        .sessions
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&id)
-        .cloned();
+    let sender = crate::sync::lock(&state.sessions).get(&id).cloned();
     let Some(mut sender) = sender else {
         return plain(
             StatusCode::NOT_FOUND,

@@ -11,22 +11,19 @@ use std::{
 use rmcp::{
     Peer, RoleServer,
     model::{ProgressNotificationParam, ProgressToken, RequestId},
+    service::RequestContext,
 };
 
 use tokio::sync::mpsc;
 
-use super::{lock, tally::Tally};
+use super::tally::Tally;
+use crate::sync::lock;
 
-/// Where the progress of a call goes when its request is answered outside rmcp (the
-/// meta-server's direct calls): onto that request's own response stream. Put in the
-/// request context's extensions by whoever serves the request.
-#[derive(Clone, Debug)]
-pub struct ProgressOutlet(pub mpsc::UnboundedSender<ProgressNotificationParam>);
-
-/// Who made one forwarded call.
+/// Who made one forwarded call, and where what the upstream sends about it goes.
 #[derive(Clone)]
 pub struct Caller {
-    /// The downstream session.
+    /// The downstream session: server-to-client requests go to it, and progress when the
+    /// call has no stream of its own.
     pub peer: Peer<RoleServer>,
     /// The id the downstream client gave the request.
     pub request_id: RequestId,
@@ -34,8 +31,23 @@ pub struct Caller {
     pub progress_token: Option<ProgressToken>,
     /// Whether the call is a `tools/call` (the requests that make servers sample or elicit).
     pub tool_call: bool,
-    /// Where its progress goes instead of the session, if the request has its own stream.
-    pub outlet: Option<ProgressOutlet>,
+    /// The request's own response stream, when whoever serves it answers outside rmcp:
+    /// its progress goes there while the stream is open.
+    pub progress_stream: Option<mpsc::UnboundedSender<ProgressNotificationParam>>,
+}
+
+impl Caller {
+    /// The caller of the downstream request `context`, served by rmcp (so its progress
+    /// goes on the session); `tool_call` when it is a `tools/call`.
+    pub fn of(context: &RequestContext<RoleServer>, tool_call: bool) -> Self {
+        Self {
+            peer: context.peer.clone(),
+            request_id: context.id.clone(),
+            progress_token: context.meta.get_progress_token(),
+            tool_call,
+            progress_stream: None,
+        }
+    }
 }
 
 /// In-flight calls of one upstream, keyed by the upstream request id and progress token.
@@ -139,8 +151,8 @@ impl Calls {
             params.progress_token = token.clone();
             // Progress that comes after the answer (the request's stream is gone) goes
             // on the session's stream.
-            let params = match &caller.outlet {
-                Some(ProgressOutlet(outlet)) => match outlet.send(params) {
+            let params = match &caller.progress_stream {
+                Some(stream) => match stream.send(params) {
                     Ok(()) => return,
                     Err(unsent) => unsent.0,
                 },
@@ -213,7 +225,7 @@ mod tests {
             request_id: RequestId::Number(1),
             progress_token: Some(token(100)),
             tool_call: true,
-            outlet: Some(ProgressOutlet(outlet)),
+            progress_stream: Some(outlet),
         };
         let calls = Calls::default();
         calls

@@ -12,7 +12,7 @@ use std::{
 
 use futures::{FutureExt, StreamExt};
 use rmcp::{
-    Peer, RoleClient, RoleServer, ServiceExt,
+    Peer, RoleClient, ServiceExt,
     model::{
         CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientJsonRpcMessage,
         ClientRequest, ClientResult, GetMeta, Implementation, InitializeResult, JsonRpcMessage,
@@ -20,8 +20,7 @@ use rmcp::{
         ServerResult,
     },
     service::{
-        ClientInitializeError, PeerRequestOptions, RequestContext, RunningServiceCancellationToken,
-        ServiceError,
+        ClientInitializeError, PeerRequestOptions, RunningServiceCancellationToken, ServiceError,
     },
     transport::{
         DynamicTransportError, IntoTransport, StreamableHttpClientTransport,
@@ -33,7 +32,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Caller, Calls, ProgressOutlet, Relay, UpstreamError, UpstreamEvent,
+    Caller, Calls, Relay, UpstreamError, UpstreamEvent,
     lane::{Lane, LaneError, Recording, Replies},
     tally::Tallied,
 };
@@ -164,45 +163,34 @@ impl Upstream {
 
     /// Ends the session.
     pub fn close(&self) {
-        let token = self
-            .cancel
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let token = crate::sync::lock(&self.cancel).take();
         if let Some(token) = token {
             token.cancel();
         }
     }
 
-    /// Sends `request` upstream on behalf of the downstream request `context` and waits
-    /// for the answer: progress goes back to that client with its own token, requests the
-    /// upstream makes meanwhile go to it too, and cancelling it cancels the upstream request.
+    /// Sends `request` upstream on behalf of `caller` and waits for the answer: progress
+    /// goes back to that client with its own token, requests the upstream makes meanwhile
+    /// go to it too, and `ct` (the client cancelling) or `timeout` cancels the upstream
+    /// request.
     ///
     /// # Errors
     /// The upstream's error ([`ServiceError::McpError`]), a transport error when the
-    /// connection is gone, or [`ServiceError::Cancelled`] when the client cancelled.
+    /// connection is gone, [`ServiceError::Cancelled`] when the client cancelled, or
+    /// [`ServiceError::Timeout`].
     pub async fn forward(
         &self,
         request: ClientRequest,
-        context: &RequestContext<RoleServer>,
+        caller: Caller,
+        ct: &CancellationToken,
         timeout: Option<Duration>,
     ) -> Result<ServerResult, ServiceError> {
-        let caller = Caller {
-            peer: context.peer.clone(),
-            request_id: context.id.clone(),
-            progress_token: context.meta.get_progress_token(),
-            tool_call: matches!(request, ClientRequest::CallToolRequest(_)),
-            outlet: context.extensions.get::<ProgressOutlet>().cloned(),
-        };
         match &self.lane {
             Some(lane) if lane.ready() => {
-                self.forward_direct(lane, request, caller, &context.ct, timeout)
+                self.forward_direct(lane, request, caller, ct, timeout)
                     .await
             }
-            _ => {
-                self.forward_rmcp(request, caller, &context.ct, timeout)
-                    .await
-            }
+            _ => self.forward_rmcp(request, caller, ct, timeout).await,
         }
     }
 

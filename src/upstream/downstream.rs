@@ -12,8 +12,8 @@ use std::{
 
 use rmcp::{Peer, RoleServer, model::ServerNotification};
 
-use super::lock;
 use crate::model::{Ownership, Principal};
+use crate::sync::lock;
 
 /// Connected client sessions. Every lock is a `std::sync::Mutex` that is never held
 /// across an `.await` (peers are cloned out before sending).
@@ -24,9 +24,9 @@ pub struct Sessions {
     peers: Mutex<HashMap<u64, (Peer<RoleServer>, Principal)>>,
     /// Resource URI (as the sessions see it) → sessions subscribed to it.
     subscriptions: Mutex<HashMap<String, Vec<u64>>>,
-    /// Streamable-HTTP session id (`Mcp-Session-Id`) → session, to find a session from an
-    /// HTTP request rmcp has not seen (see [`crate::http::shortcut`]).
-    http_ids: Mutex<HashMap<String, u64>>,
+    /// The sessions on streamable HTTP, by their `Mcp-Session-Id`, so a request can be
+    /// matched to its session before rmcp sees it.
+    by_http_id: Mutex<HashMap<String, u64>>,
 }
 
 impl Sessions {
@@ -35,19 +35,24 @@ impl Sessions {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Adds a session of `principal` that completed `initialize`.
-    pub fn register(&self, session: u64, peer: Peer<RoleServer>, principal: Principal) {
+    /// Adds a session of `principal` that completed `initialize`; `http_id` is its
+    /// `Mcp-Session-Id` when it is on streamable HTTP.
+    pub fn register(
+        &self,
+        session: u64,
+        peer: Peer<RoleServer>,
+        principal: Principal,
+        http_id: Option<&str>,
+    ) {
         lock(&self.peers).insert(session, (peer, principal));
+        if let Some(http_id) = http_id {
+            lock(&self.by_http_id).insert(http_id.to_owned(), session);
+        }
     }
 
-    /// Records that `session` is the streamable-HTTP session `http_id`.
-    pub fn set_http_id(&self, session: u64, http_id: &str) {
-        lock(&self.http_ids).insert(http_id.to_owned(), session);
-    }
-
-    /// The session whose streamable-HTTP session id is `http_id`, and its client.
+    /// The session whose `Mcp-Session-Id` is `http_id`, and its client.
     pub fn by_http_id(&self, http_id: &str) -> Option<(u64, Peer<RoleServer>)> {
-        let session = *lock(&self.http_ids).get(http_id)?;
+        let session = *lock(&self.by_http_id).get(http_id)?;
         let peer = lock(&self.peers).get(&session)?.0.clone();
         Some((session, peer))
     }
@@ -55,7 +60,7 @@ impl Sessions {
     /// Forgets a session and its subscriptions.
     pub fn unregister(&self, session: u64) {
         lock(&self.peers).remove(&session);
-        lock(&self.http_ids).retain(|_, s| *s != session);
+        lock(&self.by_http_id).retain(|_, s| *s != session);
         lock(&self.subscriptions).retain(|_, subscribers| {
             subscribers.retain(|s| *s != session);
             !subscribers.is_empty()

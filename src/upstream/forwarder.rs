@@ -25,7 +25,7 @@ use rmcp::{
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{Sessions, Upstream, UpstreamEvent, upstream_error};
+use super::{Caller, Sessions, Upstream, UpstreamEvent, tool_call_response, upstream_error};
 
 /// The newest protocol version served downstream: 2026-07-28 would need
 /// `subscriptions/listen` relayed too (DESIGN.md §3).
@@ -57,8 +57,12 @@ impl Forwarder {
         context: RequestContext<RoleServer>,
         what: &str,
     ) -> Result<ServerResult, McpError> {
+        let caller = Caller::of(
+            &context,
+            matches!(request, ClientRequest::CallToolRequest(_)),
+        );
         self.upstream
-            .forward(request, &context, None)
+            .forward(request, caller, &context.ct, None)
             .await
             .map_err(|e| upstream_error(what, e))
     }
@@ -130,7 +134,8 @@ impl ServerHandler for Forwarder {
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let who = crate::model::Principal::of(&context.extensions);
-        self.sessions.register(self.session, context.peer, who);
+        self.sessions
+            .register(self.session, context.peer, who, None);
     }
 
     async fn list_tools(
@@ -151,14 +156,8 @@ impl ServerHandler for Forwarder {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-        match self.forward(request, context, "tools/call").await? {
-            ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
-            ServerResult::InputRequiredResult(result) => {
-                Ok(CallToolResponse::InputRequired(result))
-            }
-            ServerResult::CreateTaskResult(result) => Ok(CallToolResponse::Task(result)),
-            _ => Err(unexpected("tools/call")),
-        }
+        let result = self.forward(request, context, "tools/call").await?;
+        tool_call_response(result).ok_or_else(|| unexpected("tools/call"))
     }
 
     async fn list_resources(

@@ -28,7 +28,7 @@ use rmcp::{
 };
 use sse_stream::{Error as SseError, Sse};
 
-use super::lock;
+use crate::sync::lock;
 use crate::upstream::decode;
 
 /// Why a direct request failed. Every variant means the connection can no longer be

@@ -25,7 +25,7 @@ mod tally;
 #[cfg(test)]
 mod test_peer;
 
-pub use calls::{CallGuard, Caller, Calls, ProgressOutlet};
+pub use calls::{CallGuard, Caller, Calls};
 pub use connection::{Upstream, client_config};
 pub use connector::{
     CONNECT_TIMEOUT, Connected, Connector, UpstreamError, connect, url_connector, within,
@@ -34,7 +34,22 @@ pub use downstream::Sessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
 pub use relay::{Relay, UpstreamEvent};
 
-use rmcp::{ErrorData as McpError, service::ServiceError};
+use rmcp::{
+    ErrorData as McpError,
+    model::{CallToolResponse, ServerResult},
+    service::ServiceError,
+};
+
+/// The answer to a `tools/call` as the handler returns it, or `None` when `result` is
+/// not one an upstream may give to `tools/call`.
+pub fn tool_call_response(result: ServerResult) -> Option<CallToolResponse> {
+    match result {
+        ServerResult::CallToolResult(result) => Some(CallToolResponse::Complete(result)),
+        ServerResult::InputRequiredResult(result) => Some(CallToolResponse::InputRequired(result)),
+        ServerResult::CreateTaskResult(result) => Some(CallToolResponse::Task(result)),
+        _ => None,
+    }
+}
 
 /// Turns a failure talking to the upstream into the error the downstream client sees.
 pub fn upstream_error(what: &str, error: ServiceError) -> McpError {
@@ -56,11 +71,4 @@ pub fn upstream_error(what: &str, error: ServiceError) -> McpError {
         ),
         other => McpError::internal_error(format!("{what}: {other}"), None),
     }
-}
-
-/// Locks a std mutex, keeping on after a panic elsewhere: the guarded maps stay valid.
-pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

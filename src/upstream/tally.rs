@@ -15,7 +15,8 @@ use rmcp::{
 };
 use tokio::sync::Notify;
 
-use super::{Calls, lock};
+use super::Calls;
+use crate::sync::lock;
 
 /// How long an answer waits at most for its progress to be relayed (a stuck client must
 /// not hold answers up).
@@ -119,16 +120,13 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Tallied<T> {
 
 #[cfg(test)]
 mod tests {
-    use rmcp::{
-        model::{CallToolRequestParams, ClientRequest, NumberOrString, Request, RequestId},
-        service::RequestContext,
-    };
+    use rmcp::model::{CallToolRequestParams, ClientRequest, NumberOrString, Request, RequestId};
     use serde_json::{Value, json};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::upstream::{ProgressOutlet, Upstream, test_peer};
+    use crate::upstream::{Caller, Upstream, test_peer};
 
     /// An upstream that answers `tools/call` with one progress notification and the
     /// answer in a single write, so the client reads both at once.
@@ -173,17 +171,20 @@ mod tests {
         let (downstream, _client) = test_peer::downstream().await;
         let peer = downstream.peer().clone();
         for n in 0..20 {
-            let (outlet, mut progress) = mpsc::unbounded_channel();
-            let mut context = RequestContext::new(RequestId::Number(n), peer.clone());
-            context
-                .meta
-                .set_progress_token(ProgressToken(NumberOrString::Number(n)));
-            context.extensions.insert(ProgressOutlet(outlet));
+            let (stream, mut progress) = mpsc::unbounded_channel();
+            let caller = Caller {
+                peer: peer.clone(),
+                request_id: RequestId::Number(n),
+                progress_token: Some(ProgressToken(NumberOrString::Number(n))),
+                tool_call: true,
+                progress_stream: Some(stream),
+            };
             let request =
                 ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("work")));
             let upstream = upstream.clone();
             let (answer, relayed) = tokio::spawn(async move {
-                let answer = upstream.forward(request, &context, None).await;
+                let ct = tokio_util::sync::CancellationToken::new();
+                let answer = upstream.forward(request, caller, &ct, None).await;
                 (answer, progress.try_recv().ok())
             })
             .await

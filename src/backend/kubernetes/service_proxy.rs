@@ -16,9 +16,10 @@ use rmcp::{
 };
 use sse_stream::{Error as SseError, Sse, SseStream};
 
+use rmcp::transport::common::http_header::HEADER_SESSION_ID;
+
 use super::objects::PORT_NAME;
 
-const SESSION_ID: &str = "Mcp-Session-Id";
 /// Lowercase: `HeaderName::from_static` takes only lowercase names.
 const LAST_EVENT_ID: &str = "last-event-id";
 const EVENT_STREAM: &str = "text/event-stream";
@@ -55,7 +56,7 @@ impl KubeProxyClient {
             .uri(uri)
             .header(header::ACCEPT, format!("{EVENT_STREAM}, {JSON}"));
         if let Some(session) = session_id {
-            builder = builder.header(SESSION_ID, session);
+            builder = builder.header(HEADER_SESSION_ID, session);
         }
         for (name, value) in custom_headers {
             builder = builder.header(name, value);
@@ -122,7 +123,7 @@ impl StreamableHttpClient for KubeProxyClient {
         }
         let session = response
             .headers()
-            .get(SESSION_ID)
+            .get(HEADER_SESSION_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         match content_type(&response) {

@@ -194,10 +194,7 @@ impl LocalChild {
             }
             span.in_scope(|| tracing::debug!(%line, "stderr"));
             {
-                let mut tail = self
-                    .tail
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut tail = crate::sync::lock(&self.tail);
                 if tail.len() == LOG_TAIL_LINES {
                     tail.pop_front();
                 }
@@ -229,10 +226,7 @@ impl LocalChild {
 
     /// The last lines of stderr.
     pub fn log_tail(&self) -> Vec<String> {
-        let tail = self
-            .tail
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tail = crate::sync::lock(&self.tail);
         tail.iter().cloned().collect()
     }
 

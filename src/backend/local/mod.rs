@@ -90,9 +90,7 @@ impl LocalBackend {
     }
 
     fn child(&self, job_name: &str) -> Result<Arc<LocalChild>> {
-        self.children
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.children)
             .get(job_name)
             .cloned()
             .ok_or_else(|| Error::JobNotFound {
@@ -144,10 +142,7 @@ impl Backend for LocalBackend {
         }
         progress.report(format!("starting {}", config.command_line()));
         let child = LocalChild::spawn(job_name, &self.exe, &args, &config.env)?;
-        self.children
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(job_name.to_owned(), child.clone());
+        crate::sync::lock(&self.children).insert(job_name.to_owned(), child.clone());
 
         // Wait until the bridge has bound its port and started the command (or failed to).
         let mut state = child.watch_state();
@@ -266,11 +261,7 @@ impl Backend for LocalBackend {
     }
 
     async fn delete(&self, job_name: &str, _wait: bool) -> Result<Vec<String>> {
-        let child = self
-            .children
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(job_name);
+        let child = crate::sync::lock(&self.children).remove(job_name);
         match child {
             // Stopping is quick and local, so it always completes before returning.
             Some(child) => Ok(child.stop(STOP_GRACE).await),

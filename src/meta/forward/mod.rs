@@ -1,10 +1,19 @@
-//! Requests the meta-server passes to mounted servers: tool calls, resource reads and
-//! subscriptions, prompts and completions, with names translated back to the child's.
+//! Forwarding a client's request to the mount that owns it, and its answer back: tool
+//! calls, resource reads and subscriptions, prompts and completions, with names translated
+//! back to the child's. A mounted `tools/call` reaches [`call_tool`] from one of two
+//! entries — rmcp's session machinery ([`MetaServer`]'s `call_tool`), or [`MountedCalls`],
+//! the layer in front of `/mcp` that serves it without that machinery — and leaves through
+//! [`crate::upstream::Upstream::forward`]. Both entries route the tool once and say
+//! explicitly, in a [`Caller`], where the call's progress and requests go.
 
 #![expect(
     deprecated,
     reason = "resources/subscribe and logging are part of 2025-11-25, which we serve"
 )]
+
+mod http;
+
+use std::sync::Arc;
 
 use rmcp::{
     ErrorData as McpError, RoleServer,
@@ -17,63 +26,73 @@ use rmcp::{
     },
     service::RequestContext,
 };
+use tokio_util::sync::CancellationToken;
 
 use super::{MetaServer, authorize::principal};
 use crate::{
     manager::SessionManager,
     mount::{self, Mount, catalog::rename_uri},
+    upstream::{Caller, tool_call_response},
 };
+pub use http::MountedCalls;
 
-/// Calls the mounted tool `params.name` for the client of `context`; `None` when no mount
-/// has it. Tool-level failures (the mount is unreachable) come back as the error text.
-pub(super) async fn try_call(
-    manager: &SessionManager,
-    mut params: CallToolRequestParams,
-    context: RequestContext<RoleServer>,
-) -> Option<Result<CallToolResponse, String>> {
-    let mounts = manager.mounts();
-    let (mount, original) = mounts.route_tool(&params.name, &principal(&context))?;
-    params.name = original.into();
-    let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-    let result = mounts.forward(&mount, request, &context).await;
-    Some(match result {
-        Ok(ServerResult::CallToolResult(result)) => Ok(CallToolResponse::Complete(result)),
-        Ok(ServerResult::InputRequiredResult(result)) => {
-            Ok(CallToolResponse::InputRequired(result))
+/// A mounted tool call, routed: the mount that has the tool, and the call with the tool's
+/// name as the mount's server knows it.
+pub(super) struct RoutedCall {
+    mount: Arc<Mount>,
+    params: CallToolRequestParams,
+}
+
+impl RoutedCall {
+    /// Routes `params` for `who`; `None` when no mount `who` may use has the tool.
+    pub(super) fn route(
+        manager: &SessionManager,
+        mut params: CallToolRequestParams,
+        who: &crate::model::Principal,
+    ) -> Option<Self> {
+        let (mount, original) = manager.mounts().route_tool(&params.name, who)?;
+        params.name = original.into();
+        Some(Self { mount, params })
+    }
+
+    /// Calls the tool for `caller`; `ct` cancels it. Failures (the mount is unreachable,
+    /// its server refused) come back as the error text.
+    pub(super) async fn call(
+        self,
+        manager: &SessionManager,
+        caller: Caller,
+        ct: &CancellationToken,
+    ) -> Result<CallToolResponse, String> {
+        let Self { mount, params } = self;
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        match manager.mounts().forward(&mount, request, caller, ct).await {
+            Ok(result) => tool_call_response(result).ok_or_else(|| {
+                format!("{} answered tools/call with something else", mount.label())
+            }),
+            Err(mount::Error::Server(e)) => Err(format!("{}: {}", mount.label(), e.message)),
+            Err(e) => Err(describe(manager, &mount, e).await),
         }
-        Ok(ServerResult::CreateTaskResult(result)) => Ok(CallToolResponse::Task(result)),
-        Ok(_) => Err(format!(
-            "{} answered tools/call with something else",
-            mount.label()
-        )),
-        Err(mount::Error::Server(e)) => Err(format!("{}: {}", mount.label(), e.message)),
-        Err(e) => Err(describe(manager, &mount, e).await),
-    })
+    }
+
+    /// [`Self::call`], with a failure as the tool's error result.
+    pub(super) async fn answer(
+        self,
+        manager: &SessionManager,
+        caller: Caller,
+        ct: &CancellationToken,
+    ) -> CallToolResponse {
+        self.call(manager, caller, ct)
+            .await
+            .unwrap_or_else(|text| CallToolResult::error(vec![ContentBlock::text(text)]).into())
+    }
 }
 
-/// [`try_call`], with a failure as the tool's error result.
-pub(super) async fn call(
-    manager: &SessionManager,
-    params: CallToolRequestParams,
-    context: RequestContext<RoleServer>,
-) -> Option<CallToolResponse> {
-    let result = try_call(manager, params, context).await?;
-    Some(result.unwrap_or_else(|text| CallToolResult::error(vec![ContentBlock::text(text)]).into()))
-}
-
-/// [`call`], or the error a client gets for a tool nobody serves.
-pub(super) async fn call_or_unknown(
-    manager: &SessionManager,
-    params: CallToolRequestParams,
-    context: RequestContext<RoleServer>,
-) -> Result<CallToolResponse, McpError> {
-    let name = params.name.to_string();
-    call(manager, params, context).await.ok_or_else(|| {
-        McpError::invalid_params(
-            format!("unknown tool {name:?}; call tools/list to see the tools"),
-            None,
-        )
-    })
+/// The error a client gets for a tool nobody serves.
+pub(super) fn unknown_tool(name: &str) -> McpError {
+    McpError::invalid_params(
+        format!("unknown tool {name:?}; call tools/list to see the tools"),
+        None,
+    )
 }
 
 /// An error's text, with the child's state when the mount is unavailable, so the user
@@ -102,7 +121,12 @@ impl MetaServer {
         request: ClientRequest,
         context: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, McpError> {
-        match self.manager.mounts().forward(mount, request, context).await {
+        let caller = Caller::of(context, false);
+        let forwarded = self
+            .manager
+            .mounts()
+            .forward(mount, request, caller, &context.ct);
+        match forwarded.await {
             Ok(result) => Ok(result),
             Err(mount::Error::Server(e)) => Err(e),
             Err(e) => Err(McpError::internal_error(
@@ -275,7 +299,7 @@ impl MetaServer {
         &self,
         uri: &str,
         context: &RequestContext<RoleServer>,
-    ) -> Result<(std::sync::Arc<Mount>, String), McpError> {
+    ) -> Result<(Arc<Mount>, String), McpError> {
         let who = principal(context);
         self.manager
             .mounts()

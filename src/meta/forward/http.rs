@@ -1,0 +1,401 @@
+//! [`MountedCalls`]: the layer in front of `/mcp` that serves a `tools/call` of a mounted
+//! tool, posted on an established streamable-HTTP session, without rmcp's session
+//! machinery (its session worker, serve loop, per-request task and response stream): the
+//! body is decoded once, the tool routed once, and the answer sent as `application/json`
+//! — or as an SSE stream as soon as there is progress, as rmcp's JSON response mode does.
+//!
+//! It behaves as the rmcp path does: the guard's principal decides what the caller may
+//! use; the call has its span, metrics and call timeout; the child's requests (sampling,
+//! elicitation, roots) reach the caller on the session's standalone stream, since only
+//! rmcp can take their answers; `notifications/cancelled` for a call served here is taken
+//! here and cancels it. Every other request, and any session this process does not know,
+//! passes on to rmcp unchanged.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::Request,
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use futures::{
+    StreamExt,
+    future::{self, BoxFuture},
+    stream::{self, BoxStream},
+};
+use rmcp::{
+    ErrorData as McpError,
+    model::{
+        CallToolResponse, CancelledNotification, ClientJsonRpcMessage, ClientNotification,
+        ClientRequest, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, ProgressNotification,
+        ProgressNotificationParam, ProtocolVersion, RequestId, RequestMetaObject,
+        ServerJsonRpcMessage, ServerNotification, ServerResult,
+    },
+    transport::common::http_header::{HEADER_MCP_PROTOCOL_VERSION, HEADER_SESSION_ID},
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tower::{Layer, Service};
+
+use super::RoutedCall;
+use crate::{
+    manager::SessionManager,
+    meta::measured,
+    model::Principal,
+    sync::lock,
+    upstream::{Caller, decode},
+};
+
+/// The calls served here and still running, by streamable-HTTP session and request id,
+/// with what cancels each.
+type InFlight = Arc<Mutex<HashMap<(String, RequestId), CancellationToken>>>;
+
+/// Serves mounted tool calls of the meta-server's streamable-HTTP sessions; a
+/// [`tower::Layer`] for the routes of [`crate::http::router`].
+#[derive(Clone)]
+pub struct MountedCalls {
+    manager: Arc<SessionManager>,
+    in_flight: InFlight,
+}
+
+impl MountedCalls {
+    /// The layer for the daemon's MCP routes.
+    pub fn layer(manager: Arc<SessionManager>) -> Self {
+        Self {
+            manager,
+            in_flight: InFlight::default(),
+        }
+    }
+
+    /// Serves `request` if it is a mounted tool call (or its cancellation) of a known
+    /// session; passes it to `next` otherwise.
+    async fn serve<S>(self, request: Request, mut next: S) -> Response
+    where
+        S: Service<Request, Response = Response, Error = Infallible>,
+    {
+        let Some(session_id) = self.session_of(&request) else {
+            return pass(next, request).await;
+        };
+        let (parts, body) = request.into_parts();
+        // The body limit layer in front caps what this reads.
+        let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => bytes,
+            Err(e) => return unreadable_body(&e),
+        };
+        let message = decode::client_message(&bytes).ok();
+        match message.and_then(|message| self.take(&session_id, message, &parts)) {
+            Some(Taken::Call(answer)) => answer.await,
+            Some(Taken::Cancellation) => StatusCode::ACCEPTED.into_response(),
+            None => {
+                let request = Request::from_parts(parts, Body::from(bytes));
+                match next.call(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            }
+        }
+    }
+
+    /// The session id of a `POST /mcp` that may be for this layer (checked before the body
+    /// is read): something is mounted, and rmcp would not refuse the request unread.
+    fn session_of(&self, request: &Request) -> Option<String> {
+        if request.method() != Method::POST || request.uri().path() != "/mcp" {
+            return None;
+        }
+        let id = request.headers().get(HEADER_SESSION_ID)?.to_str().ok()?;
+        let wanted = !self.manager.mounts().is_empty() && !rmcp_refuses(request.headers());
+        wanted.then(|| id.to_owned())
+    }
+
+    /// Takes `message` of `session_id` if it is a mounted tool call or the cancellation of
+    /// one served here; `None` leaves it to rmcp.
+    fn take(
+        &self,
+        session_id: &str,
+        message: ClientJsonRpcMessage,
+        parts: &Parts,
+    ) -> Option<Taken> {
+        let (id, call) = match message {
+            JsonRpcMessage::Request(JsonRpcRequest {
+                id,
+                request: ClientRequest::CallToolRequest(call),
+                ..
+            }) => (id, call),
+            JsonRpcMessage::Notification(JsonRpcNotification {
+                notification:
+                    ClientNotification::CancelledNotification(CancelledNotification { params, .. }),
+                ..
+            }) => {
+                let cancelled = params
+                    .request_id
+                    .is_some_and(|id| self.cancel(session_id, &id));
+                return cancelled.then_some(Taken::Cancellation);
+            }
+            _ => return None,
+        };
+        let who = Principal::of_http(parts);
+        // rmcp's decoding moves the request's `_meta` into its extensions.
+        let progress_token = call
+            .extensions
+            .get::<RequestMetaObject>()
+            .and_then(RequestMetaObject::get_progress_token);
+        let tool = call.params.name.to_string();
+        let routed = RoutedCall::route(&self.manager, call.params, &who)?;
+        let (session, peer) = self.manager.sessions().by_http_id(session_id)?;
+
+        let ct = CancellationToken::new();
+        let entry = InFlightEntry::new(&self.in_flight, session_id, &id, ct.clone());
+        // Progress of the call rides its own response (which then becomes a stream).
+        let (progress_stream, progress) = mpsc::unbounded_channel();
+        let caller = Caller {
+            peer,
+            request_id: id.clone(),
+            progress_token,
+            tool_call: true,
+            progress_stream: Some(progress_stream),
+        };
+        let manager = self.manager.clone();
+        // The call runs on its own: a client that drops its POST (as rmcp's does when it
+        // cancels) has not cancelled the call until it says so, which it still can.
+        let call = tokio::spawn(async move {
+            let _entry = entry;
+            let answer = async { Ok(routed.answer(&manager, caller, &ct).await) };
+            measured(&manager, session, &tool, false, &who, answer).await
+        });
+        Some(Taken::Call(Box::pin(respond(id, call, progress))))
+    }
+
+    /// Cancels the call `request_id` of `session_id` served here; false when there is none.
+    fn cancel(&self, session_id: &str, request_id: &RequestId) -> bool {
+        let key = (session_id.to_owned(), request_id.clone());
+        match lock(&self.in_flight).get(&key) {
+            Some(ct) => {
+                ct.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// What [`MountedCalls`] does with a message it takes.
+enum Taken {
+    /// It answers the call.
+    Call(BoxFuture<'static, Response>),
+    /// It cancelled a call it serves (answered `202 Accepted`).
+    Cancellation,
+}
+
+type CallTask = tokio::task::JoinHandle<Result<CallToolResponse, McpError>>;
+
+/// The response to call `id`: its answer alone as JSON, or — when progress comes first —
+/// an SSE stream of the progress and then the answer.
+async fn respond(
+    id: RequestId,
+    mut call: CallTask,
+    mut progress: mpsc::UnboundedReceiver<ProgressNotificationParam>,
+) -> Response {
+    let first = tokio::select! {
+        biased;
+        Some(params) = progress.recv() => progress_message(params),
+        joined = &mut call => return json_response(&answer_message(joined, id)),
+    };
+    let rest = stream::unfold(Some((progress, call)), move |state| {
+        let id = id.clone();
+        async move {
+            let (mut progress, mut call) = state?;
+            tokio::select! {
+                biased;
+                Some(params) = progress.recv() => {
+                    Some((progress_message(params), Some((progress, call))))
+                }
+                joined = &mut call => Some((answer_message(joined, id), None)),
+            }
+        }
+    });
+    sse_response(stream::once(future::ready(first)).chain(rest).boxed())
+}
+
+/// A progress notification for the client.
+fn progress_message(params: ProgressNotificationParam) -> ServerJsonRpcMessage {
+    ServerJsonRpcMessage::notification(ServerNotification::ProgressNotification(
+        ProgressNotification::new(params),
+    ))
+}
+
+/// The answer to request `id` from how its call ended.
+fn answer_message(
+    joined: Result<Result<CallToolResponse, McpError>, tokio::task::JoinError>,
+    id: RequestId,
+) -> ServerJsonRpcMessage {
+    match joined {
+        Ok(Ok(response)) => ServerJsonRpcMessage::response(ServerResult::from(response), id),
+        Ok(Err(error)) => ServerJsonRpcMessage::error(error, Some(id)),
+        Err(e) => ServerJsonRpcMessage::error(
+            McpError::internal_error(format!("the call failed: {e}"), None),
+            Some(id),
+        ),
+    }
+}
+
+/// A call's entry among the calls in flight, removed when the call ends (or its client
+/// goes away).
+struct InFlightEntry {
+    in_flight: InFlight,
+    key: (String, RequestId),
+}
+
+impl InFlightEntry {
+    fn new(in_flight: &InFlight, session_id: &str, id: &RequestId, ct: CancellationToken) -> Self {
+        let key = (session_id.to_owned(), id.clone());
+        lock(in_flight).insert(key.clone(), ct);
+        Self {
+            in_flight: in_flight.clone(),
+            key,
+        }
+    }
+}
+
+impl Drop for InFlightEntry {
+    fn drop(&mut self) {
+        lock(&self.in_flight).remove(&self.key);
+    }
+}
+
+/// Whether rmcp would refuse the POST before reading it: an `MCP-Protocol-Version` it does
+/// not know (400) or an `Accept` without both JSON and SSE (406). Such requests are left to
+/// rmcp, so they get its answer.
+fn rmcp_refuses(headers: &HeaderMap) -> bool {
+    let unknown_version = headers
+        .get(HEADER_MCP_PROTOCOL_VERSION)
+        .is_some_and(|version| {
+            let known = ProtocolVersion::KNOWN_VERSIONS.iter();
+            version
+                .to_str()
+                .map_or(true, |v| !known.clone().any(|k| k.as_str() == v))
+        });
+    let accepted: Vec<String> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|media| {
+            media
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let accepts = |media: &str| accepted.iter().any(|a| a == media);
+    unknown_version || !accepts("application/json") || !accepts("text/event-stream")
+}
+
+/// `413` when the body was over the limit, `400` when it could not be read.
+fn unreadable_body(error: &axum::Error) -> Response {
+    let too_large = std::error::Error::source(error)
+        .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+    if too_large {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        )
+            .into_response()
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("cannot read the request body: {error}"),
+        )
+            .into_response()
+    }
+}
+
+/// A JSON-RPC answer as a `200 application/json` response, as streamable HTTP allows for a
+/// request whose answer needs no stream.
+fn json_response(message: &ServerJsonRpcMessage) -> Response {
+    match serde_json::to_vec(message) {
+        Ok(body) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            Bytes::from(body),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the answer: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+/// Messages as a `200 text/event-stream` response, one `message` event each.
+fn sse_response(messages: BoxStream<'static, ServerJsonRpcMessage>) -> Response {
+    let events = messages.map(|message| {
+        let data = serde_json::to_string(&message)?;
+        Ok::<_, serde_json::Error>(format!("event: message\ndata: {data}\n\n"))
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(events),
+    )
+        .into_response()
+}
+
+async fn pass<S>(mut next: S, request: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    match next.call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+impl<S> Layer<S> for MountedCalls {
+    type Service = MountedCallsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MountedCallsService {
+            calls: self.clone(),
+            inner,
+        }
+    }
+}
+
+/// [`MountedCalls`] in front of the service `S`.
+#[derive(Clone)]
+pub struct MountedCallsService<S> {
+    calls: MountedCalls,
+    inner: S,
+}
+
+impl<S> Service<Request> for MountedCallsService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The clone that was polled ready serves this request; a fresh clone stays.
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        let calls = self.calls.clone();
+        Box::pin(async move { Ok(calls.serve(request, inner).await) })
+    }
+}
