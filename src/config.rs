@@ -17,6 +17,7 @@ use crate::{
     bridge::BridgeOptions,
     http::{CorsPolicy, DEFAULT_MAX_BODY_BYTES},
     manager::{DEFAULT_READY_TIMEOUT, MAX_READY_TIMEOUT},
+    model::naming::{is_dns1123_label, is_label_value},
 };
 
 /// A setting is not valid; the message names it, its value and the fix.
@@ -355,24 +356,6 @@ impl BridgeArgs {
             command: self.command.clone(),
         })
     }
-}
-
-fn is_label_value(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
-fn is_dns1123_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 fn resolve(name: &'static str, host: &str, port: u16) -> Result<SocketAddr, Error> {

@@ -103,14 +103,16 @@ pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error
                 count = adopted.len(),
                 "adopted children left by a previous daemon"
             );
-            let manager = manager.clone();
-            tokio::spawn(async move { manager.restore_mounts(adopted).await });
+            let restoring = manager.clone();
+            manager
+                .tasks()
+                .spawn(async move { restoring.restore_mounts(adopted).await });
         }
         Err(e) => {
             tracing::warn!(cause = %e, "could not look for children left by a previous daemon")
         }
     }
-    let reaper = manager.spawn_reaper();
+    manager.spawn_reaper();
     let served = match config.transport {
         Transport::Stdio => {
             tracing::info!("serving MCP on stdin/stdout");
@@ -124,15 +126,14 @@ pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error
         }
     };
     ct.cancel();
-    if let Some(reaper) = reaper {
-        reaper.abort();
-    }
-    tracing::info!(grace = ?config.shutdown_grace, "deleting children");
+    tracing::info!(grace = ?config.shutdown_grace, "deleting children and draining tasks");
     if tokio::time::timeout(config.shutdown_grace, manager.close())
         .await
         .is_err()
     {
-        tracing::warn!("children were not all deleted within the grace period");
+        tracing::warn!(
+            "children were not all deleted, or tasks not drained, within the grace period"
+        );
     } else {
         tracing::info!("shutdown complete");
     }

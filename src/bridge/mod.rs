@@ -21,7 +21,7 @@ use crate::model::BridgeEvent;
 use crate::{
     http::{self, CorsPolicy, HttpOptions, Readiness},
     process,
-    upstream::{Forwarder, Sessions, Upstream, relay_events},
+    upstream::{ClientSessions, Forwarder, Upstream, relay_events},
 };
 
 /// How long to wait for a command that failed `initialize` to exit and flush its stderr.
@@ -101,7 +101,7 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     tracing::info!(%addr, command = ?options.command, "bridge listening");
 
     let upstream_slot: Arc<std::sync::OnceLock<Arc<Upstream>>> = Arc::default();
-    let sessions = Arc::new(Sessions::default());
+    let sessions = Arc::new(ClientSessions::default());
     let readiness = Readiness::default();
     let mut http = HttpOptions::for_bind(addr, ct.child_token());
     http.cors = options.cors.clone();

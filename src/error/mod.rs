@@ -87,15 +87,6 @@ pub enum Error {
     )]
     NamespaceNotFound(String),
 
-    /// The daemon could not open a connection to a server from outside the cluster.
-    #[error("failed to create port forward to job_name={job_name:?}: {reason}")]
-    PortForward {
-        /// The server that could not be reached.
-        job_name: String,
-        /// The underlying failure.
-        reason: String,
-    },
-
     /// Creating the server's process or objects failed; nothing was left behind.
     #[error("failed to create MCP server: {0}")]
     ServerCreation(String),

@@ -96,6 +96,7 @@ impl SessionManager {
             job_name: job_name.clone(),
             servers: &self.servers,
             usage: &self.usage,
+            tasks: &self.tasks,
         };
         let meta = ChildMeta {
             preset: options.preset.clone(),
@@ -159,6 +160,8 @@ struct CreateGuard<'a> {
     job_name: String,
     servers: &'a Registry,
     usage: &'a Usage,
+    /// Where the deletion runs, so shutdown waits for it.
+    tasks: &'a tokio_util::task::TaskTracker,
 }
 
 impl CreateGuard<'_> {
@@ -177,7 +180,7 @@ impl Drop for CreateGuard<'_> {
         self.usage.forget(&self.job_name);
         let job_name = std::mem::take(&mut self.job_name);
         tracing::info!(%job_name, "creation abandoned; deleting the server");
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             if let Err(e) = backend.delete(&job_name, false).await {
                 tracing::error!(%job_name, cause = %e, "cleanup of an abandoned creation failed");
             }

@@ -21,9 +21,10 @@ use crate::{
     mount::Mounts,
     policy::Policy,
     presets::Presets,
-    upstream::Sessions,
+    upstream::ClientSessions,
 };
 pub use create::CreateOptions;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use usage::Usage;
 
 /// Default time a child gets to become ready: a first `uvx`/`npx` run downloads packages.
@@ -66,20 +67,26 @@ pub struct SessionManager {
     /// Servers created by this process, by name. A std mutex: no await while held.
     servers: Registry,
     /// The meta-server's client sessions (for `list_changed` and relayed notifications).
-    sessions: Arc<Sessions>,
+    sessions: Arc<ClientSessions>,
     /// Servers mounted on the meta-server.
     mounts: Mounts,
     /// The children counted against the limits, and their use.
     usage: Usage,
     /// Counters for `/metrics`.
     metrics: Metrics,
+    /// The manager's background tasks (mount supervisors, clean-ups, the reaper, calls
+    /// served past rmcp), drained by [`Self::close`].
+    tasks: TaskTracker,
+    /// Cancelled by [`Self::close`]: stops the reaper between rounds.
+    closing: CancellationToken,
 }
 
 impl SessionManager {
     /// A manager running children on `backend`.
     pub fn new(backend: impl Backend, presets: Presets, settings: ManagerSettings) -> Self {
-        let sessions = Arc::new(Sessions::default());
+        let sessions = Arc::new(ClientSessions::default());
         let instance = uuid::Uuid::new_v4().simple().to_string();
+        let tasks = TaskTracker::new();
         Self {
             backend: Arc::new(backend),
             presets,
@@ -89,12 +96,21 @@ impl SessionManager {
                 instance,
                 settings.reserved_tools.clone(),
                 settings.policy.limits.clone(),
+                tasks.clone(),
             ),
             settings,
             sessions,
             usage: Usage::default(),
             metrics: Metrics::default(),
+            tasks,
+            closing: CancellationToken::new(),
         }
+    }
+
+    /// Where the manager's background work runs: a task spawned here is waited for by
+    /// [`Self::close`].
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
     }
 
     /// A manager running children as local processes, with the embedded presets.
@@ -225,20 +241,24 @@ impl SessionManager {
     }
 
     /// Deletes every server this manager created (unless told to keep them on a backend
-    /// where that is possible). Call it before dropping the manager.
+    /// where that is possible), closes the mounts, and waits for the background tasks to
+    /// finish. Call it before dropping the manager; bound it with a deadline.
     pub async fn close(&self) {
+        self.closing.cancel();
         self.mounts.close_all();
         if self.settings.keep_children && self.backend.kind() != "local" {
             tracing::info!(count = self.lock().len(), "keeping children running");
-            return;
-        }
-        let names: Vec<String> = self.lock().keys().cloned().collect();
-        let deletes = names.iter().map(|name| self.delete_mcp_server(name, false));
-        for (name, result) in names.iter().zip(futures::future::join_all(deletes).await) {
-            if let Err(e) = result {
-                tracing::error!(job_name = %name, cause = %e, "could not delete on shutdown");
+        } else {
+            let names: Vec<String> = self.lock().keys().cloned().collect();
+            let deletes = names.iter().map(|name| self.delete_mcp_server(name, false));
+            for (name, result) in names.iter().zip(futures::future::join_all(deletes).await) {
+                if let Err(e) = result {
+                    tracing::error!(job_name = %name, cause = %e, "could not delete on shutdown");
+                }
             }
         }
+        self.tasks.close();
+        self.tasks.wait().await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, EphemeralMcpServer>> {

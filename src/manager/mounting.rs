@@ -11,7 +11,7 @@ use crate::{
     model::{EphemeralMcpServer, MountInfo, MountTransport},
     model::{Ownership, Principal},
     mount::{MountRequest, Mounts},
-    upstream::Sessions,
+    upstream::ClientSessions,
     upstream::url_connector,
 };
 
@@ -189,7 +189,7 @@ impl SessionManager {
     }
 
     /// The meta-server's client sessions (to register a session's peer).
-    pub fn sessions(&self) -> &Arc<Sessions> {
+    pub fn sessions(&self) -> &Arc<ClientSessions> {
         &self.sessions
     }
 }

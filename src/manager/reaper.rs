@@ -56,26 +56,32 @@ impl SessionManager {
         reaped
     }
 
-    /// Checks for expired children in the background while the manager lives (nothing
-    /// to do without `--idle-ttl` or `--max-lifetime`).
-    pub fn spawn_reaper(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+    /// Checks for expired children in the background until the manager closes (nothing
+    /// to do without `--idle-ttl` or `--max-lifetime`); a round that has begun deleting
+    /// finishes before the manager's close completes.
+    pub fn spawn_reaper(self: &Arc<Self>) {
         let limits = &self.settings.policy.limits;
         let shortest = [limits.idle_ttl, limits.max_lifetime]
             .into_iter()
             .flatten()
-            .min()?;
+            .min();
+        let Some(shortest) = shortest else { return };
         let period = (shortest / 4).clamp(MIN_PERIOD, MAX_PERIOD);
         let manager: Weak<Self> = Arc::downgrade(self);
-        Some(tokio::spawn(async move {
+        let closing = self.closing.clone();
+        self.tasks.spawn(async move {
             let mut ticks = tokio::time::interval(period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                ticks.tick().await;
+                tokio::select! {
+                    () = closing.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
                 let Some(manager) = manager.upgrade() else {
                     return;
                 };
                 manager.reap_expired().await;
             }
-        }))
+        });
     }
 }

@@ -73,7 +73,7 @@ pub struct MetaServer {
     manager: Arc<SessionManager>,
     tools: ToolRouter<Self>,
     /// This session's id among the manager's sessions.
-    session: u64,
+    session_id: u64,
     /// The minimum level of log notifications this session asked for. A std mutex: only
     /// read or written, never held across an await.
     log_level: Mutex<LoggingLevel>,
@@ -86,7 +86,7 @@ impl MetaServer {
         Self {
             manager,
             tools: Self::tool_router(),
-            session,
+            session_id: session,
             log_level: Mutex::new(LoggingLevel::Info),
         }
     }
@@ -99,7 +99,7 @@ impl MetaServer {
 
 impl Drop for MetaServer {
     fn drop(&mut self) {
-        self.manager.sessions().unregister(self.session);
+        self.manager.sessions().unregister(self.session_id);
     }
 }
 
@@ -147,7 +147,7 @@ impl ServerHandler for MetaServer {
             .and_then(|id| id.to_str().ok());
         self.manager
             .sessions()
-            .register(self.session, context.peer, who, http_id);
+            .register(self.session_id, context.peer, who, http_id);
     }
 
     async fn list_tools(
@@ -173,7 +173,7 @@ impl ServerHandler for MetaServer {
         let meta_tool = self.tools.has_route(&tool);
         let who = principal(&context);
         let call = self.dispatch_call(params, context);
-        measured(&self.manager, self.session, &tool, meta_tool, &who, call).await
+        measured(&self.manager, self.session_id, &tool, meta_tool, &who, call).await
     }
 
     async fn list_resources(

@@ -162,7 +162,7 @@ impl MetaServer {
             ready_timeout: params.ready_timeout_secs.map(Duration::from_secs),
             preset,
             ownership: Ownership::of(&who, params.shared),
-            session: Some(self.session),
+            session: Some(self.session_id),
             progress,
         };
         let target = config.command_line();

@@ -71,16 +71,34 @@ fn compose(prefix: &str, unix_secs: u64, random: &str) -> String {
     format!("{prefix}{suffix}")
 }
 
-/// Whether `name` is a valid DNS-1035 label (what a Service name must be).
+/// Whether `name` is a valid DNS-1123 label (what a namespace name must be): 1 to 63
+/// lowercase letters, digits and `-`, starting and ending with a letter or digit.
+pub fn is_dns1123_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// Whether `name` is a valid DNS-1035 label (what a Service name must be): a DNS-1123
+/// label that starts with a letter.
 pub fn is_dns1035_label(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= MAX_NAME_LEN
-        && bytes[0].is_ascii_lowercase()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+    is_dns1123_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// Whether `value` is a valid Kubernetes label value (empty values aside): 1 to 63
+/// letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.
+pub fn is_label_value(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_NAME_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

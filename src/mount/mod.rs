@@ -10,7 +10,7 @@ pub mod catalog;
 pub mod cycle;
 mod mounted;
 pub mod names;
-mod shared;
+mod table;
 
 use std::sync::{Arc, RwLock};
 
@@ -18,18 +18,18 @@ use rmcp::{
     model::{ClientRequest, Prompt, Resource, ResourceTemplate, ServerResult, Tool},
     service::ServiceError,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 pub use crate::error::MountError as Error;
 pub use catalog::Catalog;
 pub use mounted::Mount;
-pub use shared::Shared;
+pub use table::MountTable;
 
 use crate::{
     model::{MountInfo, MountTransport},
     model::{Ownership, Principal},
     policy::Limits,
-    upstream::{Caller, Sessions},
+    upstream::{Caller, ClientSessions},
 };
 
 /// What to mount.
@@ -51,25 +51,27 @@ pub struct MountRequest {
 
 /// The registry of mounts, shared by every session of the meta-server.
 pub struct Mounts {
-    shared: Arc<Shared>,
+    shared: Arc<MountTable>,
 }
 
 impl Mounts {
     /// An empty registry notifying `sessions`, for the daemon `instance`, where the meta
     /// tools `reserved` can never be shadowed, within `limits` (`max_mounts`,
-    /// `call_timeout`).
+    /// `call_timeout`); each mount's supervisor runs on `tasks`.
     pub fn new(
-        sessions: Arc<Sessions>,
+        sessions: Arc<ClientSessions>,
         instance: String,
         reserved: Vec<String>,
         limits: Limits,
+        tasks: TaskTracker,
     ) -> Self {
         Self {
-            shared: Arc::new(Shared {
+            shared: Arc::new(MountTable {
                 sessions,
                 instance,
                 reserved,
                 limits,
+                tasks,
                 entries: RwLock::default(),
             }),
         }
@@ -123,11 +125,10 @@ impl Mounts {
             entries.push(mount.clone());
         }
         tracing::info!(mount = %mount.label(), url = %mount.url, tools = mount.catalog().tools.len(), "mounted");
-        tokio::spawn(
-            mount
-                .clone()
-                .supervise(Arc::downgrade(&self.shared), events),
-        );
+        let supervisor = mount
+            .clone()
+            .supervise(Arc::downgrade(&self.shared), events);
+        self.shared.tasks.spawn(supervisor);
         self.shared.notify_lists_changed().await;
         Ok(mount.info())
     }

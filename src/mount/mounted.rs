@@ -15,7 +15,7 @@ use rmcp::{
 use tokio::sync::{Notify, mpsc::UnboundedReceiver};
 use tokio_util::sync::CancellationToken;
 
-use super::{Catalog, MountRequest, Shared, catalog::rename_uri, cycle::reachable_instances};
+use super::{Catalog, MountRequest, MountTable, catalog::rename_uri, cycle::reachable_instances};
 use crate::{
     model::{MountInfo, MountState, MountTransport, Ownership},
     mount::Error,
@@ -204,7 +204,7 @@ impl Mount {
     /// mount is closed or the registry is gone.
     pub async fn supervise(
         self: Arc<Self>,
-        shared: Weak<Shared>,
+        shared: Weak<MountTable>,
         mut events: UnboundedReceiver<UpstreamEvent>,
     ) {
         loop {
@@ -231,7 +231,10 @@ impl Mount {
 
     /// Tries to reconnect until it works or the mount is closed; returns the new session's
     /// events.
-    async fn reconnect(&self, shared: &Weak<Shared>) -> Option<UnboundedReceiver<UpstreamEvent>> {
+    async fn reconnect(
+        &self,
+        shared: &Weak<MountTable>,
+    ) -> Option<UnboundedReceiver<UpstreamEvent>> {
         if let Some(old) = crate::sync::write(&self.upstream).take() {
             old.close();
         }
@@ -269,7 +272,7 @@ impl Mount {
     }
 
     /// Passes one event of the child on to the meta-server's sessions, renamed.
-    async fn relay(&self, shared: &Shared, event: UpstreamEvent) {
+    async fn relay(&self, shared: &MountTable, event: UpstreamEvent) {
         match event {
             UpstreamEvent::ToolsChanged
             | UpstreamEvent::ResourcesChanged

@@ -16,7 +16,7 @@ use rmcp::{
 
 use tokio::sync::mpsc;
 
-use super::tally::Tally;
+use super::progress_order::UnrelayedProgress;
 use crate::sync::lock;
 
 /// Who made one forwarded call, and where what the upstream sends about it goes.
@@ -66,8 +66,8 @@ pub struct Calls {
     /// Progress that arrived before its call was recorded (the upstream can answer before
     /// the sender gets to [`Calls::begin`]); at most [`MAX_EARLY_PROGRESS`], oldest dropped.
     early: Mutex<VecDeque<ProgressNotificationParam>>,
-    /// Progress read from the upstream and not relayed yet (see [`super::tally`]).
-    pub(super) tally: Tally,
+    /// Progress read from the upstream and not relayed yet (see [`super::progress_order`]).
+    pub(super) unrelayed_progress: UnrelayedProgress,
 }
 
 /// How many notifications of not-yet-recorded calls are kept.
@@ -108,7 +108,9 @@ impl Calls {
     /// Sends an upstream progress notification to the caller, with its own token; keeps it
     /// for [`Calls::flush_early`] if the call is not recorded yet.
     pub async fn route_progress(&self, params: ProgressNotificationParam) {
-        let _relaying = self.tally.relaying(params.progress_token.clone());
+        let _relaying = self
+            .unrelayed_progress
+            .relaying(params.progress_token.clone());
         let routed = {
             // Kept early under the routes' lock, so [`Calls::begin`] cannot record the
             // call in between and its flush miss this one.

@@ -33,12 +33,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Caller, Calls, Relay, UpstreamError, UpstreamEvent,
-    lane::{Lane, LaneError, Recording, Replies},
-    tally::Tallied,
+    progress_order::ProgressCounting,
+    session_post::{PostError, Replies, SessionCapture, SessionPost},
 };
 
-/// Prefix of the ids of requests sent on the direct lane (rmcp's client numbers its own).
-const DIRECT_ID_PREFIX: &str = "ek-direct-";
+/// Prefix of the ids of requests posted on the session directly (rmcp's client numbers its own).
+const POSTED_ID_PREFIX: &str = "ek-posted-";
 
 /// How this daemon introduces itself to the MCP servers it connects to. It asks for
 /// 2025-11-25, the newest version with an `initialize` handshake (sessions), and offers
@@ -61,10 +61,10 @@ pub struct Upstream {
     info: Arc<InitializeResult>,
     calls: Arc<Calls>,
     relay: Relay,
-    /// Direct requests on the same session (streamable HTTP only).
-    lane: Option<Arc<dyn Lane>>,
-    /// Numbers the direct requests.
-    next_direct: AtomicU64,
+    /// Posts requests on the same session, past rmcp's client (streamable HTTP only).
+    poster: Option<Arc<dyn SessionPost>>,
+    /// Numbers the posted requests.
+    next_posted: AtomicU64,
     /// Ends the session; taken by [`Self::close`].
     cancel: std::sync::Mutex<Option<RunningServiceCancellationToken>>,
     /// Becomes true when the session has ended.
@@ -88,7 +88,7 @@ impl Upstream {
         let calls = Arc::new(Calls::default());
         let (events_tx, events) = mpsc::unbounded_channel();
         let relay = Relay::new(calls.clone(), events_tx.clone());
-        let transport = Tallied::new(transport.into_transport(), calls.clone());
+        let transport = ProgressCounting::new(transport.into_transport(), calls.clone());
         let service = relay.clone().serve(transport).await?;
         let peer = service.peer().clone();
         let peer_info = peer.peer_info().ok_or_else(|| {
@@ -115,8 +115,8 @@ impl Upstream {
             info: Arc::new(info),
             calls,
             relay,
-            lane: None,
-            next_direct: AtomicU64::new(0),
+            poster: None,
+            next_posted: AtomicU64::new(0),
             cancel: std::sync::Mutex::new(Some(cancel)),
             closed,
         };
@@ -125,8 +125,8 @@ impl Upstream {
 
     /// Connects to the streamable-HTTP endpoint `uri` through `client` and completes
     /// `initialize`. It never resumes a broken stream: a broken stream fails its call at
-    /// once, and the owner reconnects with a fresh session. Requests then go on the direct
-    /// lane (see [`super::lane`]).
+    /// once, and the owner reconnects with a fresh session. Requests are then posted on the
+    /// session directly (see [`super::session_post`]).
     ///
     /// # Errors
     /// [`UpstreamError`] when the handshake fails.
@@ -137,12 +137,12 @@ impl Upstream {
     where
         C: StreamableHttpClient + Sync,
     {
-        let (client, lane) = Recording::new(client, uri.clone());
+        let (client, poster) = SessionCapture::new(client, uri.clone());
         let mut config = StreamableHttpClientTransportConfig::with_uri(uri);
         config.retry_config = Arc::new(NeverRetry::default());
         let transport = StreamableHttpClientTransport::with_client(client, config);
         let (mut upstream, events) = Self::connect(transport).await?;
-        upstream.lane = Some(Arc::new(lane));
+        upstream.poster = Some(Arc::new(poster));
         Ok((upstream, events))
     }
 
@@ -185,9 +185,9 @@ impl Upstream {
         ct: &CancellationToken,
         timeout: Option<Duration>,
     ) -> Result<ServerResult, ServiceError> {
-        match &self.lane {
-            Some(lane) if lane.ready() => {
-                self.forward_direct(lane, request, caller, ct, timeout)
+        match &self.poster {
+            Some(poster) if poster.ready() => {
+                self.forward_posted(poster, request, caller, ct, timeout)
                     .await
             }
             _ => self.forward_rmcp(request, caller, ct, timeout).await,
@@ -215,24 +215,24 @@ impl Upstream {
         let answer = async {
             let answer = handle.await_response().await;
             // The progress the upstream sent before its answer goes to the caller first.
-            self.calls.tally.relayed(&token).await;
+            self.calls.unrelayed_progress.relayed(&token).await;
             answer
         };
         self.finish(answer, id, ct, timeout).await
     }
 
-    /// [`Self::forward`] on the direct lane: the answer, and what the server sends about
+    /// [`Self::forward`] posted on the session directly: the answer, and what the server sends about
     /// the call before it, come back on the POST's response.
-    async fn forward_direct(
+    async fn forward_posted(
         &self,
-        lane: &Arc<dyn Lane>,
+        poster: &Arc<dyn SessionPost>,
         mut request: ClientRequest,
         caller: Caller,
         ct: &CancellationToken,
         timeout: Option<Duration>,
     ) -> Result<ServerResult, ServiceError> {
-        let n = self.next_direct.fetch_add(1, Ordering::Relaxed);
-        let name: Arc<str> = format!("{DIRECT_ID_PREFIX}{n}").into();
+        let n = self.next_posted.fetch_add(1, Ordering::Relaxed);
+        let name: Arc<str> = format!("{POSTED_ID_PREFIX}{n}").into();
         let id = RequestId::String(name.clone());
         let token = ProgressToken(NumberOrString::String(name));
         request.get_meta_mut().set_progress_token(token.clone());
@@ -240,24 +240,24 @@ impl Upstream {
         // Ends the client requests this call's server made, if it ends first.
         let asks = CancellationToken::new();
         let _asks = asks.clone().drop_guard();
-        let exchange = self.exchange(lane, request, id.clone(), &caller, &asks);
+        let exchange = self.exchange(poster, request, id.clone(), &caller, &asks);
         self.finish(exchange, id, ct, timeout).await
     }
 
-    /// Posts `request` as `id` on the lane and reads its response until the answer,
+    /// Posts `request` as `id` on the session and reads its response until the answer,
     /// relaying what the server sends about the call meanwhile.
     async fn exchange(
         &self,
-        lane: &Arc<dyn Lane>,
+        poster: &Arc<dyn SessionPost>,
         request: ClientRequest,
         id: RequestId,
         caller: &Caller,
         asks: &CancellationToken,
     ) -> Result<ServerResult, ServiceError> {
         let message = ClientJsonRpcMessage::request(request, id.clone());
-        let mut replies = lane.post(message).await.map_err(lane_error)?;
+        let mut replies = poster.post(message).await.map_err(post_error)?;
         while let Some(reply) = replies.next().await {
-            match reply.map_err(lane_error)? {
+            match reply.map_err(post_error)? {
                 JsonRpcMessage::Response(r) if r.id == id => {
                     read_to_end(replies);
                     return Ok(r.result);
@@ -267,14 +267,14 @@ impl Upstream {
                     return Err(ServiceError::McpError(e.error));
                 }
                 JsonRpcMessage::Request(r) => {
-                    let (lane, caller, asks) = (lane.clone(), caller.clone(), asks.clone());
-                    tokio::spawn(answer(lane, r, caller, asks));
+                    let (poster, caller, asks) = (poster.clone(), caller.clone(), asks.clone());
+                    tokio::spawn(answer(poster, r, caller, asks));
                 }
                 JsonRpcMessage::Notification(n) => self.relay.notify(n.notification).await,
                 other => tracing::debug!(?other, "ignoring a stray message on a call's stream"),
             }
         }
-        Err(lane_error(LaneError::Stream(
+        Err(post_error(PostError::Stream(
             "ended before the answer".into(),
         )))
     }
@@ -317,7 +317,7 @@ impl Upstream {
 /// Answers a request the server made on a call's response stream (sampling, elicitation,
 /// roots, ping) by asking the caller's client, and posts the answer back.
 async fn answer(
-    lane: Arc<dyn Lane>,
+    poster: Arc<dyn SessionPost>,
     request: JsonRpcRequest<ServerRequest>,
     caller: Caller,
     asks: CancellationToken,
@@ -330,7 +330,7 @@ async fn answer(
         Ok(result) => ClientJsonRpcMessage::response(result, request.id),
         Err(error) => ClientJsonRpcMessage::error(error, Some(request.id)),
     };
-    match lane.post(message).await {
+    match poster.post(message).await {
         Ok(mut replies) => while replies.next().await.is_some() {},
         Err(e) => tracing::debug!(cause = %e, "could not answer the server's request"),
     }
@@ -344,11 +344,11 @@ fn read_to_end(mut replies: Replies) {
     }
 }
 
-/// A lane failure as rmcp reports transport failures (the connection is gone).
-fn lane_error(error: LaneError) -> ServiceError {
+/// A failure to post as rmcp reports transport failures (the connection is gone).
+fn post_error(error: PostError) -> ServiceError {
     ServiceError::TransportSend(DynamicTransportError::from_parts(
         "streamable-http",
-        TypeId::of::<LaneError>(),
+        TypeId::of::<PostError>(),
         Box::new(error),
     ))
 }

@@ -18,9 +18,9 @@ use crate::sync::lock;
 /// Connected client sessions. Every lock is a `std::sync::Mutex` that is never held
 /// across an `.await` (peers are cloned out before sending).
 #[derive(Default)]
-pub struct Sessions {
+pub struct ClientSessions {
     next_id: AtomicU64,
-    /// Sessions that finished `initialize`, by id, with the principal that opened them.
+    /// ClientSessions that finished `initialize`, by id, with the principal that opened them.
     peers: Mutex<HashMap<u64, (Peer<RoleServer>, Principal)>>,
     /// Resource URI (as the sessions see it) → sessions subscribed to it.
     subscriptions: Mutex<HashMap<String, Vec<u64>>>,
@@ -29,7 +29,7 @@ pub struct Sessions {
     by_http_id: Mutex<HashMap<String, u64>>,
 }
 
-impl Sessions {
+impl ClientSessions {
     /// A fresh session id.
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)

@@ -25,7 +25,7 @@ use rmcp::{
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{Caller, Sessions, Upstream, UpstreamEvent, tool_call_response, upstream_error};
+use super::{Caller, ClientSessions, Upstream, UpstreamEvent, tool_call_response, upstream_error};
 
 /// The newest protocol version served downstream: 2026-07-28 would need
 /// `subscriptions/listen` relayed too (DESIGN.md §3).
@@ -36,18 +36,18 @@ pub const MAX_SERVED_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
 /// Not `Clone`: dropping it (when its session ends) unregisters the session.
 pub struct Forwarder {
     upstream: Arc<Upstream>,
-    sessions: Arc<Sessions>,
-    session: u64,
+    sessions: Arc<ClientSessions>,
+    session_id: u64,
 }
 
 impl Forwarder {
     /// A handler for a new downstream session of `upstream`, one of `sessions`.
-    pub fn new(upstream: Arc<Upstream>, sessions: Arc<Sessions>) -> Self {
+    pub fn new(upstream: Arc<Upstream>, sessions: Arc<ClientSessions>) -> Self {
         let session = sessions.next_id();
         Self {
             upstream,
             sessions,
-            session,
+            session_id: session,
         }
     }
 
@@ -70,12 +70,15 @@ impl Forwarder {
 
 impl Drop for Forwarder {
     fn drop(&mut self) {
-        self.sessions.unregister(self.session);
+        self.sessions.unregister(self.session_id);
     }
 }
 
 /// Relays an upstream's events to `sessions` unchanged, until the upstream closes.
-pub async fn relay_events(mut events: UnboundedReceiver<UpstreamEvent>, sessions: Arc<Sessions>) {
+pub async fn relay_events(
+    mut events: UnboundedReceiver<UpstreamEvent>,
+    sessions: Arc<ClientSessions>,
+) {
     while let Some(event) = events.recv().await {
         let notification = match event {
             UpstreamEvent::ToolsChanged => ServerNotification::ToolListChangedNotification(
@@ -135,7 +138,7 @@ impl ServerHandler for Forwarder {
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let who = crate::model::Principal::of(&context.extensions);
         self.sessions
-            .register(self.session, context.peer, who, None);
+            .register(self.session_id, context.peer, who, None);
     }
 
     async fn list_tools(
@@ -211,7 +214,7 @@ impl ServerHandler for Forwarder {
         let request = ClientRequest::SubscribeRequest(SubscribeRequest::new(params));
         self.forward(request, context, "resources/subscribe")
             .await?;
-        self.sessions.subscribe(self.session, &uri);
+        self.sessions.subscribe(self.session_id, &uri);
         Ok(())
     }
 
@@ -220,7 +223,7 @@ impl ServerHandler for Forwarder {
         params: UnsubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        if self.sessions.unsubscribe(self.session, &params.uri) {
+        if self.sessions.unsubscribe(self.session_id, &params.uri) {
             let request = ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(params));
             self.forward(request, context, "resources/unsubscribe")
                 .await?;

@@ -5,12 +5,14 @@
 //! - [`Upstream`]: one persistent client session to an MCP server (a stdio child process,
 //!   or a URL over streamable HTTP or legacy SSE), and [`Upstream::forward`], which passes a
 //!   downstream request on with progress and cancellation relayed; on streamable HTTP
-//!   it posts requests directly on the session ([`lane`]).
-//! - [`Sessions`]: the connected downstream sessions, for broadcasts and subscriptions.
+//!   it posts requests on the session itself ([`session_post`]).
+//! - [`ClientSessions`]: the connected downstream sessions, for broadcasts and subscriptions.
 //! - [`Calls`]: one upstream's calls in flight, so progress and server-to-client requests
 //!   reach the client that made the call.
 //! - [`Relay`]: the upstream session's client handler, emitting [`UpstreamEvent`]s.
-//! - [`tally`]: keeps a call's answer behind the progress the upstream sent before it.
+//! - [`progress_order`]: keeps a call's answer behind the progress the upstream sent
+//!   before it.
+//! - [`decode`]: decoding of a `tools/call` and its answer, the hot path's messages.
 //! - [`Forwarder`]: the `ServerHandler` that serves a downstream session of the bridge.
 
 mod calls;
@@ -19,9 +21,9 @@ mod connector;
 pub mod decode;
 mod downstream;
 mod forwarder;
-pub mod lane;
+pub mod progress_order;
 mod relay;
-mod tally;
+pub mod session_post;
 #[cfg(test)]
 mod test_peer;
 
@@ -30,7 +32,7 @@ pub use connection::{Upstream, client_config};
 pub use connector::{
     CONNECT_TIMEOUT, Connected, Connector, UpstreamError, connect, url_connector, within,
 };
-pub use downstream::Sessions;
+pub use downstream::ClientSessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
 pub use relay::{Relay, UpstreamEvent};
 

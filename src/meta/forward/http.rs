@@ -163,7 +163,7 @@ impl MountedCalls {
         let manager = self.manager.clone();
         // The call runs on its own: a client that drops its POST (as rmcp's does when it
         // cancels) has not cancelled the call until it says so, which it still can.
-        let call = tokio::spawn(async move {
+        let call = self.manager.tasks().spawn(async move {
             let _entry = entry;
             let answer = async { Ok(routed.answer(&manager, caller, &ct).await) };
             measured(&manager, session, &tool, false, &who, answer).await

@@ -269,7 +269,7 @@ impl MetaServer {
             context,
         )
         .await?;
-        self.manager.sessions().subscribe(self.session, &exposed);
+        self.manager.sessions().subscribe(self.session_id, &exposed);
         Ok(())
     }
 
@@ -282,7 +282,11 @@ impl MetaServer {
     ) -> Result<(), McpError> {
         let exposed = params.uri.clone();
         let (mount, original) = self.route_subscription(&exposed, context)?;
-        if self.manager.sessions().unsubscribe(self.session, &exposed) {
+        if self
+            .manager
+            .sessions()
+            .unsubscribe(self.session_id, &exposed)
+        {
             let mut params = params;
             params.uri = original;
             self.ask(

@@ -1,12 +1,11 @@
-//! The direct lane to a streamable-HTTP upstream: a request is posted on the session that
-//! rmcp's client opened, and its answer read from that POST's own response, without
-//! rmcp's client service in between. Per call that saves the service's task and channel
-//! hops and its bookkeeping, which on a mounted call cost about as much as the HTTP round
-//! trip itself (BENCHMARKS.md). Everything else on the session (the GET stream with the
-//! server's notifications, list requests at mount time, reconnects) stays with rmcp.
+//! Posting on a streamable-HTTP upstream's session past rmcp's client: a request is
+//! posted on the session that rmcp's client opened, and its answer read from that POST's
+//! own response, without rmcp's client service (its task and channel hops) in between.
+//! Everything else on the session (the GET stream with the server's notifications, list
+//! requests at mount time, reconnects) stays with rmcp.
 //!
-//! Parts: [`Recording`] wraps the HTTP client rmcp's transport uses and notes the session
-//! id and protocol headers it sends; [`HttpLane`] posts with them.
+//! Parts: [`SessionCapture`] wraps the HTTP client rmcp's transport uses and notes the
+//! session id and protocol headers it sends; [`HttpSessionPost`] posts with them.
 
 use std::{
     collections::HashMap,
@@ -34,7 +33,7 @@ use crate::upstream::decode;
 /// Why a direct request failed. Every variant means the connection can no longer be
 /// trusted: the mount reconnects.
 #[derive(Debug, thiserror::Error)]
-pub enum LaneError {
+pub enum PostError {
     /// The POST failed (connection refused or reset, error status, session expired).
     #[error("posting to the MCP server failed: {0}")]
     Post(String),
@@ -44,15 +43,15 @@ pub enum LaneError {
 }
 
 /// The messages of one POST's response, in order.
-pub type Replies = BoxStream<'static, Result<ServerJsonRpcMessage, LaneError>>;
+pub type Replies = BoxStream<'static, Result<ServerJsonRpcMessage, PostError>>;
 
 /// Posts a message on an upstream session and yields what comes back on that POST.
-pub trait Lane: Send + Sync {
+pub trait SessionPost: Send + Sync {
     /// Whether the session is known yet (rmcp's client has posted with it).
     fn ready(&self) -> bool;
 
     /// Posts `message` on the session.
-    fn post(&self, message: ClientJsonRpcMessage) -> BoxFuture<'_, Result<Replies, LaneError>>;
+    fn post(&self, message: ClientJsonRpcMessage) -> BoxFuture<'_, Result<Replies, PostError>>;
 }
 
 /// The session id and protocol headers rmcp's client sends after `initialize`.
@@ -62,28 +61,28 @@ struct Session {
     headers: HashMap<HeaderName, HeaderValue>,
 }
 
-/// Where [`Recording`] notes the session for [`HttpLane`].
+/// Where [`SessionCapture`] notes the session for [`HttpSessionPost`].
 type SessionSlot = Arc<Mutex<Option<Session>>>;
 
 /// An HTTP client for rmcp's streamable-HTTP transport that passes everything to `C` and
-/// notes the session id and headers of its posts, for the lane on the same session.
+/// notes the session id and headers of its posts, for the poster on the same session.
 #[derive(Clone)]
-pub struct Recording<C> {
+pub struct SessionCapture<C> {
     inner: C,
     session: SessionSlot,
 }
 
-impl<C: StreamableHttpClient> Recording<C> {
-    /// Wraps `inner`; returns the wrapper (for rmcp's transport) and the lane that posts
+impl<C: StreamableHttpClient> SessionCapture<C> {
+    /// Wraps `inner`; returns the wrapper (for rmcp's transport) and the poster that posts
     /// to `uri` on the session the transport opens.
-    pub fn new(inner: C, uri: Arc<str>) -> (Self, HttpLane<C>) {
+    pub fn new(inner: C, uri: Arc<str>) -> (Self, HttpSessionPost<C>) {
         let session = SessionSlot::default();
-        let lane = HttpLane {
+        let poster = HttpSessionPost {
             client: inner.clone(),
             uri,
             session: session.clone(),
         };
-        (Self { inner, session }, lane)
+        (Self { inner, session }, poster)
     }
 
     fn note(&self, session_id: Option<&Arc<str>>, headers: &HashMap<HeaderName, HeaderValue>) {
@@ -99,7 +98,7 @@ impl<C: StreamableHttpClient> Recording<C> {
     }
 }
 
-impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Recording<C> {
+impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> {
     type Error = C::Error;
 
     async fn post_message(
@@ -207,19 +206,19 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Recording<C> {
     }
 }
 
-/// Posts to a streamable-HTTP upstream on the session [`Recording`] saw.
-pub struct HttpLane<C> {
+/// Posts to a streamable-HTTP upstream on the session [`SessionCapture`] saw.
+pub struct HttpSessionPost<C> {
     client: C,
     uri: Arc<str>,
     session: SessionSlot,
 }
 
-impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
+impl<C: StreamableHttpClient + Sync> SessionPost for HttpSessionPost<C> {
     fn ready(&self) -> bool {
         lock(&self.session).is_some()
     }
 
-    fn post(&self, message: ClientJsonRpcMessage) -> BoxFuture<'_, Result<Replies, LaneError>> {
+    fn post(&self, message: ClientJsonRpcMessage) -> BoxFuture<'_, Result<Replies, PostError>> {
         let answers_tool_call = matches!(
             &message,
             JsonRpcMessage::Request(r) if matches!(r.request, ClientRequest::CallToolRequest(_))
@@ -227,7 +226,7 @@ impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
         Box::pin(async move {
             let session = lock(&self.session)
                 .clone()
-                .ok_or_else(|| LaneError::Post("no session yet".into()))?;
+                .ok_or_else(|| PostError::Post("no session yet".into()))?;
             let response = self
                 .client
                 .post_message_with_response_limits(
@@ -239,7 +238,7 @@ impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
                     StreamableHttpResponseLimits::default(),
                 )
                 .await
-                .map_err(|e| LaneError::Post(e.to_string()))?;
+                .map_err(|e| PostError::Post(e.to_string()))?;
             Ok(match response {
                 StreamableHttpPostResponse::Accepted => stream::empty().boxed(),
                 StreamableHttpPostResponse::Json(message, _) => {
@@ -249,7 +248,7 @@ impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
                     .filter_map(move |event| future::ready(message_of(event, answers_tool_call)))
                     .boxed(),
                 other => {
-                    return Err(LaneError::Post(format!("unexpected response {other:?}")));
+                    return Err(PostError::Post(format!("unexpected response {other:?}")));
                 }
             })
         })
@@ -262,10 +261,10 @@ impl<C: StreamableHttpClient + Sync> Lane for HttpLane<C> {
 fn message_of(
     event: Result<Sse, SseError>,
     answers_tool_call: bool,
-) -> Option<Result<ServerJsonRpcMessage, LaneError>> {
+) -> Option<Result<ServerJsonRpcMessage, PostError>> {
     let sse = match event {
         Ok(sse) => sse,
-        Err(e) => return Some(Err(LaneError::Stream(format!("broke: {e}")))),
+        Err(e) => return Some(Err(PostError::Stream(format!("broke: {e}")))),
     };
     if !matches!(sse.event.as_deref(), None | Some("message")) {
         return None;

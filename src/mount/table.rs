@@ -1,4 +1,4 @@
-//! [`Shared`]: the mounts and what their tasks share with the registry — the checks a
+//! [`MountTable`]: the mounts and what their tasks share with the registry — the checks a
 //! new mount passes (free name, not mounted yet, within `--max-mounts`, no collisions),
 //! removal, and the `list_changed` notifications.
 
@@ -10,23 +10,25 @@ use rmcp::model::{
 };
 
 use super::{Catalog, Error, Mount, MountRequest};
-use crate::{model::MountInfo, policy::Limits, upstream::Sessions};
+use crate::{model::MountInfo, policy::Limits, upstream::ClientSessions};
 
 /// What the mounts' tasks share with the registry (they hold it weakly).
-pub struct Shared {
+pub struct MountTable {
     /// The meta-server's sessions, for notifications.
-    pub sessions: Arc<Sessions>,
+    pub sessions: Arc<ClientSessions>,
     /// This daemon's id, for refusing self-mounts and cycles.
     pub(super) instance: String,
     /// Names mounts may never take: the meta tools.
     pub(super) reserved: Vec<String>,
     /// `max_mounts` and `call_timeout`.
     pub(super) limits: Limits,
+    /// Where the mounts' supervisors run.
+    pub(super) tasks: tokio_util::task::TaskTracker,
     /// Mounts, oldest first. A std lock: never held across an `.await`.
     pub(super) entries: RwLock<Vec<Arc<Mount>>>,
 }
 
-impl Shared {
+impl MountTable {
     pub(super) fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Mount>>> {
         crate::sync::read(&self.entries)
     }

@@ -1,8 +1,8 @@
 //! Keeping a call's answer behind its progress. rmcp's client handles each notification
 //! in a task of its own while it hands an answer straight to the request's waiter, so an
 //! upstream's last progress could reach the caller after the answer (when a client no
-//! longer expects it). [`Tallied`] counts progress notifications as the transport reads
-//! them, in order with the answers; [`Tally::relayed`] lets a call wait until the progress
+//! longer expects it). [`ProgressCounting`] counts progress notifications as the transport reads
+//! them, in order with the answers; [`UnrelayedProgress::relayed`] lets a call wait until the progress
 //! read before its answer has been passed on.
 
 use std::{collections::HashMap, sync::Arc, sync::Mutex, time::Duration};
@@ -24,12 +24,12 @@ const RELAY_WAIT: Duration = Duration::from_secs(1);
 
 /// Progress notifications read from the upstream and not yet relayed, by token.
 #[derive(Default)]
-pub struct Tally {
+pub struct UnrelayedProgress {
     unrelayed: Mutex<HashMap<ProgressToken, usize>>,
     relayed: Notify,
 }
 
-impl Tally {
+impl UnrelayedProgress {
     /// Counts a progress notification the transport has just read.
     fn received(&self, token: &ProgressToken) {
         *lock(&self.unrelayed).entry(token.clone()).or_default() += 1;
@@ -38,7 +38,10 @@ impl Tally {
     /// Marks a progress notification of `token` as relayed (or dropped) when the returned
     /// guard goes.
     pub fn relaying(&self, token: ProgressToken) -> Relaying<'_> {
-        Relaying { tally: self, token }
+        Relaying {
+            progress: self,
+            token,
+        }
     }
 
     /// Waits until the progress of `token` read so far has been relayed, at most
@@ -58,16 +61,16 @@ impl Tally {
     }
 }
 
-/// Counts one progress notification out of the tally when dropped.
+/// Counts one progress notification out of the unrelayed ones when dropped.
 pub struct Relaying<'a> {
-    tally: &'a Tally,
+    progress: &'a UnrelayedProgress,
     token: ProgressToken,
 }
 
 impl Drop for Relaying<'_> {
     fn drop(&mut self) {
         {
-            let mut unrelayed = lock(&self.tally.unrelayed);
+            let mut unrelayed = lock(&self.progress.unrelayed);
             if let Some(count) = unrelayed.get_mut(&self.token) {
                 *count -= 1;
                 if *count == 0 {
@@ -75,25 +78,26 @@ impl Drop for Relaying<'_> {
                 }
             }
         }
-        self.tally.relayed.notify_waiters();
+        self.progress.relayed.notify_waiters();
     }
 }
 
-/// An upstream transport whose progress notifications are counted in its calls' tally
+/// An upstream transport whose progress notifications are counted in its calls'
+/// unrelayed progress
 /// as they are read.
-pub struct Tallied<T> {
+pub struct ProgressCounting<T> {
     inner: T,
     calls: Arc<Calls>,
 }
 
-impl<T> Tallied<T> {
-    /// Wraps `inner`, counting into `calls`' tally.
+impl<T> ProgressCounting<T> {
+    /// Wraps `inner`, counting into `calls`.
     pub fn new(inner: T, calls: Arc<Calls>) -> Self {
         Self { inner, calls }
     }
 }
 
-impl<T: Transport<RoleClient>> Transport<RoleClient> for Tallied<T> {
+impl<T: Transport<RoleClient>> Transport<RoleClient> for ProgressCounting<T> {
     type Error = T::Error;
 
     fn send(
@@ -108,7 +112,9 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Tallied<T> {
         if let Some(JsonRpcMessage::Notification(n)) = &message
             && let ServerNotification::ProgressNotification(p) = &n.notification
         {
-            self.calls.tally.received(&p.params.progress_token);
+            self.calls
+                .unrelayed_progress
+                .received(&p.params.progress_token);
         }
         message
     }
