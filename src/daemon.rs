@@ -28,7 +28,7 @@ pub enum Error {
         backend: &'static str,
         /// Why.
         #[source]
-        source: crate::Error,
+        source: crate::error::Error,
     },
     /// The port could not be bound.
     #[error("cannot listen on {addr}: {source}; is another process using the port? (--port)")]

@@ -19,23 +19,30 @@
 //! ```
 //!
 //! # Layout
-//! - [`access`]: principals, ownership of children and mounts, the audit log.
-//! - [`config`]: the command line and its validation.
-//! - [`daemon`]: running the meta-server until shutdown.
-//! - [`server`]: the HTTP router (`/health`, `/sse` + `/messages/`, `/mcp`) and stdio.
-//! - [`transport`]: the legacy SSE transport, server and client.
-//! - [`meta`]: the meta tools' MCP handler.
-//! - [`session`]: [`SessionManager`], the registry over a backend.
-//! - [`backend`]: where children run ([`backend::local`]).
-//! - [`bridge`]: one stdio MCP server served over HTTP (what each child runs).
-//! - [`proxy`]: forwarding between one upstream server and many client sessions.
-//! - [`metrics`]: Prometheus metrics (`/metrics`).
-//! - [`model`]: configurations, servers, statuses, names.
-//! - [`policy`]: allowlists (runtimes, packages, images) and limits.
-//! - [`presets`]: presets from `presets/*.yaml`.
-//! - [`secrets`]: `${VAR}` and `${secret:NAME/KEY}` references in `env` values.
-//! - [`process`]: process groups and signals.
-//! - [`tls`]: the rustls provider for outgoing HTTPS.
+//! Layers, top first; a module uses only modules of lower layers, never one above or
+//! beside it (`tests/it/layering.rs` checks every `crate::` path):
+//! 1. [`daemon`]: wires the parts, serves until shutdown, drains with a deadline.
+//! 2. [`config`]: the command line, its environment variables and their validation.
+//! 3. [`meta`]: the meta-server's MCP handler (tools, resources, the merged view of the
+//!    mounts) and `meta::forward`, the one path that forwards a request to the mount that
+//!    owns it (including [`meta::MountedCalls`], the layer in front of `/mcp`).
+//! 4. [`manager`]: [`SessionManager`], the registry of children over a backend: policy,
+//!    secrets, ownership, limits, reaping, background tasks.
+//! 5. [`backend`] (where children run: [`backend::local`], [`backend::kubernetes`], never
+//!    importing each other) and [`mount`] (mounts: names, catalog, connect, reconnect;
+//!    never knows which backend made a child).
+//! 6. [`bridge`]: one stdio MCP server served over HTTP (what each child runs).
+//! 7. [`http`] (the axum router: `/health`, `/sse` + `/messages/`, `/mcp`, stdio, the
+//!    guard; it knows nothing of what it serves), [`policy`] (allowlists and limits),
+//!    [`presets`] (`presets/*.yaml`).
+//! 8. [`secrets`]: `${VAR}` and `${secret:NAME/KEY}` references in `env` values.
+//! 9. `error`: [`Error`], the crate's error, and the mount errors.
+//! 10. [`upstream`]: one MCP client session upstream, many client sessions downstream.
+//! 11. [`sse`] (the legacy SSE transport, server and client) and [`access`] (the audit log).
+//! 12. [`metrics`]: Prometheus metrics (`/metrics`).
+//! 13. Leaves: [`model`] (configurations, servers, statuses, names, ownership, the
+//!     bridge's events), [`process`] (process groups and signals), [`sync`] (locks that
+//!     survive a panic), [`tls`] (the rustls provider for outgoing HTTPS).
 
 pub mod access;
 pub mod backend;
@@ -61,10 +68,6 @@ pub mod upstream;
 pub use error::{Error, Result};
 pub use manager::SessionManager;
 pub use model::{
-    EphemeralMcpServer, EphemeralMcpServerConfig, ProbeConfig, RbacPreset, ServerStatus,
+    EphemeralMcpServer, EphemeralMcpServerConfig, LOG_ENV, ProbeConfig, RbacPreset, ServerStatus,
 };
 pub use presets::Preset;
-
-/// The environment variable holding the log filter (`info`, `debug`,
-/// `mcp_ephemeral_k8s=trace`…); `RUST_LOG` is read when it is unset.
-pub const LOG_ENV: &str = "MCP_EPHEMERAL_K8S_LOG";

@@ -142,7 +142,7 @@ pub trait Backend: Send + Sync + 'static {
     /// from outside the cluster); `None` to connect to the URL.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when the child cannot be mounted over `transport` from here.
+    /// [`crate::Error::InvalidInput`] when the child cannot be mounted over `transport` from here.
     fn connector(&self, job_name: &str, transport: MountTransport) -> Result<Option<Connector>> {
         let _ = (job_name, transport);
         Ok(None)

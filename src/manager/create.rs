@@ -20,7 +20,7 @@ pub struct CreateOptions {
     pub wait_for_ready: bool,
     /// Make it reachable through a Service (Kubernetes backend; always true over MCP).
     pub expose_port: bool,
-    /// Override [`ManagerSettings::ready_timeout`] for this call.
+    /// Override [`super::ManagerSettings::ready_timeout`] for this call.
     pub ready_timeout: Option<Duration>,
     /// The preset the configuration came from, for display.
     pub preset: Option<String>,

@@ -1,6 +1,6 @@
 //! [`SessionManager`]: the library's entry point, one per backend. It validates requests,
 //! names children, keeps the registry of the servers this process created and their
-//! mounts ([`mounting`]), and deletes them on [`SessionManager::close`].
+//! mounts, and deletes them on [`SessionManager::close`].
 
 mod create;
 mod mounting;

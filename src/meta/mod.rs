@@ -1,11 +1,11 @@
-//! The meta-server: the MCP handler with the daemon's own tools ([`tools`]) and resource
-//! `config://version`, merged with what is mounted ([`mounted`]). One [`MetaServer`] serves
-//! one client session; all share one [`SessionManager`].
+//! The meta-server: the MCP handler with the daemon's own tools and resources
+//! (`config://version`, `config://mounts`), merged with what is mounted. One
+//! [`MetaServer`] serves one client session; all share one [`SessionManager`].
 //!
-//! Parts: [`params`] (tool parameters and outputs), [`tools`] (the meta tools),
-//! [`forward`] (requests passed to the mounts that own them, and [`MountedCalls`], the
-//! layer that serves mounted tool calls on `/mcp` without rmcp's session machinery),
-//! [`progress`] (progress and log notifications).
+//! Parts: [`params`] (tool parameters and outputs), `tools` (the meta tools), `forward`
+//! (requests passed to the mounts that own them, and [`MountedCalls`], the layer that
+//! serves mounted tool calls on `/mcp` without rmcp's session machinery), `progress`
+//! (progress and log notifications), `authorize` (ownership checks and audit).
 
 // Logging and resources/subscribe are deprecated by SEP-2577 (2026-07-28) but part of
 // 2025-11-25, which we serve.

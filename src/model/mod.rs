@@ -24,3 +24,7 @@ pub use server::{
     Condition, DeletedServer, EphemeralMcpServer, Phase, PodStatus, ProcessStatus, ServerStatus,
     rfc3339, unix_now,
 };
+
+/// The environment variable holding the log filter (`info`, `debug`,
+/// `mcp_ephemeral_k8s=trace`…); `RUST_LOG` is read when it is unset.
+pub const LOG_ENV: &str = "MCP_EPHEMERAL_K8S_LOG";

@@ -3,8 +3,9 @@
 //! persistent client session per mount.
 //!
 //! Parts: [`names`] (how names and URIs are prefixed), [`catalog`] (a child's lists,
-//! renamed), [`connect`] (sessions to URLs, cycle checks), [`link`] (one mount, its health
-//! and its reconnecting supervisor), and [`Mounts`], the registry the meta-server asks.
+//! renamed), [`cycle`] (refusing self-mounts and cycles), `mounted` ([`Mount`]: one
+//! mount, its health and its reconnecting supervisor), `table` (what the registry and the
+//! supervisors share), and [`Mounts`], the registry the meta-server asks.
 
 pub mod catalog;
 pub mod cycle;

@@ -3,10 +3,9 @@
 //!
 //! rmcp's message types are untagged unions, so serde tries each kind in turn on a
 //! buffered copy of the message: a `tools/call` is the 14th kind of client request tried
-//! and its result the 16th kind of server result, which made decoding the largest part of
-//! the daemon's own work per mounted call (BENCHMARKS.md). These functions decode the one
-//! kind expected first and fall back to rmcp's full decoding for anything else, so they
-//! accept what rmcp accepts and give the same values.
+//! and its result the 16th kind of server result. These functions decode the one kind
+//! expected first, in one pass, and fall back to rmcp's full decoding for anything else,
+//! so they accept what rmcp accepts and give the same values.
 
 use serde::{Deserialize, de::IgnoredAny};
 

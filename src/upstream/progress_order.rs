@@ -44,8 +44,8 @@ impl UnrelayedProgress {
         }
     }
 
-    /// Waits until the progress of `token` read so far has been relayed, at most
-    /// [`RELAY_WAIT`].
+    /// Waits until the progress of `token` read so far has been relayed, at most a second
+    /// (a stuck client must not hold answers up).
     pub async fn relayed(&self, token: &ProgressToken) {
         let all_relayed = async {
             loop {

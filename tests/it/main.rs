@@ -11,6 +11,7 @@ mod bridge;
 mod deploy;
 mod direct_calls;
 mod kube_proxy;
+mod layering;
 mod limits;
 mod local_backend;
 mod mount_refusals;

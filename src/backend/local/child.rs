@@ -106,7 +106,7 @@ impl LocalChild {
                 command.env_remove(key);
             }
         }
-        command.envs(env).env(crate::LOG_ENV, "warn");
+        command.envs(env).env(crate::model::LOG_ENV, "warn");
         // SIGTERM, not SIGKILL: the bridge stops its MCP server's process group on SIGTERM.
         process::isolate(&mut command, libc::SIGTERM);
         let mut process = command
