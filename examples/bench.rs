@@ -2,7 +2,8 @@
 //! and throughput at 1, 16 and 64 concurrent sessions over streamable HTTP, directly on a
 //! bridge (the repo's test server's `echo`) and on the meta-server's own `list_mcp_servers`;
 //! then the same child's `echo` called directly and through a mount, side by side; then
-//! directly and through `examples/hop`, a bare HTTP proxy (the floor of any HTTP hop).
+//! directly, through `examples/hop` (a bare HTTP proxy on the daemon's HTTP stack) and
+//! through nginx (the reference reverse proxy, when installed): the floor of any HTTP hop.
 //!
 //! Run with `scripts/bench` (release build); it prints a Markdown table for BENCHMARKS.md.
 //! Options: `--seconds N` per measurement (default 5); `--seconds 0` makes one call per
@@ -147,14 +148,14 @@ async fn main() -> Result<()> {
             rss_kib(daemon.id().context("daemon pid")?)? as f64 / 1024.0
         );
     }
-    let child_url = mount_overhead(
+    let (child_url, mounted_cpu) = mount_overhead(
         &format!("http://{daemon_addr}/mcp"),
         &test_server_path,
         daemon.id().context("daemon pid")?,
         duration,
     )
     .await?;
-    hop_floor(&bin_dir, &child_url, duration).await?;
+    hop_floor(&bin_dir, &child_url, duration, &mounted_cpu).await?;
     let _ = daemon.kill().await;
     let _ = bridge.kill().await;
     Ok(())
@@ -164,13 +165,14 @@ async fn main() -> Result<()> {
 /// for each mount transport, a child (the repo's test server) created and mounted on the
 /// daemon, then its `echo` called directly and as `<mount>_echo` on the meta-server; with
 /// the CPU time the daemon (`daemon_pid`) spent per mounted call. Returns the URL of the
-/// first child (served over streamable HTTP).
+/// first child (served over streamable HTTP) and the daemon's CPU per call by sessions on
+/// its mount with raw HTTP clients.
 async fn mount_overhead(
     meta_url: &str,
     test_server: &str,
     daemon_pid: u32,
     duration: Duration,
-) -> Result<String> {
+) -> Result<(String, Vec<(usize, f64)>)> {
     let meta = client_config()
         .serve(StreamableHttpClientTransport::from_uri(meta_url.to_owned()))
         .await?;
@@ -180,6 +182,7 @@ async fn mount_overhead(
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut first_child = None;
+    let mut raw_http_cpu = Vec::new();
     for (mount, transport) in [("t", "streamable-http"), ("s", "sse")] {
         let create =
             json!({"runtime_exec": test_server, "runtime_mcp": "serve", "wait_for_ready": true});
@@ -206,7 +209,10 @@ async fn mount_overhead(
                 };
                 let direct = run(&child_url, "echo").await?;
                 let (mounted, cpu_per_call) =
-                    with_cpu(daemon_pid, run(meta_url, &mounted_tool)).await?;
+                    with_cpu(&[daemon_pid], run(meta_url, &mounted_tool)).await?;
+                if raw && transport == "streamable-http" {
+                    raw_http_cpu.push((sessions, cpu_per_call));
+                }
                 println!(
                     "| {transport} | {client} | {sessions} | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {:+.3} ms | {:.2}x | {:.0} µs |",
                     direct.per_second,
@@ -223,41 +229,151 @@ async fn mount_overhead(
         }
     }
     meta.cancel().await?;
-    first_child.context("no child")
+    Ok((first_child.context("no child")?, raw_http_cpu))
 }
 
-/// The floor of one HTTP hop: the child at `child_url` called directly and through
-/// `examples/hop` (the daemon's HTTP stack passing bytes on, no MCP), raw HTTP clients, with
-/// the CPU time the hop spent per call.
-async fn hop_floor(bin_dir: &Path, child_url: &str, duration: Duration) -> Result<()> {
+/// The floor of one HTTP hop: the child at `child_url` called directly, through
+/// `examples/hop` (the daemon's HTTP stack passing bytes on, no MCP) and through nginx (a
+/// reverse proxy with a keep-alive upstream pool, unbuffered, when `nginx` is installed),
+/// raw HTTP clients, with the CPU time each hop spent per call; and the daemon's CPU per
+/// mounted call (`mounted_cpu`, by sessions) over nginx's.
+async fn hop_floor(
+    bin_dir: &Path,
+    child_url: &str,
+    duration: Duration,
+    mounted_cpu: &[(usize, f64)],
+) -> Result<()> {
     let target = child_url
         .strip_suffix("/mcp")
         .context("a child URL ends in /mcp")?;
     let (hop, hop_addr) = start(&bin_dir.join("examples").join("hop"), &[target]).await?;
     let hop_pid = hop.id().context("hop pid")?;
     let hop_url = format!("http://{hop_addr}/mcp");
+    let nginx = Nginx::start(target).await?;
     let arguments = json!({"text": "hello"});
     println!();
     println!(
-        "| sessions | direct calls/s | direct p50 | hop calls/s | hop p50 | added p50 | throughput | hop CPU per call |"
+        "| sessions | direct calls/s | direct p50 | hop calls/s | hop p50 | hop CPU per call | nginx calls/s | nginx p50 | nginx CPU per call | daemon mounted CPU / nginx CPU |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for sessions in CONCURRENCY {
         let direct = load_raw(child_url, "echo", &arguments, sessions, duration).await?;
         let hopped = load_raw(&hop_url, "echo", &arguments, sessions, duration);
-        let (hopped, cpu_per_call) = with_cpu(hop_pid, hopped).await?;
+        let (hopped, hop_cpu) = with_cpu(&[hop_pid], hopped).await?;
+        let (nginx_cells, ratio) = match &nginx {
+            Some(nginx) => {
+                let proxied = load_raw(&nginx.url, "echo", &arguments, sessions, duration);
+                let (proxied, nginx_cpu) = with_cpu(&nginx.pids()?, proxied).await?;
+                let mounted = mounted_cpu.iter().find(|(s, _)| *s == sessions);
+                let ratio =
+                    mounted.map_or("–".into(), |(_, cpu)| format!("{:.2}x", cpu / nginx_cpu));
+                let cells = format!(
+                    "{:.0} | {:.3} | {:.0} µs",
+                    proxied.per_second,
+                    proxied.p50_ms,
+                    nginx_cpu * 1e6
+                );
+                (cells, ratio)
+            }
+            None => ("– | – | –".into(), "–".into()),
+        };
         println!(
-            "| {sessions} | {:.0} | {:.3} | {:.0} | {:.3} | {:+.3} ms | {:.2}x | {:.0} µs |",
+            "| {sessions} | {:.0} | {:.3} | {:.0} | {:.3} | {:.0} µs | {nginx_cells} | {ratio} |",
             direct.per_second,
             direct.p50_ms,
             hopped.per_second,
             hopped.p50_ms,
-            hopped.p50_ms - direct.p50_ms,
-            hopped.per_second / direct.per_second,
-            cpu_per_call * 1e6,
+            hop_cpu * 1e6,
         );
     }
+    if nginx.is_none() {
+        println!("\n(nginx not found on PATH or in /usr/sbin: its columns are empty)");
+    }
     Ok(())
+}
+
+/// nginx as a reverse proxy in front of one child: one worker, HTTP/1.1 to a keep-alive
+/// upstream pool, no buffering either way, no access log. Stopped when dropped.
+struct Nginx {
+    master: Child,
+    url: String,
+    dir: PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.master.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Nginx {
+    /// Starts nginx proxying to `target` (`http://host:port`); `None` when it is not
+    /// installed.
+    async fn start(target: &str) -> Result<Option<Self>> {
+        let Some(bin) = ["nginx", "/usr/sbin/nginx"]
+            .into_iter()
+            .find(|bin| std::process::Command::new(bin).arg("-v").output().is_ok())
+        else {
+            return Ok(None);
+        };
+        let upstream = target
+            .strip_prefix("http://")
+            .context("an http:// target")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let dir = std::env::temp_dir().join(format!("bench-nginx-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.display();
+        let config = format!(
+            "worker_processes 1;\npid {path}/nginx.pid;\nerror_log {path}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {path}/body;\n  proxy_temp_path {path}/proxy;\n\
+               fastcgi_temp_path {path}/fastcgi;\n  uwsgi_temp_path {path}/uwsgi;\n  scgi_temp_path {path}/scgi;\n\
+               upstream child {{ server {upstream}; keepalive 128; }}\n\
+               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
+                 proxy_pass http://child;\n      proxy_http_version 1.1;\n\
+                 proxy_set_header Connection \"\";\n      proxy_set_header Host $host;\n\
+                 proxy_buffering off;\n      proxy_request_buffering off;\n    }}\n  }}\n}}\n"
+        );
+        let config_path = dir.join("nginx.conf");
+        std::fs::write(&config_path, config)?;
+        let master = Command::new(bin)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(&config_path)
+            .args(["-g", "daemon off;"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                let url = format!("http://127.0.0.1:{port}/mcp");
+                return Ok(Some(Self { master, url, dir }));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("nginx did not listen on port {port}")
+    }
+
+    /// The master's pid and its workers'.
+    fn pids(&self) -> Result<Vec<u32>> {
+        let master = self.master.id().context("nginx exited")?;
+        let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))?;
+        let mut pids = vec![master];
+        pids.extend(
+            children
+                .split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+        Ok(pids)
+    }
 }
 
 /// Calls the meta tool `name` and returns its structured result, or fails with the tool's
@@ -472,12 +588,13 @@ async fn wait_healthy(url: &str) -> Result<()> {
     bail!("{url} never answered 200")
 }
 
-/// Runs `load`; returns its figures and the CPU time process `pid` spent per call meanwhile,
-/// in seconds.
-async fn with_cpu(pid: u32, load: impl Future<Output = Result<Stats>>) -> Result<(Stats, f64)> {
-    let before = cpu_seconds(pid)?;
+/// Runs `load`; returns its figures and the CPU time processes `pids` spent per call
+/// meanwhile, in seconds.
+async fn with_cpu(pids: &[u32], load: impl Future<Output = Result<Stats>>) -> Result<(Stats, f64)> {
+    let spent = || -> Result<f64> { pids.iter().map(|&pid| cpu_seconds(pid)).sum() };
+    let before = spent()?;
     let stats = load.await?;
-    let per_call = (cpu_seconds(pid)? - before) / stats.calls as f64;
+    let per_call = (spent()? - before) / stats.calls as f64;
     Ok((stats, per_call))
 }
 
