@@ -30,7 +30,7 @@ use sse_stream::{Error as SseError, Sse};
 use crate::sync::lock;
 use crate::upstream::decode;
 
-/// Why a direct request failed. Every variant means the connection can no longer be
+/// Why posting a request on the session failed. Every variant means the connection can no longer be
 /// trusted: the mount reconnects.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {

@@ -73,7 +73,7 @@ async fn post(
 }
 
 #[tokio::test]
-async fn mounted_calls_are_answered_directly_and_the_rest_goes_to_rmcp() {
+async fn mounted_calls_are_answered_past_rmcp_and_the_rest_goes_to_rmcp() {
     let (daemon, _meta, _) = daemon_with_mounted_child("").await;
     let session = RawSession::open(&daemon.url("/mcp")).await;
 
