@@ -344,6 +344,9 @@ impl Nginx {
             .arg(&dir)
             .arg("-c")
             .arg(&config_path)
+            // Before the configuration is read, errors go here rather than to /var/log.
+            .arg("-e")
+            .arg(dir.join("error.log"))
             .args(["-g", "daemon off;"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
