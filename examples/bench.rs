@@ -265,8 +265,11 @@ async fn hop_floor(
                 let proxied = load_raw(&nginx.url, "echo", &arguments, sessions, duration);
                 let (proxied, nginx_cpu) = with_cpu(&nginx.pids()?, proxied).await?;
                 let mounted = mounted_cpu.iter().find(|(s, _)| *s == sessions);
-                let ratio =
-                    mounted.map_or("–".into(), |(_, cpu)| format!("{:.2}x", cpu / nginx_cpu));
+                // CPU time comes in 10 ms ticks: a short run may show none.
+                let ratio = match mounted {
+                    Some((_, cpu)) if nginx_cpu > 0.0 => format!("{:.2}x", cpu / nginx_cpu),
+                    _ => "–".into(),
+                };
                 let cells = format!(
                     "{:.0} | {:.3} | {:.0} µs",
                     proxied.per_second,
