@@ -31,6 +31,8 @@ use rmcp::{
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::model::Principal;
+
 /// Messages queued per session and direction before the sender waits: bounds the memory a
 /// slow or stalled client can hold.
 pub const SESSION_QUEUE: usize = 64;
@@ -41,7 +43,9 @@ const POST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The path clients post to; the `endpoint` event names it with the session id.
 pub const MESSAGES_PATH: &str = "/messages/";
 
-type Sessions = Arc<Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>>;
+/// Live sessions by id: where their messages go, and the principal that opened them (the
+/// only one that may post to them).
+type Sessions = Arc<Mutex<HashMap<String, (mpsc::Sender<ClientJsonRpcMessage>, Principal)>>>;
 
 /// Shared state of the legacy SSE routes.
 struct SseState<F> {
@@ -89,13 +93,15 @@ impl Drop for SessionGuard {
     }
 }
 
-async fn open_stream<H, F>(State(state): State<Arc<SseState<F>>>) -> Response
+async fn open_stream<H, F>(State(state): State<Arc<SseState<F>>>, request: Request) -> Response
 where
     H: ServerHandler,
     F: Fn() -> std::io::Result<H> + Send + Sync + 'static,
 {
+    let (parts, _) = request.into_parts();
+    let owner = Principal::of_http(&parts);
     match (state.factory)() {
-        Ok(handler) => session_stream(&state, handler).into_response(),
+        Ok(handler) => session_stream(&state, handler, owner).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     }
 }
@@ -103,6 +109,7 @@ where
 fn session_stream<H, F>(
     state: &SseState<F>,
     handler: H,
+    owner: Principal,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<H, F>>
 where
     H: ServerHandler,
@@ -110,7 +117,7 @@ where
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = mpsc::channel::<ClientJsonRpcMessage>(SESSION_QUEUE);
     let (to_client, from_server) = mpsc::channel(SESSION_QUEUE);
-    crate::sync::lock(&state.sessions).insert(id.clone(), to_server);
+    crate::sync::lock(&state.sessions).insert(id.clone(), (to_server, owner));
     let ct = state.ct.child_token();
     let session_ct = ct.clone();
     let session = id.clone();
@@ -169,14 +176,20 @@ where
             "session_id is required: open GET /sse first and post to the endpoint it names",
         );
     };
-    let sender = crate::sync::lock(&state.sessions).get(&id).cloned();
+    let (parts, body) = request.into_parts();
+    // A session answers only the principal that opened it: to anyone else it does not
+    // exist (its id is not a capability).
+    let who = Principal::of_http(&parts);
+    let sender = crate::sync::lock(&state.sessions)
+        .get(&id)
+        .filter(|(_, owner)| *owner == who)
+        .map(|(sender, _)| sender.clone());
     let Some(mut sender) = sender else {
         return plain(
             StatusCode::NOT_FOUND,
             "Could not find session: it ended or never existed; open GET /sse again",
         );
     };
-    let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(body) => body,
         Err(e) => return too_large_or_bad(&e),

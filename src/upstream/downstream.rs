@@ -36,7 +36,8 @@ impl ClientSessions {
     }
 
     /// Adds a session of `principal` that completed `initialize`; `http_id` is its
-    /// `Mcp-Session-Id` when it is on streamable HTTP.
+    /// `Mcp-Session-Id` when it is on streamable HTTP. A session registers once: a repeated
+    /// `notifications/initialized` (from anyone) changes nothing.
     pub fn register(
         &self,
         session: u64,
@@ -44,7 +45,12 @@ impl ClientSessions {
         principal: Principal,
         http_id: Option<&str>,
     ) {
-        lock(&self.peers).insert(session, (peer, principal));
+        let mut peers = lock(&self.peers);
+        if peers.contains_key(&session) {
+            return;
+        }
+        peers.insert(session, (peer, principal));
+        drop(peers);
         if let Some(http_id) = http_id {
             lock(&self.by_http_id).insert(http_id.to_owned(), session);
         }
@@ -147,4 +153,26 @@ async fn send_all(peers: Vec<Peer<RoleServer>>, notification: ServerNotification
         }
     });
     futures::future::join_all(sends).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::test_peer;
+
+    #[tokio::test]
+    async fn a_repeated_initialized_changes_nothing() {
+        let (downstream, _client) = test_peer::downstream().await;
+        let sessions = ClientSessions::default();
+        let peer = downstream.peer().clone();
+        sessions.register(7, peer.clone(), Principal::new("alice"), Some("h-alice"));
+        sessions.register(7, peer, Principal::new("bob"), Some("h-bob"));
+        assert!(sessions.by_http_id("h-bob").is_none());
+        assert_eq!(sessions.by_http_id("h-alice").map(|(id, _)| id), Some(7));
+        let owners: Vec<Principal> = lock(&sessions.peers)
+            .values()
+            .map(|(_, p)| p.clone())
+            .collect();
+        assert_eq!(owners, [Principal::new("alice")]);
+    }
 }

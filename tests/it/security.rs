@@ -210,3 +210,53 @@ async fn children_belong_to_their_creator_unless_shared() {
         "tokens are never logged"
     );
 }
+
+/// Opens `GET /sse` as `token` and returns the endpoint it names, with the stream (kept
+/// open while the session is used).
+async fn open_sse_session(daemon: &Process, token: &str) -> (String, reqwest::Response) {
+    let mut stream = reqwest::Client::new()
+        .get(daemon.url("/sse"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut seen = String::new();
+    while !seen.contains("\n\n") {
+        let chunk = stream.chunk().await.unwrap().expect("the stream ended");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let endpoint = seen
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .expect("an endpoint event")
+        .trim()
+        .to_owned();
+    (endpoint, stream)
+}
+
+#[tokio::test]
+async fn a_legacy_sse_session_answers_only_the_principal_that_opened_it() {
+    let tokens = tokens_file();
+    let daemon = Process::daemon(&["--tokens-file", tokens.path()]).await;
+    let (endpoint, _alice_stream) = open_sse_session(&daemon, ALICE).await;
+    let post = |token: &'static str| {
+        let url = daemon.url(&endpoint);
+        async move {
+            let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+            reqwest::Client::new()
+                .post(url)
+                .header("authorization", format!("Bearer {token}"))
+                .json(&ping)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Bob, with a valid token of his own and Alice's session id, finds no such session.
+    let bob = post(BOB).await;
+    assert_eq!(bob.status(), 404);
+    assert!(bob.text().await.unwrap().contains("Could not find session"));
+    assert_eq!(post(ALICE).await.status(), 202);
+}
