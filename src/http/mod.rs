@@ -3,12 +3,13 @@
 //! the daemon (serving the meta tools) and the bridge (serving one child).
 //!
 //! Parts: [`cors`] (the `--allow-origins` policy), [`guard`] (authentication and
-//! `Host`/`Origin`), [`streamable`] (`/mcp` on rmcp), [`stdio`] (the same handler on
+//! `Host`/`Origin`), [`session_owner`] (a `/mcp` session answers only its principal), [`streamable`] (`/mcp` on rmcp), [`stdio`] (the same handler on
 //! stdin/stdout), and [`shutdown_signal`]. It knows nothing of what it serves: the caller
 //! hands it the handler factory and, optionally, a layer in front of the MCP routes.
 
 pub mod cors;
 pub mod guard;
+pub mod session_owner;
 pub mod stdio;
 pub mod streamable;
 
@@ -126,6 +127,11 @@ where
         .nest_service("/mcp", streamable::service(factory.clone(), options))
         .merge(crate::sse::server::router(factory, options.ct.clone()))
         .layer(front)
+        // Outside `front`, so whatever answers `/mcp` sees only the session's own principal.
+        .layer(middleware::from_fn_with_state(
+            session_owner::SessionOwners::default(),
+            session_owner::bind,
+        ))
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         // Bodies read without an extractor (the legacy SSE POST) are limited too.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

@@ -260,3 +260,52 @@ async fn a_legacy_sse_session_answers_only_the_principal_that_opened_it() {
     assert!(bob.text().await.unwrap().contains("Could not find session"));
     assert_eq!(post(ALICE).await.status(), 202);
 }
+
+#[tokio::test]
+async fn a_streamable_http_session_answers_only_the_principal_that_opened_it() {
+    let tokens = tokens_file();
+    let daemon = Process::daemon(&["--tokens-file", tokens.path()]).await;
+    let alice = format!("Bearer {ALICE}");
+    let opened = post_initialize(&daemon.url("/mcp"), &[("authorization", &alice)]).await;
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let send = |method: reqwest::Method, token: &'static str, body: Option<Value>| {
+        let mut request = reqwest::Client::new()
+            .request(method, daemon.url("/mcp"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .header("mcp-session-id", &session);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(
+        send(reqwest::Method::POST, ALICE, Some(initialized.clone())).await,
+        202
+    );
+    let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+    // Bob, with his own valid token and Alice's session id, finds no such session: he can
+    // neither post on it (not even a second initialized), nor read its stream, nor end it.
+    assert_eq!(
+        send(reqwest::Method::POST, BOB, Some(ping.clone())).await,
+        404
+    );
+    assert_eq!(
+        send(reqwest::Method::POST, BOB, Some(initialized)).await,
+        404
+    );
+    assert_eq!(send(reqwest::Method::GET, BOB, None).await, 404);
+    assert_eq!(send(reqwest::Method::DELETE, BOB, None).await, 404);
+    assert_eq!(send(reqwest::Method::POST, ALICE, Some(ping)).await, 200);
+    assert!(
+        send(reqwest::Method::DELETE, ALICE, None)
+            .await
+            .is_success()
+    );
+}

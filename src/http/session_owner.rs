@@ -1,0 +1,99 @@
+//! Streamable-HTTP sessions bound to their principal: every request on `/mcp` that names a
+//! session (`Mcp-Session-Id`: POST, the GET stream, DELETE) must come from the principal
+//! whose `initialize` opened it. To anyone else the session does not exist (404, as for an
+//! unknown one), so a session id is not a capability. A session this process did not see
+//! open is refused the same way.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use rmcp::transport::common::http_header::HEADER_SESSION_ID;
+
+use crate::{model::Principal, sync::lock};
+
+/// How many sessions are remembered; past it the oldest is forgotten (and refused).
+const MAX_SESSIONS: usize = 100_000;
+
+/// The principal of each open streamable-HTTP session.
+#[derive(Clone, Default)]
+pub struct SessionOwners(Arc<Mutex<Owners>>);
+
+#[derive(Default)]
+struct Owners {
+    /// Session id → its principal and when it was recorded.
+    by_id: HashMap<String, (Principal, u64)>,
+    /// Recording order, for forgetting the oldest; entries whose session went are skipped.
+    order: VecDeque<(u64, String)>,
+    next: u64,
+}
+
+impl Owners {
+    fn record(&mut self, id: String, owner: Principal) {
+        while self.by_id.len() >= MAX_SESSIONS {
+            let Some((seq, oldest)) = self.order.pop_front() else {
+                break;
+            };
+            if self.by_id.get(&oldest).is_some_and(|(_, s)| *s == seq) {
+                self.by_id.remove(&oldest);
+            }
+        }
+        self.next += 1;
+        self.order.push_back((self.next, id.clone()));
+        self.by_id.insert(id, (owner, self.next));
+        // Keep the order queue from growing with sessions that already went.
+        if self.order.len() > 2 * MAX_SESSIONS.max(self.by_id.len()) {
+            let by_id = &self.by_id;
+            self.order
+                .retain(|(seq, id)| by_id.get(id).is_some_and(|(_, s)| s == seq));
+        }
+    }
+}
+
+/// The middleware in front of `/mcp` that records and checks the sessions' principals.
+pub async fn bind(State(owners): State<SessionOwners>, request: Request, next: Next) -> Response {
+    if request.uri().path() != "/mcp" {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let who = Principal::of_http(&parts);
+    let named = parts
+        .headers
+        .get(HEADER_SESSION_ID)
+        .map(|id| id.to_str().unwrap_or_default().to_owned());
+    if let Some(id) = &named {
+        let owned = lock(&owners.0)
+            .by_id
+            .get(id)
+            .is_some_and(|(owner, _)| *owner == who);
+        if !owned {
+            return (StatusCode::NOT_FOUND, "Session not found").into_response();
+        }
+    }
+    let deleting = parts.method == axum::http::Method::DELETE;
+    let response = next.run(Request::from_parts(parts, body)).await;
+    match &named {
+        // A session that ended (deleted, or unknown to the server by now) is forgotten.
+        Some(id)
+            if (deleting && response.status().is_success())
+                || response.status() == StatusCode::NOT_FOUND =>
+        {
+            lock(&owners.0).by_id.remove(id);
+        }
+        Some(_) => {}
+        None => {
+            let opened = response.headers().get(HEADER_SESSION_ID);
+            if let Some(id) = opened.and_then(|id| id.to_str().ok()) {
+                lock(&owners.0).record(id.to_owned(), who);
+            }
+        }
+    }
+    response
+}
