@@ -138,10 +138,8 @@ const REALM: &str = "mcp-ephemeral-k8s";
 /// [`Principal`] in its extensions, or answers 403 or 401.
 pub async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(host_name);
+    let authority = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let host = authority.map(host_name);
     if !guard.allowed_hosts.is_empty()
         && !host.is_some_and(|h| {
             guard
@@ -155,7 +153,7 @@ pub async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: 
         return (StatusCode::FORBIDDEN, text).into_response();
     }
     if let Some(origin) = headers.get(header::ORIGIN)
-        && !origin_allowed(&guard.origins, origin, host)
+        && !origin_allowed(&guard.origins, origin, authority)
     {
         bump(&guard.rejections.origin);
         let text = "Origin not allowed; add it to --allow-origins";
@@ -208,17 +206,37 @@ fn host_name(host: &str) -> &str {
     host.rsplit_once(':').map_or(host, |(name, _)| name)
 }
 
-fn origin_allowed(policy: &CorsPolicy, origin: &HeaderValue, host: Option<&str>) -> bool {
+/// Whether a request with `origin` may go on, under `policy`; `authority` is the request's
+/// `Host` header (name and port).
+fn origin_allowed(policy: &CorsPolicy, origin: &HeaderValue, authority: Option<&str>) -> bool {
     match policy {
         CorsPolicy::AnyOrigin => true,
         CorsPolicy::Origins(list) => list.iter().any(|allowed| allowed == origin),
-        CorsPolicy::Off => {
-            // Same origin only: a page served by this host may call it.
-            let origin = origin.to_str().unwrap_or_default();
-            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-            host.is_some_and(|h| host_name(origin_host).eq_ignore_ascii_case(h))
-        }
+        CorsPolicy::Off => authority.is_some_and(|authority| same_origin(origin, authority)),
     }
+}
+
+/// Whether `origin` is the origin of a page served at `authority`: an `http` or `https`
+/// origin with the same host name and port (a missing port is the scheme's default, in
+/// the origin and in `Host` alike, so a TLS proxy in front keeps working).
+fn same_origin(origin: &HeaderValue, authority: &str) -> bool {
+    let Some((scheme, origin_authority)) = origin.to_str().unwrap_or_default().split_once("://")
+    else {
+        return false;
+    };
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return false,
+    };
+    let port = |authority: &str| -> String {
+        let name = host_name(authority);
+        let rest = &authority[authority.find(name).map_or(0, |at| at + name.len())..];
+        let rest = rest.trim_start_matches(']');
+        rest.strip_prefix(':').unwrap_or(default_port).to_owned()
+    };
+    host_name(origin_authority).eq_ignore_ascii_case(host_name(authority))
+        && port(origin_authority) == port(authority)
 }
 
 #[cfg(test)]
@@ -264,10 +282,42 @@ mod tests {
         assert!(!origin_allowed(
             &CorsPolicy::Off,
             &origin,
-            Some("localhost")
+            Some("localhost:8000")
         ));
         let same = HeaderValue::from_static("http://localhost:8000");
-        assert!(origin_allowed(&CorsPolicy::Off, &same, Some("localhost")));
+        assert!(origin_allowed(
+            &CorsPolicy::Off,
+            &same,
+            Some("localhost:8000")
+        ));
+        // Another port or scheme of the same host is another origin.
+        let other_port = HeaderValue::from_static("http://localhost:3000");
+        assert!(!origin_allowed(
+            &CorsPolicy::Off,
+            &other_port,
+            Some("localhost:8000")
+        ));
+        let other_scheme = HeaderValue::from_static("ftp://localhost:8000");
+        assert!(!origin_allowed(
+            &CorsPolicy::Off,
+            &other_scheme,
+            Some("localhost:8000")
+        ));
+        // Default ports: behind a TLS proxy, and IPv6.
+        let tls = HeaderValue::from_static("https://mcp.example.com");
+        assert!(origin_allowed(
+            &CorsPolicy::Off,
+            &tls,
+            Some("mcp.example.com")
+        ));
+        assert!(!origin_allowed(
+            &CorsPolicy::Off,
+            &tls,
+            Some("mcp.example.com:8000")
+        ));
+        let v6 = HeaderValue::from_static("http://[::1]:8000");
+        assert!(origin_allowed(&CorsPolicy::Off, &v6, Some("[::1]:8000")));
+        assert!(!origin_allowed(&CorsPolicy::Off, &v6, Some("[::1]:9000")));
         assert!(origin_allowed(
             &CorsPolicy::AnyOrigin,
             &origin,

@@ -81,6 +81,8 @@ async fn foreign_hosts_and_origins_get_403() {
         .await
         .unwrap();
     assert_eq!(sse.status(), 403);
+    let other_port = post_initialize(&url, &[("origin", "http://127.0.0.1:1")]).await;
+    assert_eq!(other_port.status(), 403, "another port of the same host");
     let same_origin = post_initialize(&url, &[("origin", &daemon.url(""))]).await;
     assert_eq!(
         same_origin.status(),
