@@ -177,3 +177,46 @@ async fn mounted_calls_are_answered_past_rmcp_and_the_rest_goes_to_rmcp() {
         .await;
     assert_eq!(status, 404, "{body}");
 }
+
+#[tokio::test]
+async fn a_second_call_with_the_id_of_one_in_flight_is_refused() {
+    let (daemon, _meta, _) = daemon_with_mounted_child("").await;
+    let session = std::sync::Arc::new(RawSession::open(&daemon.url("/mcp")).await);
+    // Wait until calls of this session are served past rmcp (answered as plain JSON).
+    let deadline = tokio::time::Instant::now() + QUICK;
+    while !session
+        .call(&session.id, "t_echo", json!({"text": "x"}))
+        .await
+        .1
+        .starts_with("application/json")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never served past rmcp"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let first = {
+        let session = session.clone();
+        tokio::spawn(async move {
+            session
+                .call(&session.id, "t_slow", json!({"millis": 1500}))
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, _, body) = session
+        .call(&session.id, "t_echo", json!({"text": "again"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"]["code"], -32600, "{body}");
+    assert!(body.contains("already in use"), "{body}");
+    let (status, _, body) = first.await.unwrap();
+    assert_eq!(status, 200);
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        answer["result"].is_object(),
+        "the first call still ends well: {body}"
+    );
+}

@@ -19,31 +19,34 @@ use std::{
 };
 
 use axum::{
-    body::{Body, Bytes},
+    body::Body,
     extract::Request,
-    http::{HeaderMap, Method, StatusCode, header, request::Parts},
+    http::{Method, StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
 use futures::{
     StreamExt,
     future::{self, BoxFuture},
-    stream::{self, BoxStream},
+    stream,
 };
 use rmcp::{
     ErrorData as McpError,
     model::{
         CallToolResponse, CancelledNotification, ClientJsonRpcMessage, ClientNotification,
         ClientRequest, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, ProgressNotification,
-        ProgressNotificationParam, ProtocolVersion, RequestId, RequestMetaObject,
-        ServerJsonRpcMessage, ServerNotification, ServerResult,
+        ProgressNotificationParam, RequestId, RequestMetaObject, ServerJsonRpcMessage,
+        ServerNotification, ServerResult,
     },
-    transport::common::http_header::{HEADER_MCP_PROTOCOL_VERSION, HEADER_SESSION_ID},
+    transport::common::http_header::HEADER_SESSION_ID,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tower::{Layer, Service};
 
-use super::RoutedCall;
+use super::{
+    RoutedCall,
+    response::{json_response, rmcp_refuses, sse_response, unreadable_body},
+};
 use crate::{
     manager::SessionManager,
     meta::measured,
@@ -150,7 +153,18 @@ impl MountedCalls {
         let (session, peer) = self.manager.sessions().by_http_id(session_id)?;
 
         let ct = CancellationToken::new();
-        let entry = InFlightEntry::new(&self.in_flight, session_id, &id, ct.clone());
+        let Some(entry) = InFlightEntry::new(&self.in_flight, session_id, &id, ct.clone()) else {
+            // A second call with the id of one in flight: refused, so a cancel of that id
+            // still reaches the first.
+            let error = McpError::invalid_request(
+                format!(
+                    "request id {id} is already in use by a call in flight on this session; use a new id"
+                ),
+                None,
+            );
+            let response = json_response(&ServerJsonRpcMessage::error(error, Some(id)));
+            return Some(Taken::Call(Box::pin(future::ready(response))));
+        };
         // Progress of the call rides its own response (which then becomes a stream).
         let (progress_stream, progress) = mpsc::unbounded_channel();
         let caller = Caller {
@@ -252,13 +266,22 @@ struct InFlightEntry {
 }
 
 impl InFlightEntry {
-    fn new(in_flight: &InFlight, session_id: &str, id: &RequestId, ct: CancellationToken) -> Self {
+    /// Records call `id` of `session_id`; `None` when a call with that id is in flight.
+    fn new(
+        in_flight: &InFlight,
+        session_id: &str,
+        id: &RequestId,
+        ct: CancellationToken,
+    ) -> Option<Self> {
         let key = (session_id.to_owned(), id.clone());
-        lock(in_flight).insert(key.clone(), ct);
-        Self {
+        match lock(in_flight).entry(key.clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => return None,
+            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(ct),
+        };
+        Some(Self {
             in_flight: in_flight.clone(),
             key,
-        }
+        })
     }
 }
 
@@ -266,88 +289,6 @@ impl Drop for InFlightEntry {
     fn drop(&mut self) {
         lock(&self.in_flight).remove(&self.key);
     }
-}
-
-/// Whether rmcp would refuse the POST before reading it: an `MCP-Protocol-Version` it does
-/// not know (400) or an `Accept` without both JSON and SSE (406). Such requests are left to
-/// rmcp, so they get its answer.
-fn rmcp_refuses(headers: &HeaderMap) -> bool {
-    let unknown_version = headers
-        .get(HEADER_MCP_PROTOCOL_VERSION)
-        .is_some_and(|version| {
-            let known = ProtocolVersion::KNOWN_VERSIONS.iter();
-            version
-                .to_str()
-                .map_or(true, |v| !known.clone().any(|k| k.as_str() == v))
-        });
-    let accepted: Vec<String> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|media| {
-            media
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .collect();
-    let accepts = |media: &str| accepted.iter().any(|a| a == media);
-    unknown_version || !accepts("application/json") || !accepts("text/event-stream")
-}
-
-/// `413` when the body was over the limit, `400` when it could not be read.
-fn unreadable_body(error: &axum::Error) -> Response {
-    let too_large = std::error::Error::source(error)
-        .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-    if too_large {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large",
-        )
-            .into_response()
-    } else {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("cannot read the request body: {error}"),
-        )
-            .into_response()
-    }
-}
-
-/// A JSON-RPC answer as a `200 application/json` response, as streamable HTTP allows for a
-/// request whose answer needs no stream.
-fn json_response(message: &ServerJsonRpcMessage) -> Response {
-    match serde_json::to_vec(message) {
-        Ok(body) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            Bytes::from(body),
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot encode the answer: {e}"),
-        )
-            .into_response(),
-    }
-}
-
-/// Messages as a `200 text/event-stream` response, one `message` event each.
-fn sse_response(messages: BoxStream<'static, ServerJsonRpcMessage>) -> Response {
-    let events = messages.map(|message| {
-        let data = serde_json::to_string(&message)?;
-        Ok::<_, serde_json::Error>(format!("event: message\ndata: {data}\n\n"))
-    });
-    (
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        Body::from_stream(events),
-    )
-        .into_response()
 }
 
 async fn pass<S>(mut next: S, request: Request) -> Response
