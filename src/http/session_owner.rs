@@ -97,3 +97,34 @@ pub async fn bind(State(owners): State<SessionOwners>, request: Request, next: N
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_sessions_keeps_the_newest_and_stays_bounded() {
+        let mut owners = Owners::default();
+        let alice = Principal::new("alice");
+        for n in 0..MAX_SESSIONS + 10 {
+            owners.record(format!("s{n}"), alice.clone());
+            // Sessions that went (deleted or unknown to the server) leave the queue too.
+            if n % 2 == 1 {
+                owners.by_id.remove(&format!("s{}", n - 1));
+            }
+        }
+        assert!(owners.by_id.len() <= MAX_SESSIONS);
+        assert!(owners.order.len() <= 2 * MAX_SESSIONS + 1);
+        let newest = format!("s{}", MAX_SESSIONS + 9);
+        assert!(owners.by_id.contains_key(&newest));
+        let mut full = Owners::default();
+        for n in 0..=MAX_SESSIONS {
+            full.record(format!("s{n}"), alice.clone());
+        }
+        assert_eq!(full.by_id.len(), MAX_SESSIONS);
+        assert!(
+            !full.by_id.contains_key("s0"),
+            "the oldest is forgotten first"
+        );
+    }
+}

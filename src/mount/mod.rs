@@ -307,10 +307,6 @@ impl Mounts {
         caller: Caller,
         ct: &CancellationToken,
     ) -> Result<ServerResult, Error> {
-        let unavailable = |reason: String| Error::Unavailable {
-            label: mount.label(),
-            reason,
-        };
         let upstream = mount.upstream()?;
         mount.touch();
         let timeout = self.shared.limits.call_timeout;
@@ -319,10 +315,10 @@ impl Mounts {
             Err(ServiceError::McpError(e)) => Err(Error::Server(e)),
             Err(e) if mounted::is_connection_error(&e) => {
                 mount.report_broken(&e);
-                Err(unavailable(format!(
-                    "the connection to {} failed ({e})",
-                    mount.url
-                )))
+                Err(Error::Unavailable {
+                    label: mount.label(),
+                    reason: format!("the connection to {} failed ({e})", mount.url),
+                })
             }
             Err(e) => Err(Error::Server(crate::upstream::upstream_error(
                 "the mounted server",

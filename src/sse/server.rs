@@ -86,9 +86,7 @@ struct SessionGuard {
 impl Drop for SessionGuard {
     fn drop(&mut self) {
         self.ct.cancel();
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.remove(&self.id);
-        }
+        crate::sync::lock(&self.sessions).remove(&self.id);
         tracing::debug!(session = %self.id, "sse session closed");
     }
 }

@@ -19,6 +19,8 @@ use rmcp::{
     service::RequestContext,
 };
 
+use mcp_ephemeral_k8s::sync::lock;
+
 use super::TestServer;
 
 impl ServerHandler for TestServer {
@@ -50,7 +52,7 @@ impl ServerHandler for TestServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let mut tools = self.tools.list_all();
-        for name in self.extra_tools.lock().unwrap().iter() {
+        for name in lock(&self.extra_tools).iter() {
             tools.push(Tool::new(
                 name.clone(),
                 "An added tool; echoes its name",
@@ -69,13 +71,7 @@ impl ServerHandler for TestServer {
         params: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        if self
-            .extra_tools
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|t| *t == params.name)
-        {
+        if lock(&self.extra_tools).iter().any(|t| *t == params.name) {
             return Ok(
                 CallToolResult::success(vec![ContentBlock::text(params.name.to_string())]).into(),
             );

@@ -200,7 +200,7 @@ impl TestServer {
         Parameters(Text { text }): Parameters<Text>,
         context: RequestContext<RoleServer>,
     ) -> String {
-        self.extra_tools.lock().unwrap().push(text);
+        mcp_ephemeral_k8s::sync::lock(&self.extra_tools).push(text);
         let _ = context.peer.notify_tool_list_changed().await;
         "added".into()
     }

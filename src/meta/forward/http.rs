@@ -78,7 +78,7 @@ impl MountedCalls {
 
     /// Serves `request` if it is a mounted tool call (or its cancellation) of a known
     /// session; passes it to `next` otherwise.
-    async fn serve<S>(self, request: Request, mut next: S) -> Response
+    async fn serve<S>(self, request: Request, next: S) -> Response
     where
         S: Service<Request, Response = Response, Error = Infallible>,
     {
@@ -95,13 +95,7 @@ impl MountedCalls {
         match message.and_then(|message| self.take(&session_id, message, &parts)) {
             Some(Taken::Call(answer)) => answer.await,
             Some(Taken::Cancellation) => StatusCode::ACCEPTED.into_response(),
-            None => {
-                let request = Request::from_parts(parts, Body::from(bytes));
-                match next.call(request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                }
-            }
+            None => pass(next, Request::from_parts(parts, Body::from(bytes))).await,
         }
     }
 
@@ -291,6 +285,7 @@ impl Drop for InFlightEntry {
     }
 }
 
+/// Hands `request` on to `next`, which cannot fail.
 async fn pass<S>(mut next: S, request: Request) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
