@@ -2,11 +2,11 @@
 //! the limits on children, mounts, calls and lifetimes. The daemon's defaults are safe
 //! to expose; [`Policy::default`] (for the library) allows everything without limits.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use crate::{
     error::{Error, Result},
-    model::{DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig, glob_match},
+    model::{DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig, PackageSpec, glob_match},
     secrets::SecretPolicy,
 };
 
@@ -15,6 +15,57 @@ pub const DEFAULT_ENV_REFS: [&str; 1] = ["MCP_SECRET_*"];
 
 /// The runtimes the daemon allows unless told otherwise.
 pub const DEFAULT_RUNTIMES: [&str; 2] = ["uvx", "npx"];
+
+/// `env` names callers may not set unless the operator allows them (`--allow-env`),
+/// matched without regard to case: each changes what a child runs, what it loads, or
+/// where its packages come from — so `--allow-package` would no longer be the control.
+pub const REFUSED_ENV: &[&str] = &[
+    "LD_*",
+    "DYLD_*",
+    "PATH",
+    "HOME",
+    "SHELL",
+    "ENV",
+    "BASH_ENV",
+    "BASH_FUNC_*",
+    "IFS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "GCONV_PATH",
+    "LOCPATH",
+    "TMPDIR",
+    "XDG_*",
+    "NODE_*",
+    "NPM_*",
+    "YARN_*",
+    "PNPM_*",
+    "COREPACK_*",
+    "BUN_*",
+    "DENO_*",
+    "PYTHON*",
+    "PIP_*",
+    "UV_*",
+    "VIRTUAL_ENV",
+    "CONDA_*",
+    "PERL*",
+    "RUBY*",
+    "GEM_*",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "BROWSER",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "SSL_*",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "*_PROXY",
+    "GIT_SSH*",
+    "GIT_EXEC_PATH",
+    "GIT_CONFIG*",
+    "MCP_EPHEMERAL_K8S_*",
+];
 
 /// Allowlists and limits.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +79,8 @@ pub struct Policy {
     pub images: Option<Vec<String>>,
     /// Which secrets `env` values may reference.
     pub secrets: SecretPolicy,
+    /// `env` names callers may set although [`REFUSED_ENV`] lists them (patterns).
+    pub allowed_env: Vec<String>,
     /// How much callers may use.
     pub limits: Limits,
 }
@@ -62,8 +115,38 @@ impl Policy {
                 env_refs: Some(DEFAULT_ENV_REFS.map(String::from).to_vec()),
                 secrets: Some(Vec::new()),
             },
+            allowed_env: Vec::new(),
             limits: Limits::default(),
         }
+    }
+
+    /// Checks the `env` names a caller gave: none in [`REFUSED_ENV`] unless the operator
+    /// allowed it. Names whose value is the preset's own (`trusted`) pass.
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] naming the variable and the flag that would allow it.
+    pub fn check_env(
+        &self,
+        env: &BTreeMap<String, String>,
+        trusted: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let matches = |pattern: &str, name: &str| {
+            glob_match(&pattern.to_ascii_uppercase(), &name.to_ascii_uppercase())
+        };
+        for (name, value) in env {
+            if trusted.get(name) == Some(value) || self.allowed_env.iter().any(|p| matches(p, name))
+            {
+                continue;
+            }
+            if let Some(pattern) = REFUSED_ENV.iter().find(|p| matches(p, name)) {
+                return Err(Error::NotAllowed(format!(
+                    "env {name} is not allowed here ({pattern} variables change what a child \
+                     runs or where its packages come from); the operator can allow it with \
+                     --allow-env {name}"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Checks `config` against the allowlists. Presets are always allowed.
@@ -84,7 +167,12 @@ impl Policy {
             )));
         }
         if let (Some(package), Some(patterns)) = (&config.runtime_mcp, &self.packages)
-            && !patterns.iter().any(|p| glob_match(p, package))
+            && !patterns.iter().any(|p| {
+                glob_match(
+                    p,
+                    PackageSpec::parse(package).map_or(package.as_str(), |s| s.name),
+                )
+            })
         {
             return Err(Error::NotAllowed(format!(
                 "package {package:?} is not allowed here; allowed: {} (the operator can allow \
@@ -134,5 +222,38 @@ mod tests {
         let error = policy.check(&image, false).unwrap_err().to_string();
         assert!(error.contains("--allow-image"), "{error}");
         Policy::default().check(&image, false).unwrap();
+        let versioned = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time@1.0");
+        policy.check(&versioned, false).unwrap();
+    }
+
+    #[test]
+    fn env_that_changes_what_runs_is_refused_unless_allowed() {
+        let mut policy = Policy::daemon_default();
+        let none = BTreeMap::new();
+        for name in [
+            "LD_PRELOAD",
+            "PATH",
+            "NODE_OPTIONS",
+            "npm_config_registry",
+            "NPM_CONFIG_SCRIPT_SHELL",
+            "UV_INDEX_URL",
+            "PYTHONWARNINGS",
+            "BROWSER",
+            "https_proxy",
+            "MCP_EPHEMERAL_K8S_BRIDGE_TOKEN",
+        ] {
+            let env = BTreeMap::from([(name.to_owned(), "x".to_owned())]);
+            let error = policy.check_env(&env, &none).unwrap_err().to_string();
+            assert!(error.contains(&format!("--allow-env {name}")), "{error}");
+        }
+        let fine = BTreeMap::from([("API_TOKEN".to_owned(), "x".to_owned())]);
+        policy.check_env(&fine, &none).unwrap();
+        let git = BTreeMap::from([("GIT_CONFIG_GLOBAL".to_owned(), "/x".to_owned())]);
+        policy.check_env(&git, &git).unwrap();
+        let other = BTreeMap::from([("GIT_CONFIG_GLOBAL".to_owned(), "/y".to_owned())]);
+        assert!(policy.check_env(&other, &git).is_err());
+        policy.allowed_env = vec!["UV_INDEX_URL".into()];
+        let index = BTreeMap::from([("uv_index_url".to_owned(), "x".to_owned())]);
+        policy.check_env(&index, &none).unwrap();
     }
 }

@@ -4,12 +4,15 @@
 //! adds the `*.yaml` files of a directory, replacing embedded presets of the same name.
 //! A preset file is an [`EphemeralMcpServerConfig`] plus `name` and `description`.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::EphemeralMcpServerConfig;
+use crate::model::{ConfigError, EphemeralMcpServerConfig, glob_match};
 
 /// The embedded preset files: (file name, contents). A test checks this lists every file
 /// in `presets/`.
@@ -61,9 +64,58 @@ pub struct Preset {
     /// What the server does.
     #[serde(default)]
     pub description: String,
+    /// Patterns (`*` matches any text) that each word of a caller's `runtime_args` must
+    /// match for them to replace the preset's own; empty: the arguments are fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_args: Vec<String>,
     /// The configuration it creates.
     #[serde(flatten)]
     pub config: EphemeralMcpServerConfig,
+}
+
+impl Preset {
+    /// The preset's configuration with a caller's additions: `env` joins the preset's,
+    /// and `runtime_args`, when not empty, replace the preset's arguments if every word
+    /// matches one of [`Preset::allowed_args`] and none has a `..` path component.
+    ///
+    /// # Errors
+    /// [`ConfigError::Input`] naming the refused argument and what is allowed.
+    pub fn configure(
+        &self,
+        runtime_args: String,
+        env: BTreeMap<String, String>,
+    ) -> Result<EphemeralMcpServerConfig, ConfigError> {
+        let mut config = self.config.clone();
+        config.env.extend(env);
+        if runtime_args.is_empty() {
+            return Ok(config);
+        }
+        let words = config
+            .clone()
+            .with_args(runtime_args.clone())
+            .split_args()?;
+        let refused = words.iter().find(|word| {
+            word.split('/').any(|part| part == "..")
+                || !self.allowed_args.iter().any(|p| glob_match(p, word))
+        });
+        if let Some(word) = refused {
+            let allowed = if self.allowed_args.is_empty() {
+                format!("preset {} keeps its own arguments", self.name)
+            } else {
+                format!(
+                    "preset {} allows arguments matching {} (no `..`)",
+                    self.name,
+                    self.allowed_args.join(", ")
+                )
+            };
+            return Err(ConfigError::invalid(
+                "runtime_args",
+                format!("{word:?} is not allowed: {allowed}"),
+            ));
+        }
+        config.runtime_args = runtime_args;
+        Ok(config)
+    }
 }
 
 /// All presets known to the daemon, sorted by name.
@@ -175,6 +227,32 @@ mod tests {
         assert_eq!(time.config.runtime_mcp.as_deref(), Some("mcp-server-time"));
         let fs = presets.get("filesystem").unwrap();
         assert_eq!(fs.config.split_args().unwrap(), ["/tmp"]);
+    }
+
+    #[test]
+    fn presets_keep_their_arguments_unless_they_allow_others() {
+        let presets = Presets::embedded();
+        let fs = presets.get("filesystem").unwrap();
+        let none = BTreeMap::new();
+        let config = fs.configure("/tmp/work".into(), none.clone()).unwrap();
+        assert_eq!(config.split_args().unwrap(), ["/tmp/work"]);
+        for refused in ["/", "/tmp/../etc", "/etc", "/tmp /home"] {
+            let error = fs.configure(refused.into(), none.clone()).unwrap_err();
+            assert!(
+                error.to_string().contains("allows arguments matching"),
+                "{error}"
+            );
+        }
+        let time = presets.get("time").unwrap();
+        let error = time
+            .configure("--local-timezone x".into(), none)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("keeps its own arguments"),
+            "{error}"
+        );
+        let env = BTreeMap::from([("TZ".to_owned(), "UTC".to_owned())]);
+        assert_eq!(time.configure(String::new(), env).unwrap().env["TZ"], "UTC");
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub struct SecurityArgs {
     /// any). Children get their values; the agent never sees them.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_ENV_REFS.map(String::from), env = "MCP_EPHEMERAL_K8S_ALLOW_ENV_REF")]
     pub allow_env_ref: Vec<String>,
+    /// `env` names callers may set although they change what a child runs or where its
+    /// packages come from (`LD_*`, `PATH`, `NODE_OPTIONS`, `npm_config_*`, `UV_*`, …; see
+    /// the README), as patterns. Default: none.
+    #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_ENV")]
+    pub allow_env: Vec<String>,
     /// Kubernetes Secrets that `env` values may reference as `${secret:NAME/KEY}`
     /// (patterns). Default: none.
     #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_SECRET")]
@@ -145,6 +150,7 @@ impl SecurityArgs {
                 env_refs: Some(list("--allow-env-ref", &self.allow_env_ref)?),
                 secrets: Some(list("--allow-secret", &self.allow_secret)?),
             },
+            allowed_env: list("--allow-env", &self.allow_env)?,
             limits: Limits {
                 max_servers: optional(self.max_servers),
                 max_servers_per_session: optional(self.max_servers_per_session),

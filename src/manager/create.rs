@@ -70,6 +70,7 @@ impl SessionManager {
         let mut config = config;
         let trusted = options.preset.as_deref().and_then(|p| self.presets.get(p));
         let trusted = trusted.map(|p| p.config.env.clone()).unwrap_or_default();
+        self.settings.policy.check_env(&config.env, &trusted)?;
         self.settings
             .policy
             .secrets

@@ -8,7 +8,7 @@ mod reaper;
 mod usage;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -136,18 +136,23 @@ impl SessionManager {
         &self.presets
     }
 
-    /// The configuration of preset `name`.
+    /// The configuration of preset `name` with a caller's `runtime_args` and `env` (see
+    /// [`crate::presets::Preset::configure`]).
     ///
     /// # Errors
-    /// [`Error::UnknownPreset`] listing the names that exist.
-    pub fn preset_config(&self, name: &str) -> Result<EphemeralMcpServerConfig> {
-        self.presets
-            .get(name)
-            .map(|p| p.config.clone())
-            .ok_or_else(|| Error::UnknownPreset {
-                name: name.to_owned(),
-                available: self.presets.names(),
-            })
+    /// [`Error::UnknownPreset`] listing the names that exist; [`Error::InvalidInput`] for
+    /// arguments the preset does not allow.
+    pub fn preset_config(
+        &self,
+        name: &str,
+        runtime_args: String,
+        env: BTreeMap<String, String>,
+    ) -> Result<EphemeralMcpServerConfig> {
+        let preset = self.presets.get(name).ok_or_else(|| Error::UnknownPreset {
+            name: name.to_owned(),
+            available: self.presets.names(),
+        })?;
+        preset.configure(runtime_args, env).map_err(Error::from)
     }
 
     /// Stops a server and removes everything created for it.

@@ -15,16 +15,21 @@ pub struct CreateParams {
     /// packages. Required unless `preset` is given.
     #[serde(default)]
     pub runtime_exec: Option<String>,
-    /// The MCP package to run, e.g. `mcp-server-time` or
-    /// `@modelcontextprotocol/server-filesystem`. Required unless `preset` is given.
+    /// The MCP package to run: a registry name with an optional version, e.g.
+    /// `mcp-server-time`, `mcp-server-time@1.2.3` or
+    /// `@modelcontextprotocol/server-filesystem@^2` (never a path, URL or git spec).
+    /// Required unless `preset` is given.
     #[serde(default)]
     pub runtime_mcp: Option<String>,
     /// Arguments for the package, split shell-style, e.g. `/tmp` for the filesystem server.
-    /// With `preset`, replaces the preset's arguments when not empty.
+    /// With `preset`, replaces the preset's arguments when not empty, if the preset allows
+    /// it (`allowed_args` in `list_presets`).
     #[serde(default)]
     pub runtime_args: String,
     /// Environment variables for the server (e.g. API tokens). Values are never echoed
-    /// back. With `preset`, added to the preset's.
+    /// back. With `preset`, added to the preset's. Names that change what runs or where
+    /// packages come from (`LD_*`, `PATH`, `NODE_OPTIONS`, `npm_config_*`, `UV_*`, …) are
+    /// refused unless the operator allows them.
     #[serde(default, deserialize_with = "null_as_default")]
     pub env: BTreeMap<String, String>,
     /// Return only once the server answers MCP (progress is reported meanwhile);

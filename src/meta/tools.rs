@@ -116,14 +116,10 @@ impl MetaServer {
                         "give either preset ({name:?}) or runtime_exec/runtime_mcp, not both"
                     ));
                 }
-                let mut config = self
+                let config = self
                     .manager
-                    .preset_config(&name)
+                    .preset_config(&name, params.runtime_args, params.env)
                     .map_err(|e| e.to_string())?;
-                if !params.runtime_args.is_empty() {
-                    config.runtime_args = params.runtime_args;
-                }
-                config.env.extend(params.env);
                 (config, Some(name))
             }
             None => {

@@ -199,6 +199,7 @@ impl EphemeralMcpServerConfig {
                          (e.g. mcp-server-time) and put options in runtime_args"
                     )));
                 }
+                super::PackageSpec::parse(mcp)?;
                 self.split_args()?;
             }
             (None, None) if self.image == DEFAULT_RUNTIME_IMAGE => {

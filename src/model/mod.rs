@@ -7,6 +7,7 @@ mod invalid;
 mod mount;
 pub mod naming;
 mod ownership;
+mod package;
 mod pattern;
 mod server;
 
@@ -19,6 +20,7 @@ pub use config::{
 pub use invalid::ConfigError;
 pub use mount::{MountInfo, MountState, MountTransport};
 pub use ownership::{LOCAL, Ownership, Principal};
+pub use package::PackageSpec;
 pub use pattern::glob_match;
 pub use server::{
     Condition, DeletedServer, EphemeralMcpServer, Phase, PodStatus, ProcessStatus, ServerStatus,

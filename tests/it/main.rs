@@ -5,6 +5,7 @@
 // protocol versions the daemon serves, so the tests exercise them.
 #![allow(deprecated)]
 
+mod attacks;
 mod bad_input;
 mod benchmark;
 mod bridge;
