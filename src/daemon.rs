@@ -77,11 +77,20 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
         tracing::info!(backend = "kubernetes", %namespace, "children run as Jobs");
         return Ok(SessionManager::new(backend, presets, settings));
     }
-    let backend = LocalBackend::locate().map_err(|source| Error::Backend {
+    let backend = LocalBackend::locate(&config.local).map_err(|source| Error::Backend {
         backend: "local",
         source,
     })?;
-    tracing::info!(backend = "local", "children run as local processes");
+    let sandbox = if backend.sandboxed() {
+        "bubblewrap"
+    } else {
+        "off"
+    };
+    tracing::info!(
+        backend = "local",
+        sandbox,
+        "children run as local processes"
+    );
     Ok(SessionManager::new(backend, presets, settings))
 }
 
@@ -91,6 +100,9 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
 /// # Errors
 /// [`Error`] when the backend, presets or port cannot be set up.
 pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error> {
+    if !crate::process::forbid_inspection() {
+        tracing::warn!("cannot make the daemon non-dumpable; children may read its memory");
+    }
     let manager = Arc::new(manager(&config).await?);
     let tokens = config.guard.tokens.clone();
     match manager

@@ -41,8 +41,9 @@
 //! 11. [`sse`] (the legacy SSE transport, server and client) and [`access`] (the audit log).
 //! 12. [`metrics`]: Prometheus metrics (`/metrics`).
 //! 13. Leaves: [`model`] (configurations, servers, statuses, names, ownership, the
-//!     bridge's events), [`process`] (process groups and signals), [`sync`] (locks that
-//!     survive a panic), [`tls`] (the rustls provider for outgoing HTTPS).
+//!     bridge's events), [`process`] (process groups and signals), [`lines`] (bounded
+//!     lines of a child's output), [`sync`] (locks that survive a panic), [`tls`] (the
+//!     rustls provider for outgoing HTTPS).
 
 pub mod access;
 pub mod backend;
@@ -51,6 +52,7 @@ pub mod config;
 pub mod daemon;
 mod error;
 pub mod http;
+pub mod lines;
 pub mod manager;
 pub mod meta;
 pub mod metrics;

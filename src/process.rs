@@ -36,6 +36,19 @@ pub fn isolate(command: &mut Command, signal: libc::c_int) {
     }
 }
 
+/// Makes this process non-dumpable: processes of the same user (the children) can then
+/// neither attach to it nor read its memory or `/proc/<pid>/environ` (where its tokens
+/// are). Returns whether the kernel agreed.
+pub fn forbid_inspection() -> bool {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_DUMPABLE takes plain integers and has no memory effects.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
 /// Sends `signal` to every process in group `pgid`. A group that no longer exists is fine.
 ///
 /// # Errors

@@ -11,7 +11,7 @@
 use std::{net::SocketAddr, process::Stdio, sync::Arc};
 
 use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncWriteExt, BufReader},
     net::TcpListener,
     process::{Child, ChildStderr, Command},
 };
@@ -20,9 +20,17 @@ use tokio_util::sync::CancellationToken;
 use crate::model::BridgeEvent;
 use crate::{
     http::{self, CorsPolicy, HttpOptions, Readiness},
+    lines::BoundedLines,
     process,
     upstream::{ClientSessions, Forwarder, Upstream, relay_events},
 };
+
+/// The prefix of the bridge's own environment variables, not passed to the command.
+const PRIVATE_ENV_PREFIX: &str = "MCP_EPHEMERAL_K8S_";
+
+/// Longest stderr line passed on, in bytes (the rest of a longer one is dropped unread
+/// into memory).
+const MAX_STDERR_LINE: usize = 16 * 1024;
 
 /// How long to wait for a command that failed `initialize` to exit and flush its stderr.
 const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -207,6 +215,12 @@ fn spawn(command: &[String], program: &str) -> Result<Child, Error> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // The bridge's own settings (its token among them) are not the command's.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with(PRIVATE_ENV_PREFIX) {
+            cmd.env_remove(name);
+        }
+    }
     process::isolate(&mut cmd, libc::SIGKILL);
     cmd.spawn().map_err(|source| Error::Spawn {
         program: program.to_owned(),
@@ -217,9 +231,9 @@ fn spawn(command: &[String], program: &str) -> Result<Child, Error> {
 /// Copies the command's stderr to the bridge's, line by line (the pod log, or the
 /// daemon's log tail).
 async fn forward_stderr(stderr: ChildStderr) {
-    let mut lines = BufReader::new(stderr).lines();
+    let mut lines = BoundedLines::new(BufReader::new(stderr), MAX_STDERR_LINE);
     let mut out = tokio::io::stderr();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let _ = out.write_all(format!("{line}\n").as_bytes()).await;
+    while let Some(line) = lines.next_line().await {
+        let _ = out.write_all(format!("{}\n", line.text).as_bytes()).await;
     }
 }

@@ -9,8 +9,10 @@ use std::{
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod local;
 mod security;
 
+pub use local::LocalArgs;
 pub use security::SecurityArgs;
 
 use crate::{
@@ -170,6 +172,9 @@ pub struct ServeArgs {
     /// Authentication, Host checks, allowlists and limits.
     #[command(flatten)]
     pub security: SecurityArgs,
+    /// The sandbox and environment of local children.
+    #[command(flatten)]
+    pub local: LocalArgs,
     /// Seconds open sessions and children get to finish on SIGTERM.
     #[arg(long, default_value_t = 10, env = "MCP_EPHEMERAL_K8S_SHUTDOWN_GRACE")]
     pub shutdown_grace: u64,
@@ -240,6 +245,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Authentication and Host/Origin checks.
     pub guard: crate::http::Guard,
+    /// How local children are placed and confined.
+    pub local: crate::backend::local::LocalSettings,
     /// Allowlists and limits.
     pub policy: crate::policy::Policy,
     /// Serve `/metrics` without authentication.
@@ -306,8 +313,11 @@ impl ServeConfig {
             .limits
             .max_lifetime
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let secret_files = [&args.security.auth_token_file, &args.security.tokens_file];
+        let hidden = secret_files.into_iter().flatten().cloned().collect();
         Ok(Self {
             guard,
+            local: args.local.settings(hidden),
             policy,
             metrics_open: args.security.metrics_open,
             transport: args.transport,

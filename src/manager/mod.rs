@@ -120,7 +120,7 @@ impl SessionManager {
     /// [`LocalBackend::locate`].
     pub fn local() -> Result<Self> {
         Ok(Self::new(
-            LocalBackend::locate()?,
+            LocalBackend::locate(&crate::backend::local::LocalSettings::default())?,
             Presets::embedded(),
             ManagerSettings::default(),
         ))

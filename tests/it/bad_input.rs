@@ -48,17 +48,16 @@ fn marker() -> String {
 }
 
 #[tokio::test]
-async fn an_unknown_runtime_fails_with_the_reason_from_the_bridge() {
+async fn an_unknown_runtime_is_named_with_how_to_install_it() {
     let daemon = Process::daemon(&["--allow-runtime", "no-such-runtime-xyz"]).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let args = json!({"runtime_exec": "no-such-runtime-xyz", "runtime_mcp": "pkg"});
     let error = call_err(&meta, "create_mcp_server", args).await;
-    assert!(error.contains("MCP job error"), "{error}");
     assert!(
-        error.contains("cannot start \"no-such-runtime-xyz\""),
+        error.contains("cannot find \"no-such-runtime-xyz\" on the daemon's PATH"),
         "{error}"
     );
-    assert!(error.contains("installed and on PATH"), "{error}");
+    assert!(error.contains("uvx comes with uv"), "{error}");
     assert_eq!(
         text(&call(&meta, "list_mcp_servers", json!({})).await),
         "[]"

@@ -52,7 +52,13 @@ async fn a_created_child_is_reachable_and_deleting_it_leaves_no_process() {
 
     let deleted = call_ok(&meta, "delete_mcp_server", json!({"job_name": job_name})).await;
     assert_eq!(deleted["job_name"], job_name);
-    assert_eq!(deleted["removed"].as_array().unwrap().len(), 2, "{deleted}");
+    let removed = deleted["removed"].as_array().unwrap();
+    assert_eq!(removed.len(), 3, "bridge, MCP server, home: {deleted}");
+    let home = removed[2]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("home directory ");
+    assert!(!std::path::Path::new(home).exists(), "{home} is left");
     assert_groups_gone(&groups).await;
     assert_eq!(
         text(&call(&meta, "list_mcp_servers", json!({})).await),

@@ -12,15 +12,16 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncBufReadExt, BufReader},
+    io::BufReader,
     process::Command,
     sync::{broadcast, watch},
 };
 
+use super::ChildPlace;
 use crate::{
     error::{Error, Result},
-    model::BridgeEvent,
-    model::unix_now,
+    lines::{BoundedLines, Line},
+    model::{BridgeEvent, REDACTED, unix_now},
     process,
 };
 
@@ -28,12 +29,15 @@ use crate::{
 pub const LOG_TAIL_LINES: usize = 40;
 
 /// Longest stderr line kept, in bytes; longer lines are cut (a minified stack trace
-/// should not fill the tail).
+/// should not fill the tail) and the rest is never held.
 const MAX_LINE_BYTES: usize = 512;
 
-/// Environment variables not passed to children: the daemon's own settings (its auth
-/// token among them).
-const PRIVATE_ENV_PREFIX: &str = "MCP_EPHEMERAL_K8S_";
+/// Longest bridge event line read from stdout (events are short JSON objects).
+const MAX_EVENT_BYTES: usize = 4096;
+
+/// Shorter `env` values are not redacted from the log tail: a `1` or `true` would
+/// blank out every digit and word of it.
+const MIN_SECRET_LEN: usize = 6;
 
 /// Where a child is in its life, as the daemon has seen it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +82,10 @@ pub struct LocalChild {
     child_pid: AtomicU32,
     /// When it was started (Unix seconds).
     pub started_at: u64,
+    /// Its home and working directory.
+    pub home: std::path::PathBuf,
+    /// Values that must not appear in its log tail or progress (its `env` values).
+    secrets: Vec<String>,
     state: watch::Sender<ChildState>,
     /// Every stderr line, for whoever is waiting (progress reports).
     lines: broadcast::Sender<String>,
@@ -86,27 +94,27 @@ pub struct LocalChild {
 }
 
 impl LocalChild {
-    /// Starts `exe bridge …` with `env` added to the daemon's environment (minus its
-    /// private settings). Returns once the process exists; its output is followed by
-    /// background tasks.
+    /// Starts `exe bridge …` in `place`: its home as working directory and its
+    /// environment only (nothing else of the daemon's). `secrets` are replaced by
+    /// [`REDACTED`] in what it writes on stderr. Returns once the process exists; its
+    /// output is followed by background tasks.
     pub fn spawn(
         name: &str,
         exe: &Path,
         bridge_args: &[String],
-        env: &std::collections::BTreeMap<String, String>,
+        place: ChildPlace,
+        secrets: &[String],
     ) -> Result<std::sync::Arc<Self>> {
         let mut command = Command::new(exe);
         command
             .args(bridge_args)
+            .current_dir(&place.home)
+            .env_clear()
+            .envs(&place.env)
+            .env(crate::model::LOG_ENV, "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with(PRIVATE_ENV_PREFIX) {
-                command.env_remove(key);
-            }
-        }
-        command.envs(env).env(crate::model::LOG_ENV, "warn");
         // SIGTERM, not SIGKILL: the bridge stops its MCP server's process group on SIGTERM.
         process::isolate(&mut command, libc::SIGTERM);
         let mut process = command
@@ -118,6 +126,12 @@ impl LocalChild {
             pid,
             child_pid: AtomicU32::new(0),
             started_at: unix_now(),
+            home: place.home,
+            secrets: secrets
+                .iter()
+                .filter(|s| s.len() >= MIN_SECRET_LEN)
+                .cloned()
+                .collect(),
             state: watch::Sender::new(ChildState::Starting),
             lines: broadcast::Sender::new(64),
             tail: Mutex::new(VecDeque::with_capacity(LOG_TAIL_LINES)),
@@ -146,8 +160,8 @@ impl LocalChild {
     }
 
     async fn follow_events(self: std::sync::Arc<Self>, stdout: tokio::process::ChildStdout) {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
+        let mut lines = BoundedLines::new(BufReader::new(stdout), MAX_EVENT_BYTES);
+        while let Some(Line { text: line, .. }) = lines.next_line().await {
             match BridgeEvent::parse(&line) {
                 Some(BridgeEvent::Listening { addr }) => {
                     self.state.send_if_modified(|state| {
@@ -182,16 +196,9 @@ impl LocalChild {
         stderr: tokio::process::ChildStderr,
         span: tracing::Span,
     ) {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(mut line)) = lines.next_line().await {
-            if line.len() > MAX_LINE_BYTES {
-                let mut cut = MAX_LINE_BYTES;
-                while !line.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                line.truncate(cut);
-                line.push('…');
-            }
+        let mut lines = BoundedLines::new(BufReader::new(stderr), MAX_LINE_BYTES);
+        while let Some(Line { text, .. }) = lines.next_line().await {
+            let line = self.redact(text);
             span.in_scope(|| tracing::debug!(%line, "stderr"));
             {
                 let mut tail = crate::sync::lock(&self.tail);
@@ -202,6 +209,16 @@ impl LocalChild {
             }
             let _ = self.lines.send(line);
         }
+    }
+
+    /// `line` with every secret replaced by [`REDACTED`].
+    fn redact(&self, mut line: String) -> String {
+        for secret in &self.secrets {
+            if line.contains(secret.as_str()) {
+                line = line.replace(secret.as_str(), REDACTED);
+            }
+        }
+        line
     }
 
     /// The current state.

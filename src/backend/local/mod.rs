@@ -6,6 +6,7 @@
 //! parent-death signal, so they stop with the daemon even if it is killed.
 
 mod child;
+mod sandbox;
 
 use std::{
     collections::HashMap,
@@ -22,6 +23,7 @@ use crate::{
     model::{EphemeralMcpServerConfig, Phase, ProcessStatus, ServerStatus, rfc3339},
 };
 pub use child::{ChildState, LOG_TAIL_LINES, LocalChild};
+pub use sandbox::{ChildPlace, LocalSettings, PASSED_ENV, Sandbox, SandboxMode};
 
 /// How long a bridge may take to bind its port and start its command. Both are local and
 /// take milliseconds; this only guards against a wedged machine.
@@ -40,17 +42,28 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 pub struct LocalBackend {
     /// The binary that provides the `bridge` subcommand (normally this very executable).
     exe: PathBuf,
+    /// Where children live and how they are confined.
+    sandbox: Sandbox,
     /// Children by name. A std mutex: held only to insert, remove or clone an entry.
     children: Mutex<HashMap<String, Arc<LocalChild>>>,
 }
 
 impl LocalBackend {
-    /// A backend whose children run `exe bridge …`.
-    pub fn new(exe: PathBuf) -> Self {
-        Self {
+    /// A backend whose children run `exe bridge …`, placed and confined per `settings`.
+    ///
+    /// # Errors
+    /// As [`Sandbox::prepare`].
+    pub fn new(exe: PathBuf, settings: &LocalSettings) -> Result<Self> {
+        Ok(Self {
             exe,
+            sandbox: Sandbox::prepare(settings)?,
             children: Mutex::default(),
-        }
+        })
+    }
+
+    /// Whether children run in the bubblewrap sandbox.
+    pub fn sandboxed(&self) -> bool {
+        self.sandbox.is_on()
     }
 
     /// A backend using the `mcp-ephemeral-k8s` binary as the bridge: the path in
@@ -59,16 +72,21 @@ impl LocalBackend {
     /// examples and tests), else one on `PATH`.
     ///
     /// # Errors
-    /// [`Error::ServerCreation`] saying how to provide the binary when none is found.
-    pub fn locate() -> Result<Self> {
+    /// [`Error::ServerCreation`] saying how to provide the binary when none is found; as
+    /// [`Self::new`].
+    pub fn locate(settings: &LocalSettings) -> Result<Self> {
+        Self::new(Self::bridge_binary()?, settings)
+    }
+
+    fn bridge_binary() -> Result<PathBuf> {
         if let Some(path) = std::env::var_os(BRIDGE_BIN_ENV) {
-            return Ok(Self::new(path.into()));
+            return Ok(path.into());
         }
         let current = std::env::current_exe().ok();
         if let Some(exe) = &current
             && exe.file_name().is_some_and(|n| n == BRIDGE_BIN)
         {
-            return Ok(Self::new(exe.clone()));
+            return Ok(exe.clone());
         }
         let near = current
             .iter()
@@ -80,7 +98,6 @@ impl LocalBackend {
             .map(|dir| dir.join(BRIDGE_BIN));
         near.chain(on_path)
             .find(|candidate| candidate.is_file())
-            .map(Self::new)
             .ok_or_else(|| {
                 Error::ServerCreation(format!(
                     "the local backend needs the {BRIDGE_BIN} binary as the bridge; install it \
@@ -117,10 +134,10 @@ impl Backend for LocalBackend {
         &self,
         job_name: &str,
         config: &EphemeralMcpServerConfig,
-        _meta: &super::ChildMeta,
+        meta: &super::ChildMeta,
         progress: &Progress,
     ) -> Result<Endpoints> {
-        let args = config.bridge_args("127.0.0.1", 0)?.ok_or_else(|| {
+        let mut args = config.bridge_args("127.0.0.1", 0)?.ok_or_else(|| {
             Error::InvalidRuntime(
                 "the local backend runs packages: give runtime_exec and runtime_mcp (or a preset); \
                  image-only servers need the Kubernetes backend"
@@ -140,8 +157,26 @@ impl Backend for LocalBackend {
                 ),
             ));
         }
+        let exec = config.runtime_exec.as_deref().unwrap_or_default();
+        let place =
+            self.sandbox
+                .place(job_name, meta.ownership.owner.as_deref(), exec, &config.env)?;
+        let home = place.home.clone();
+        // The command starts after `--`; the sandbox goes in front of it.
+        let command_at = args
+            .iter()
+            .position(|a| a == "--")
+            .map_or(args.len(), |i| i + 1);
+        args.splice(command_at..command_at, place.wrap.iter().cloned());
         progress.report(format!("starting {}", config.command_line()));
-        let child = LocalChild::spawn(job_name, &self.exe, &args, &config.env)?;
+        let secrets: Vec<String> = config.env.values().cloned().collect();
+        let child = match LocalChild::spawn(job_name, &self.exe, &args, place, &secrets) {
+            Ok(child) => child,
+            Err(error) => {
+                self.sandbox.remove(&home);
+                return Err(error);
+            }
+        };
         crate::sync::lock(&self.children).insert(job_name.to_owned(), child.clone());
 
         // Wait until the bridge has bound its port and started the command (or failed to).
@@ -264,7 +299,12 @@ impl Backend for LocalBackend {
         let child = crate::sync::lock(&self.children).remove(job_name);
         match child {
             // Stopping is quick and local, so it always completes before returning.
-            Some(child) => Ok(child.stop(STOP_GRACE).await),
+            Some(child) => {
+                let mut removed = child.stop(STOP_GRACE).await;
+                self.sandbox.remove(&child.home);
+                removed.push(format!("home directory {}", child.home.display()));
+                Ok(removed)
+            }
             None => Ok(Vec::new()),
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Run with `mcp-test-server serve [--fail-init MSG] [--delay-ms N] [--extra-tool NAME] [args…]`.
 //! Tools: `echo`, `add`, `slow` (progress, cancellable), `cancelled` (how many `slow` calls
-//! were cancelled), `env`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
+//! were cancelled), `env`, `environment`, `read_file`, `eprint`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
 //! `roots` (asks the client for its roots), `log` (sends a log message), `touch` (sends
 //! `resources/updated`), `add_tool` (adds a tool and sends `tools/list_changed`).
 //! Resources `test://greeting` (text) and `test://blob` (bytes 0..=255); template
@@ -72,6 +72,12 @@ struct Slow {
 struct Name {
     /// An environment variable name.
     name: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Path {
+    /// A file's path.
+    path: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -208,6 +214,28 @@ impl TestServer {
     #[tool(description = "The value of an environment variable")]
     async fn env(&self, Parameters(Name { name }): Parameters<Name>) -> Result<String, String> {
         std::env::var(&name).map_err(|_| format!("{name} is not set"))
+    }
+
+    #[tool(description = "The contents of a file (what a sandboxed child can read)")]
+    async fn read_file(
+        &self,
+        Parameters(Path { path }): Parameters<Path>,
+    ) -> Result<String, String> {
+        std::fs::read(&path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .map_err(|e| format!("cannot read {path}: {e}"))
+    }
+
+    #[tool(description = "Write a line to stderr")]
+    async fn eprint(&self, Parameters(Text { text }): Parameters<Text>) -> String {
+        eprintln!("{text}");
+        "written".into()
+    }
+
+    #[tool(description = "The whole environment, as a JSON object")]
+    async fn environment(&self) -> String {
+        let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        serde_json::to_string(&env).unwrap_or_default()
     }
 
     #[tool(description = "The command-line arguments after `serve`, as a JSON array")]

@@ -72,3 +72,23 @@ async fn presets_keep_their_arguments_unless_they_declare_which_may_change() {
     let args = json!({"preset": "time", "runtime_args": "--local-timezone UTC"});
     refused(&meta, args, "preset time keeps its own arguments").await;
 }
+
+#[tokio::test]
+async fn debug_logging_prints_no_env_value_nor_what_a_child_echoes_of_it() {
+    const VALUE: &str = "literal-api-key-0123456789";
+    let daemon = Process::daemon_with_env(&[], &[("MCP_EPHEMERAL_K8S_LOG", "debug")]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let mut args = test_server("");
+    args["env"] = json!({"API_KEY": VALUE});
+    let (server, _) = create_ready(&meta, args).await;
+    let job_name = server["job_name"].as_str().unwrap();
+    let mount = json!({"job_name": job_name, "name": "t"});
+    call_ok(&meta, "mount_mcp_server", mount).await;
+    call_ok(&meta, "t_eprint", json!({"text": format!("key={VALUE}")})).await;
+    eventually("the echo is logged", || {
+        daemon.log_text().contains("key=<redacted>")
+    })
+    .await;
+    let logs = daemon.log_text();
+    assert!(!logs.contains(VALUE), "{logs}");
+}

@@ -2,3 +2,4 @@
 //! through once, now refused with an error that names the fix, and nothing left behind.
 
 mod children;
+mod sandbox;

@@ -380,8 +380,13 @@ pub struct TempFile(std::path::PathBuf);
 impl TempFile {
     /// A new file holding `contents`.
     pub fn with(contents: &str) -> Self {
+        Self::with_in(&std::env::temp_dir(), contents)
+    }
+
+    /// A new file in `dir` holding `contents`.
+    pub fn with_in(dir: &std::path::Path, contents: &str) -> Self {
         let unique = uuid::Uuid::new_v4().simple().to_string();
-        let path = std::env::temp_dir().join(format!("mcp-ephemeral-k8s-it-{unique}"));
+        let path = dir.join(format!("mcp-ephemeral-k8s-it-{unique}"));
         std::fs::write(&path, contents).unwrap();
         Self(path)
     }
