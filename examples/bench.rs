@@ -23,7 +23,9 @@ use rmcp::{
     RoleClient, ServiceExt,
     model::{CallToolRequestParams, ClientConfig},
     service::RunningService,
-    transport::StreamableHttpClientTransport,
+    transport::{
+        StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
+    },
 };
 use serde_json::{Value, json};
 use tokio::{
@@ -121,9 +123,9 @@ async fn main() -> Result<()> {
             for &(client, raw) in clients {
                 for sessions in CONCURRENCY {
                     let stats = if raw {
-                        load_raw(url, tool, arguments, sessions, duration).await?
+                        load_raw(url, None, tool, arguments, sessions, duration).await?
                     } else {
-                        load(url, tool, arguments, sessions, duration).await?
+                        load(url, None, tool, arguments, sessions, duration).await?
                     };
                     println!(
                         "| {label} | {client} | {sessions} | {} | {:.0} | {:.3} | {:.3} |",
@@ -164,15 +166,15 @@ async fn main() -> Result<()> {
 /// Proxied calls through a mount against direct calls to the same child, side by side:
 /// for each mount transport, a child (the repo's test server) created and mounted on the
 /// daemon, then its `echo` called directly and as `<mount>_echo` on the meta-server; with
-/// the CPU time the daemon (`daemon_pid`) spent per mounted call. Returns the URL of the
-/// first child (served over streamable HTTP) and the daemon's CPU per call by sessions on
+/// the CPU time the daemon (`daemon_pid`) spent per mounted call. Returns the URL and
+/// `Authorization` value of the first child (served over streamable HTTP) and the daemon's CPU per call by sessions on
 /// its mount with raw HTTP clients.
 async fn mount_overhead(
     meta_url: &str,
     test_server: &str,
     daemon_pid: u32,
     duration: Duration,
-) -> Result<(String, Vec<(usize, f64)>)> {
+) -> Result<((String, Option<String>), Vec<(usize, f64)>)> {
     let meta = client_config()
         .serve(StreamableHttpClientTransport::from_uri(meta_url.to_owned()))
         .await?;
@@ -188,7 +190,8 @@ async fn mount_overhead(
             json!({"runtime_exec": test_server, "runtime_mcp": "serve", "wait_for_ready": true});
         let server = call_tool(&meta, "create_mcp_server", create).await?;
         let child_url = server["url"].as_str().context("url")?.to_owned();
-        first_child.get_or_insert_with(|| child_url.clone());
+        let child_auth = server["authorization"].as_str().map(str::to_owned);
+        first_child.get_or_insert_with(|| (child_url.clone(), child_auth.clone()));
         let request =
             json!({"job_name": server["job_name"], "name": mount, "transport": transport});
         call_tool(&meta, "mount_mcp_server", request).await?;
@@ -196,20 +199,25 @@ async fn mount_overhead(
         let arguments = json!({"text": "hello"});
         for (client, raw) in [("raw HTTP", true), ("rmcp", false)] {
             for sessions in CONCURRENCY {
-                let run = |url: &str, tool: &str| {
-                    let (url, tool, arguments) =
-                        (url.to_owned(), tool.to_owned(), arguments.clone());
+                let run = |url: &str, auth: Option<&str>, tool: &str| {
+                    let (url, auth, tool, arguments) = (
+                        url.to_owned(),
+                        auth.map(str::to_owned),
+                        tool.to_owned(),
+                        arguments.clone(),
+                    );
                     async move {
+                        let auth = auth.as_deref();
                         if raw {
-                            load_raw(&url, &tool, &arguments, sessions, duration).await
+                            load_raw(&url, auth, &tool, &arguments, sessions, duration).await
                         } else {
-                            load(&url, &tool, &arguments, sessions, duration).await
+                            load(&url, auth, &tool, &arguments, sessions, duration).await
                         }
                     }
                 };
-                let direct = run(&child_url, "echo").await?;
+                let direct = run(&child_url, child_auth.as_deref(), "echo").await?;
                 let (mounted, cpu_per_call) =
-                    with_cpu(&[daemon_pid], run(meta_url, &mounted_tool)).await?;
+                    with_cpu(&[daemon_pid], run(meta_url, None, &mounted_tool)).await?;
                 if raw && transport == "streamable-http" {
                     raw_http_cpu.push((sessions, cpu_per_call));
                 }
@@ -239,7 +247,7 @@ async fn mount_overhead(
 /// mounted call (`mounted_cpu`, by sessions) over nginx's.
 async fn hop_floor(
     bin_dir: &Path,
-    child_url: &str,
+    (child_url, child_auth): &(String, Option<String>),
     duration: Duration,
     mounted_cpu: &[(usize, f64)],
 ) -> Result<()> {
@@ -257,12 +265,13 @@ async fn hop_floor(
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for sessions in CONCURRENCY {
-        let direct = load_raw(child_url, "echo", &arguments, sessions, duration).await?;
-        let hopped = load_raw(&hop_url, "echo", &arguments, sessions, duration);
+        let auth = child_auth.as_deref();
+        let direct = load_raw(child_url, auth, "echo", &arguments, sessions, duration).await?;
+        let hopped = load_raw(&hop_url, auth, "echo", &arguments, sessions, duration);
         let (hopped, hop_cpu) = with_cpu(&[hop_pid], hopped).await?;
         let (nginx_cells, ratio) = match &nginx {
             Some(nginx) => {
-                let proxied = load_raw(&nginx.url, "echo", &arguments, sessions, duration);
+                let proxied = load_raw(&nginx.url, auth, "echo", &arguments, sessions, duration);
                 let (proxied, nginx_cpu) = with_cpu(&nginx.pids()?, proxied).await?;
                 let mounted = mounted_cpu.iter().find(|(s, _)| *s == sessions);
                 // CPU time comes in 10 ms ticks: a short run may show none.
@@ -421,6 +430,7 @@ struct Stats {
 /// as little client overhead as possible.
 async fn load_raw(
     url: &str,
+    auth: Option<&str>,
     tool: &str,
     arguments: &Value,
     sessions: usize,
@@ -434,6 +444,7 @@ async fn load_raw(
             .pool_max_idle_per_host(1)
             .build()?;
         let url = url.to_owned();
+        let auth = auth.map(str::to_owned);
         let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}).to_string();
         tasks.push(tokio::spawn(async move {
             let post = |body: String, session: Option<String>| {
@@ -443,6 +454,9 @@ async fn load_raw(
                     .header("accept", "application/json, text/event-stream")
                     .header("mcp-protocol-version", "2025-11-25")
                     .body(body);
+                if let Some(auth) = &auth {
+                    request = request.header("authorization", auth);
+                }
                 if let Some(session) = session {
                     request = request.header("mcp-session-id", session);
                 }
@@ -477,6 +491,7 @@ async fn load_raw(
 /// `sessions` rmcp clients each calling `tool` back to back for `duration`.
 async fn load(
     url: &str,
+    auth: Option<&str>,
     tool: &str,
     arguments: &Value,
     sessions: usize,
@@ -485,10 +500,19 @@ async fn load(
     let mut clients = Vec::with_capacity(sessions);
     for _ in 0..sessions {
         let client = if let Some(sse) = url.strip_suffix("#sse") {
-            let transport = SseClientTransport::connect(sse).await?;
+            let mut headers = reqwest::header::HeaderMap::new();
+            if let Some(auth) = auth {
+                headers.insert(reqwest::header::AUTHORIZATION, auth.parse()?);
+            }
+            let transport =
+                SseClientTransport::connect_with(reqwest::Client::new(), sse, headers).await?;
             client_config().into_dyn().serve(transport).await
         } else {
-            let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
+            let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+            if let Some(auth) = auth {
+                config = config.auth_header(auth.trim_start_matches("Bearer "));
+            }
+            let transport = StreamableHttpClientTransport::from_config(config);
             client_config().into_dyn().serve(transport).await
         };
         clients.push(client.context("initialize")?);

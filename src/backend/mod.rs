@@ -49,6 +49,8 @@ pub struct Endpoints {
     pub url: String,
     /// Legacy SSE endpoint (`…/sse`).
     pub sse_url: String,
+    /// The `Authorization` header value the endpoints demand, if they demand one.
+    pub authorization: Option<String>,
 }
 
 impl Endpoints {
@@ -58,6 +60,7 @@ impl Endpoints {
         Self {
             url: format!("{base}/mcp"),
             sse_url: format!("{base}/sse"),
+            authorization: None,
         }
     }
 }

@@ -46,6 +46,9 @@ pub struct BridgeOptions {
     pub max_body_bytes: usize,
     /// The stdio MCP server's command line: program, then arguments.
     pub command: Vec<String>,
+    /// The token every client must send (`Authorization: Bearer <token>`); `None` serves
+    /// anyone who reaches the port.
+    pub token: Option<String>,
 }
 
 /// Why the bridge could not run.
@@ -115,6 +118,12 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     http.cors = options.cors.clone();
     http.guard.origins = options.cors.clone();
     http.max_body_bytes = options.max_body_bytes;
+    if let Some(token) = &options.token {
+        http.guard.tokens = http::Tokens::new(vec![(
+            crate::model::Principal::new("daemon"),
+            token.clone(),
+        )]);
+    }
     let slot = upstream_slot.clone();
     let factory_sessions = sessions.clone();
     let factory = move || {

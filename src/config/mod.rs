@@ -364,6 +364,9 @@ impl BridgeArgs {
             cors,
             max_body_bytes: self.max_body_bytes,
             command: self.command.clone(),
+            token: std::env::var(crate::model::BRIDGE_TOKEN_ENV)
+                .ok()
+                .filter(|t| !t.is_empty()),
         })
     }
 }

@@ -121,6 +121,7 @@ impl SessionManager {
             config: config.redacted(),
             url: endpoints.url,
             sse_url: endpoints.sse_url,
+            authorization: endpoints.authorization,
             backend: self.backend.kind().to_owned(),
             namespace: self.backend.namespace().map(str::to_owned),
             preset: options.preset,

@@ -192,14 +192,18 @@ impl SessionManager {
     /// # Errors
     /// [`Error::JobNotFound`] for a name this manager does not know.
     pub async fn get_mcp_server_status(&self, job_name: &str) -> Result<ServerStatus> {
-        if !self.lock().contains_key(job_name) {
-            return Err(Error::JobNotFound {
-                job_name: job_name.to_owned(),
-            });
-        }
+        let authorization = match self.lock().get(job_name) {
+            Some(server) => server.authorization.clone(),
+            None => {
+                return Err(Error::JobNotFound {
+                    job_name: job_name.to_owned(),
+                });
+            }
+        };
         self.usage.touch(job_name);
         let mut status = self.backend.status(job_name).await?;
         status.mount = self.mounts.of_job(job_name);
+        status.authorization = authorization;
         Ok(status)
     }
 

@@ -44,7 +44,7 @@ impl SessionManager {
         let connector = self
             .backend
             .connector(job_name, transport)?
-            .unwrap_or_else(|| url_connector(url.clone(), transport));
+            .unwrap_or_else(|| url_connector(url.clone(), transport, server.authorization.clone()));
         let request = MountRequest {
             name,
             job_name: Some(job_name.to_owned()),
@@ -94,7 +94,7 @@ impl SessionManager {
             url: url.to_owned(),
             transport,
             ownership,
-            connector: url_connector(url.to_owned(), transport),
+            connector: url_connector(url.to_owned(), transport, None),
         };
         Ok(self.mounts.mount(request).await?)
     }

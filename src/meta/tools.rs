@@ -96,7 +96,13 @@ impl MetaServer {
     async fn list_mcp_servers(&self, context: RequestContext<RoleServer>) -> CallToolResult {
         let who = principal(&context);
         let servers = self.manager.list_mcp_servers().into_iter();
-        list_result(servers.filter(|s| s.ownership.allows(&who)).collect())
+        let visible = servers.filter(|s| s.ownership.allows(&who));
+        // A child's token is for its owner, through create and status only.
+        let listed = visible.map(|s| EphemeralMcpServer {
+            authorization: None,
+            ..s
+        });
+        list_result(listed.collect())
     }
 
     /// Starts a server.
@@ -195,7 +201,10 @@ impl MetaServer {
             .delete_mcp_server(&job_name, params.wait_for_deletion)
             .await;
         self.audited(&who, Action::Delete, &job_name, deleted)
-            .map(Json)
+            .map(|mut deleted| {
+                deleted.server.authorization = None;
+                Json(deleted)
+            })
     }
 
     /// Reports a server's state.
@@ -209,12 +218,17 @@ impl MetaServer {
         context: RequestContext<RoleServer>,
     ) -> Result<Json<ServerStatus>, String> {
         let job_name = require("job_name", &params.job_name, JOB_NAME_HINT)?;
-        self.authorize(&principal(&context), Action::Status, &job_name)?;
-        self.manager
+        let who = principal(&context);
+        let ownership = self.authorize(&who, Action::Status, &job_name)?.ownership;
+        let mut status = self
+            .manager
             .get_mcp_server_status(&job_name)
             .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if !ownership.is_owner(&who) {
+            status.authorization = None;
+        }
+        Ok(Json(status))
     }
 
     /// Mounts a server's tools, resources and prompts here.
@@ -238,6 +252,7 @@ impl MetaServer {
                     .await;
                 let (mut server, mount) = self.audited(&who, Action::Mount, &job_name, mounted)?;
                 server.mount = None;
+                server.authorization = None;
                 Ok(Json(MountOutput {
                     server: Some(server),
                     mount,

@@ -30,3 +30,13 @@ pub use server::{
 /// The environment variable holding the log filter (`info`, `debug`,
 /// `mcp_ephemeral_k8s=trace`…); `RUST_LOG` is read when it is unset.
 pub const LOG_ENV: &str = "MCP_EPHEMERAL_K8S_LOG";
+
+/// The environment variable that gives a bridge the token it demands of every client
+/// (out of band: a command line is visible to every user of the machine).
+pub const BRIDGE_TOKEN_ENV: &str = "MCP_EPHEMERAL_K8S_BRIDGE_TOKEN";
+
+/// A new random token (256 bits, hex), for a child's bridge.
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

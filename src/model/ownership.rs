@@ -108,6 +108,16 @@ impl Ownership {
                 .as_deref()
                 .is_none_or(|owner| owner == principal.name())
     }
+
+    /// Whether `principal` owns it (or is the operator, or it has no owner): sharing lets
+    /// others use a child, but only its owner learns its token.
+    pub fn is_owner(&self, principal: &Principal) -> bool {
+        principal.is_operator()
+            || self
+                .owner
+                .as_deref()
+                .is_none_or(|owner| owner == principal.name())
+    }
 }
 
 #[cfg(test)]
@@ -121,6 +131,8 @@ mod tests {
         assert!(private.allows(&alice));
         assert!(!private.allows(&bob));
         assert!(Ownership::of(&alice, true).allows(&bob));
+        assert!(!Ownership::of(&alice, true).is_owner(&bob));
+        assert!(Ownership::of(&alice, true).is_owner(&alice));
         assert!(
             Ownership::default().allows(&bob),
             "library-made children have no owner"

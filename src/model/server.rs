@@ -18,6 +18,11 @@ pub struct EphemeralMcpServer {
     pub url: String,
     /// Its legacy SSE endpoint (`…/sse`), for 2024-11-05 clients.
     pub sse_url: String,
+    /// The `Authorization` header value a client must send to `url` and `sse_url`: each
+    /// child demands a token of its own. Shown to its owner only (`create_mcp_server`,
+    /// `get_mcp_server_status`), never listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
     /// Which backend runs it: `local` or `kubernetes`.
     pub backend: String,
     /// The Kubernetes namespace it runs in (Kubernetes backend only).
@@ -79,6 +84,10 @@ pub struct ServerStatus {
     pub start_time: Option<String>,
     /// Its endpoints, as in [`EphemeralMcpServer`].
     pub url: String,
+    /// The `Authorization` header value its endpoints demand, for its owner only (as in
+    /// [`EphemeralMcpServer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
     /// Its pods (Kubernetes backend).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pods: Vec<PodStatus>,

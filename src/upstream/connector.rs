@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
+use http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
 use rmcp::service::ClientInitializeError;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -27,6 +28,9 @@ pub enum UpstreamError {
     /// The legacy SSE stream could not be opened.
     #[error("{0}")]
     Sse(#[from] SseClientError),
+    /// The HTTP client could not be made (no TLS roots, say).
+    #[error("cannot make an HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
     /// No session within the time allowed.
     #[error("no MCP session {path}within {within:?}")]
     Timeout {
@@ -51,26 +55,50 @@ pub type Connected = (Upstream, UnboundedReceiver<UpstreamEvent>);
 pub type Connector =
     Arc<dyn Fn() -> BoxFuture<'static, Result<Connected, UpstreamError>> + Send + Sync>;
 
-/// A connector that opens `url` over `transport`.
-pub fn url_connector(url: String, transport: MountTransport) -> Connector {
+/// A connector that opens `url` over `transport`, sending `authorization` (a header
+/// value, e.g. a child's `Bearer …`) on every request when given.
+pub fn url_connector(
+    url: String,
+    transport: MountTransport,
+    authorization: Option<String>,
+) -> Connector {
     Arc::new(move || {
         let url = url.clone();
-        Box::pin(async move { connect(&url, transport).await })
+        let authorization = authorization.clone();
+        Box::pin(async move { connect(&url, transport, authorization.as_deref()).await })
     })
 }
 
-/// Opens a client session to `url` and completes `initialize`, within [`CONNECT_TIMEOUT`].
+/// Opens a client session to `url` and completes `initialize`, within [`CONNECT_TIMEOUT`],
+/// sending `authorization` on every request when given. Redirects are not followed: a
+/// server must not send the daemon (and what it posts) elsewhere.
 ///
 /// # Errors
 /// [`UpstreamError`] saying why (unreachable, not MCP, timed out).
-pub async fn connect(url: &str, transport: MountTransport) -> Result<Connected, UpstreamError> {
+pub async fn connect(
+    url: &str,
+    transport: MountTransport,
+    authorization: Option<&str>,
+) -> Result<Connected, UpstreamError> {
     crate::tls::install_crypto_provider();
+    let mut headers = HeaderMap::new();
+    if let Some(value) = authorization.and_then(|v| HeaderValue::from_str(v).ok()) {
+        let mut value = value;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+    }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .map_err(UpstreamError::Client)?;
     let attempt = async {
         match transport {
-            MountTransport::StreamableHttp => {
-                Upstream::connect_http(reqwest::Client::new(), url.into()).await
+            MountTransport::StreamableHttp => Upstream::connect_http(http, url.into()).await,
+            MountTransport::Sse => {
+                let transport = SseClientTransport::connect_with(http, url, HeaderMap::new());
+                Upstream::connect(transport.await?).await
             }
-            MountTransport::Sse => Upstream::connect(SseClientTransport::connect(url).await?).await,
         }
     };
     within(CONNECT_TIMEOUT, "", attempt).await

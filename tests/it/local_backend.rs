@@ -20,7 +20,7 @@ async fn a_created_child_is_reachable_and_deleting_it_leaves_no_process() {
     assert!(!server.to_string().contains("s3cret-value"));
 
     // A direct client to the returned endpoints reaches the child.
-    let child = http_client(server["url"].as_str().unwrap()).await;
+    let child = child_client(&server, false).await;
     let tools = tool_names(&child).await;
     assert!(tools.contains(&"echo".to_owned()), "{tools:?}");
     // runtime_args reach the package, split shell-style (the Python original lost them).
@@ -30,7 +30,7 @@ async fn a_created_child_is_reachable_and_deleting_it_leaves_no_process() {
         text(&call(&child, "env", json!({"name": "GREETING"})).await),
         "s3cret-value"
     );
-    let legacy = sse_client(server["sse_url"].as_str().unwrap()).await;
+    let legacy = child_client(&server, true).await;
     assert_eq!(
         text(&call(&legacy, "echo", json!({"text": "over sse"})).await),
         "over sse"
@@ -183,7 +183,7 @@ async fn presets_create_servers_with_their_configuration() {
     let args = json!({"preset": "echo", "env": {"EXTRA": "1"}, "wait_for_ready": true});
     let server = call_ok(&meta, "create_mcp_server", args).await;
     assert_eq!(server["preset"], "echo");
-    let child = http_client(server["url"].as_str().unwrap()).await;
+    let child = child_client(&server, false).await;
     assert_eq!(
         text(&call(&child, "args", json!({})).await),
         r#"["from-preset"]"#

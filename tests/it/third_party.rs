@@ -18,7 +18,7 @@ async fn create_call_delete(
     let (server, groups) = create_ready(&meta, args).await;
     let job_name = server["job_name"].as_str().unwrap().to_owned();
 
-    let child = http_client(server["url"].as_str().unwrap()).await;
+    let child = child_client(&server, false).await;
     let tools = tool_names(&child).await;
     assert!(tools.iter().any(|t| t == tool), "{tool} not in {tools:?}");
     let result = call(&child, tool, tool_args).await;

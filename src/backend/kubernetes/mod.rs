@@ -163,6 +163,7 @@ impl KubernetesBackend {
                 Endpoints {
                     url: format!("{cluster_url}{}", path("mcp")),
                     sse_url: format!("{cluster_url}{}", path("sse")),
+                    authorization: None,
                 }
             }
         }
@@ -322,6 +323,7 @@ impl Backend for KubernetesBackend {
                     config,
                     url: endpoints.url,
                     sse_url: endpoints.sse_url,
+                    authorization: endpoints.authorization,
                     backend: self.kind().to_owned(),
                     namespace: Some(self.namespace.clone()),
                     preset: annotations.get(PRESET_ANNOTATION).cloned(),

@@ -74,6 +74,7 @@ pub fn summarize(
             .and_then(|s| s.start_time.as_ref())
             .map(|t| t.0.to_string()),
         url: url.to_owned(),
+        authorization: None,
         pods: pods.iter().map(pod_summary).collect(),
         conditions,
         process: None,

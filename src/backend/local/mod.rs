@@ -162,6 +162,11 @@ impl Backend for LocalBackend {
             self.sandbox
                 .place(job_name, meta.ownership.owner.as_deref(), exec, &config.env)?;
         let home = place.home.clone();
+        let token = crate::model::new_token();
+        let mut place = place;
+        place
+            .env
+            .insert(crate::model::BRIDGE_TOKEN_ENV.to_owned(), token.clone());
         // The command starts after `--`; the sandbox goes in front of it.
         let command_at = args
             .iter()
@@ -205,7 +210,10 @@ impl Backend for LocalBackend {
             return Err(error);
         }
         let addr = current.addr().unwrap_or_default();
-        Ok(Endpoints::of_bridge(&format!("http://{addr}")))
+        Ok(Endpoints {
+            authorization: Some(format!("Bearer {token}")),
+            ..Endpoints::of_bridge(&format!("http://{addr}"))
+        })
     }
 
     async fn wait_ready(
@@ -282,6 +290,8 @@ impl Backend for LocalBackend {
                 .addr()
                 .map(|a| Endpoints::of_bridge(&format!("http://{a}")).url)
                 .unwrap_or_default(),
+            // The manager adds it for the owner.
+            authorization: None,
             pods: Vec::new(),
             conditions: Vec::new(),
             process: Some(ProcessStatus {

@@ -196,6 +196,32 @@ pub async fn sse_client(url: &str) -> RunningService<RoleClient, Recorder> {
         .expect("initialize over SSE")
 }
 
+/// A client of a child itself (`server`: a `create_mcp_server` result), over streamable
+/// HTTP or legacy SSE, presenting the child's own token.
+pub async fn child_client(server: &Value, sse: bool) -> RunningService<RoleClient, Recorder> {
+    let authorization = server["authorization"]
+        .as_str()
+        .expect("the owner gets the token");
+    if !sse {
+        let token = authorization.trim_start_matches("Bearer ");
+        return http_client_as(server["url"].as_str().unwrap(), token).await;
+    }
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::AUTHORIZATION, authorization.parse().unwrap());
+    let url = server["sse_url"].as_str().unwrap();
+    let transport = mcp_ephemeral_k8s::sse::client::SseClientTransport::connect_with(
+        reqwest::Client::new(),
+        url,
+        headers,
+    )
+    .await
+    .expect("legacy SSE stream opens");
+    Recorder::new(ProtocolVersion::V_2024_11_05)
+        .serve(transport)
+        .await
+        .expect("initialize over SSE")
+}
+
 /// Calls a tool and returns its result (tool errors included).
 pub async fn call(peer: &Peer<RoleClient>, name: &str, arguments: Value) -> CallToolResult {
     let Value::Object(arguments) = arguments else {

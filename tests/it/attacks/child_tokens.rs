@@ -1,0 +1,86 @@
+//! Attacks on children directly: every child demands a token only its owner learns, so
+//! finding its port (`ss -ltn` from a child of one's own) gives nothing.
+
+use serde_json::json;
+
+use crate::support::*;
+
+const ALICE: &str = "alice-token-0123456789abcdef";
+const BOB: &str = "bob-token-0123456789abcdef01";
+
+/// A raw `initialize` POST to `url` with `authorization`; the status it gets.
+async fn initialize(url: &str, authorization: Option<&str>) -> u16 {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .json(&body);
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn a_child_answers_only_its_token_which_only_its_owner_sees() {
+    let tokens = TempFile::with(&format!("alice {ALICE}\nbob {BOB}\n"));
+    let daemon = Process::daemon(&["--tokens-file", tokens.path()]).await;
+    let alice = http_client_as(&daemon.url("/mcp"), ALICE).await;
+    let bob = http_client_as(&daemon.url("/mcp"), BOB).await;
+    let mut args = test_server("");
+    args["shared"] = json!(true);
+    let (server, _) = create_ready(&alice, args).await;
+    let (url, sse_url) = (
+        server["url"].as_str().unwrap(),
+        server["sse_url"].as_str().unwrap(),
+    );
+    let authorization = server["authorization"].as_str().expect("the owner gets it");
+    assert!(
+        authorization.starts_with("Bearer ") && authorization.len() > 40,
+        "{server}"
+    );
+
+    // Without it, or with another, the child refuses; /health stays open for probes.
+    assert_eq!(initialize(url, None).await, 401);
+    assert_eq!(initialize(url, Some(&format!("Bearer {ALICE}"))).await, 401);
+    let sse = reqwest::get(sse_url).await.unwrap();
+    assert_eq!(sse.status(), 401);
+    let health = url.replace("/mcp", "/health");
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+    assert_eq!(initialize(url, Some(authorization)).await, 200);
+    let child = child_client(&server, false).await;
+    assert_eq!(
+        text(&call(&child, "echo", json!({"text": "hi"})).await),
+        "hi"
+    );
+
+    // Bob may use the shared child through the daemon but never learns its token.
+    let job_name = server["job_name"].as_str().unwrap();
+    let status = call_ok(&bob, "get_mcp_server_status", json!({"job_name": job_name})).await;
+    assert!(status.get("authorization").is_none(), "{status}");
+    let listed = call_ok(&bob, "list_mcp_servers", json!({})).await;
+    assert!(!listed.to_string().contains(authorization), "{listed}");
+    let mounted = call_ok(
+        &bob,
+        "mount_mcp_server",
+        json!({"job_name": job_name, "name": "b"}),
+    )
+    .await;
+    assert!(!mounted.to_string().contains(authorization), "{mounted}");
+    assert_eq!(
+        text(&call(&bob, "b_echo", json!({"text": "via"})).await),
+        "via"
+    );
+    // Alice's own status has it; her listing does not.
+    let status = call_ok(
+        &alice,
+        "get_mcp_server_status",
+        json!({"job_name": job_name}),
+    )
+    .await;
+    assert_eq!(status["authorization"], authorization);
+    let listed = call_ok(&alice, "list_mcp_servers", json!({})).await;
+    assert!(!listed.to_string().contains(authorization), "{listed}");
+}
