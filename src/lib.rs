@@ -40,12 +40,13 @@
 //! 10. [`upstream`]: one MCP client session upstream, many client sessions downstream.
 //! 11. [`sse`] (the legacy SSE transport, server and client) and [`access`] (the audit log).
 //! 12. [`metrics`]: Prometheus metrics (`/metrics`).
-//! 13. Leaves: [`model`] (configurations, servers, statuses, names, ownership, the
+//! 13. Leaves: [`address`] (which addresses URL mounts may reach), [`model`] (configurations, servers, statuses, names, ownership, the
 //!     bridge's events), [`process`] (process groups and signals), [`lines`] (bounded
 //!     lines of a child's output), [`sync`] (locks that survive a panic), [`tls`] (the
 //!     rustls provider for outgoing HTTPS).
 
 pub mod access;
+pub mod address;
 pub mod backend;
 pub mod bridge;
 pub mod config;

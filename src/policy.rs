@@ -5,6 +5,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use crate::{
+    address::AddressFilter,
     error::{Error, Result},
     model::{DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig, PackageSpec, glob_match},
     secrets::SecretPolicy,
@@ -81,6 +82,11 @@ pub struct Policy {
     pub secrets: SecretPolicy,
     /// `env` names callers may set although [`REFUSED_ENV`] lists them (patterns).
     pub allowed_env: Vec<String>,
+    /// URL patterns `mount_mcp_server(url=…)` may name; `None` allows any, an empty list
+    /// none (URL mounts off).
+    pub mount_urls: Option<Vec<String>>,
+    /// Where URL mounts may connect: public addresses and these internal networks.
+    pub mount_addresses: AddressFilter,
     /// How much callers may use.
     pub limits: Limits,
 }
@@ -116,8 +122,44 @@ impl Policy {
                 secrets: Some(Vec::new()),
             },
             allowed_env: Vec::new(),
+            mount_urls: Some(Vec::new()),
+            mount_addresses: AddressFilter::default(),
             limits: Limits::default(),
         }
+    }
+
+    /// Checks a URL to mount against `--allow-mount-url` (matched without its userinfo)
+    /// and, when its host is an IP address, against the address filter (names are checked
+    /// on every connection, by [`crate::address::FilteringResolver`]).
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] naming the flag that would allow it.
+    pub fn check_mount_url(&self, url: &reqwest::Url) -> Result<()> {
+        let shown = crate::model::redact_url(url.as_str());
+        if let Some(patterns) = &self.mount_urls {
+            let mut bare = url.clone();
+            let _ = bare.set_username("");
+            let _ = bare.set_password(None);
+            if !patterns.iter().any(|p| glob_match(p, bare.as_str())) {
+                let allowed = if patterns.is_empty() {
+                    "URL mounts are off here".to_owned()
+                } else {
+                    format!("allowed: {}", patterns.join(", "))
+                };
+                return Err(Error::NotAllowed(format!(
+                    "mounting {shown} is not allowed: {allowed} (the operator can allow URLs \
+                     with --allow-mount-url, e.g. https://mcp.example.com/*); mount a server \
+                     of your own by job_name instead"
+                )));
+            }
+        }
+        let host = url.host_str().unwrap_or_default();
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+            self.mount_addresses.check(ip).map_err(|why| {
+                Error::NotAllowed(format!("mounting {shown} is not allowed: {why}"))
+            })?;
+        }
+        Ok(())
     }
 
     /// Checks the `env` names a caller gave: none in [`REFUSED_ENV`] unless the operator

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::{Error, invalid};
 use crate::{
+    address::AddressFilter,
     http::{CorsPolicy, Guard, Tokens},
     model::{LOCAL, Principal},
     policy::{DEFAULT_ENV_REFS, DEFAULT_RUNTIMES, Limits, Policy},
@@ -58,6 +59,20 @@ pub struct SecurityArgs {
     /// the README), as patterns. Default: none.
     #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_ENV")]
     pub allow_env: Vec<String>,
+    /// URLs `mount_mcp_server(url=…)` may name, as patterns (`*` matches any text, e.g.
+    /// `https://mcp.example.com/*`); matched without credentials. Default: none, so URL
+    /// mounts are off.
+    #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_MOUNT_URL")]
+    pub allow_mount_url: Vec<String>,
+    /// Internal networks (CIDR, e.g. `10.0.0.0/8`, `127.0.0.1/32`) URL mounts may reach;
+    /// loopback, private, link-local and metadata addresses are refused otherwise, checked
+    /// on every connection. Default: none.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "MCP_EPHEMERAL_K8S_ALLOW_MOUNT_NETWORK"
+    )]
+    pub allow_mount_network: Vec<String>,
     /// Kubernetes Secrets that `env` values may reference as `${secret:NAME/KEY}`
     /// (patterns). Default: none.
     #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_SECRET")]
@@ -151,6 +166,16 @@ impl SecurityArgs {
                 secrets: Some(list("--allow-secret", &self.allow_secret)?),
             },
             allowed_env: list("--allow-env", &self.allow_env)?,
+            mount_urls: Some(list("--allow-mount-url", &self.allow_mount_url)?),
+            mount_addresses: AddressFilter {
+                allowed: list("--allow-mount-network", &self.allow_mount_network)?
+                    .iter()
+                    .map(|n| {
+                        n.parse()
+                            .map_err(|why: String| invalid("--allow-mount-network", n, why))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
             limits: Limits {
                 max_servers: optional(self.max_servers),
                 max_servers_per_session: optional(self.max_servers_per_session),

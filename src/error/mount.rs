@@ -24,7 +24,7 @@ pub enum MountError {
         label: String,
     },
     /// The server could not be reached or did not speak MCP.
-    #[error("cannot mount {url}: {cause}")]
+    #[error("cannot mount {url}: {}", with_causes(cause))]
     Connect {
         /// The URL tried.
         url: String,
@@ -85,4 +85,20 @@ pub enum MountError {
     /// The server answered with an error.
     #[error("{0}")]
     Server(McpError),
+}
+
+/// `error` followed by those of its causes its message does not already say (the reason
+/// a connection was refused is often three levels down).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -8,11 +8,12 @@ use crate::{
     access::{Action, Outcome, audit},
     backend::Progress,
     error::{Error, Result},
+    model::redact_url,
     model::{EphemeralMcpServer, MountInfo, MountTransport},
     model::{Ownership, Principal},
     mount::{MountRequest, Mounts},
     upstream::ClientSessions,
-    upstream::url_connector,
+    upstream::{Reach, url_connector},
 };
 
 impl SessionManager {
@@ -44,7 +45,13 @@ impl SessionManager {
         let connector = self
             .backend
             .connector(job_name, transport)?
-            .unwrap_or_else(|| url_connector(url.clone(), transport, server.authorization.clone()));
+            .unwrap_or_else(|| {
+                let reach = Reach {
+                    authorization: server.authorization.clone(),
+                    addresses: None,
+                };
+                url_connector(url.clone(), transport, reach)
+            });
         let request = MountRequest {
             name,
             job_name: Some(job_name.to_owned()),
@@ -87,14 +94,30 @@ impl SessionManager {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::invalid("url", format!("{url:?} is not http(s)")));
         }
+        let policy = &self.settings.policy;
+        policy.check_mount_url(&parsed)?;
+        // Checked here for a clear error; the resolver checks again on every connection.
+        let host = parsed.host_str().unwrap_or_default();
+        if host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') {
+            policy.mount_addresses.resolve(host).await.map_err(|why| {
+                Error::NotAllowed(format!(
+                    "mounting {} is not allowed: {why}",
+                    redact_url(url)
+                ))
+            })?;
+        }
         let transport = transport.unwrap_or_else(|| MountTransport::for_url(url));
+        let reach = Reach {
+            authorization: None,
+            addresses: Some(Arc::new(self.settings.policy.mount_addresses.clone())),
+        };
         let request = MountRequest {
             name,
             job_name: None,
             url: url.to_owned(),
             transport,
             ownership,
-            connector: url_connector(url.to_owned(), transport, None),
+            connector: url_connector(url.to_owned(), transport, reach),
         };
         Ok(self.mounts.mount(request).await?)
     }

@@ -26,7 +26,9 @@ use crate::{
     backend::Progress,
     manager::CreateOptions,
     model::Ownership,
-    model::{DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus},
+    model::{
+        DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus, redact_url,
+    },
     presets::Preset,
     upstream::Caller,
 };
@@ -264,7 +266,7 @@ impl MetaServer {
                     .manager
                     .mount_url(&url, name, params.transport, ownership)
                     .await;
-                let mount = self.audited(&who, Action::Mount, &url, mounted)?;
+                let mount = self.audited(&who, Action::Mount, &redact_url(&url), mounted)?;
                 Ok(Json(MountOutput {
                     server: None,
                     mount,

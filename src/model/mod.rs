@@ -35,8 +35,39 @@ pub const LOG_ENV: &str = "MCP_EPHEMERAL_K8S_LOG";
 /// (out of band: a command line is visible to every user of the machine).
 pub const BRIDGE_TOKEN_ENV: &str = "MCP_EPHEMERAL_K8S_BRIDGE_TOKEN";
 
+/// `url` as logs and messages may show it: without userinfo (credentials), query and
+/// fragment (tokens often ride there). `https://u:p@host/mcp?key=1` → `https://host/mcp`.
+pub fn redact_url(url: &str) -> String {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let url = &url[..end];
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}{path}")
+}
+
 /// A new random token (256 bits, hex), for a child's bridge.
 pub fn new_token() -> String {
     let bytes: [u8; 32] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_lose_credentials_query_and_fragment() {
+        for (url, shown) in [
+            ("https://u:p@host:8443/mcp?key=1#x", "https://host:8443/mcp"),
+            ("http://host/sse", "http://host/sse"),
+            ("http://token@host", "http://host"),
+            ("not a url?secret", "not a url"),
+        ] {
+            assert_eq!(super::redact_url(url), shown);
+        }
+    }
 }

@@ -27,6 +27,7 @@ pub use mounted::Mount;
 pub use table::MountTable;
 
 use crate::{
+    model::redact_url,
     model::{MountInfo, MountTransport},
     model::{Ownership, Principal},
     policy::Limits,
@@ -95,20 +96,24 @@ impl Mounts {
         let (upstream, events) = (request.connector)()
             .await
             .map_err(|cause| Error::Connect {
-                url: request.url.clone(),
+                url: redact_url(&request.url),
                 cause,
             })?;
         let reachable = cycle::reachable_instances(upstream.info());
         if reachable.first() == Some(&self.shared.instance) {
-            return Err(Error::SelfMount { url: request.url });
+            return Err(Error::SelfMount {
+                url: redact_url(&request.url),
+            });
         }
         if reachable.contains(&self.shared.instance) {
-            return Err(Error::Cycle { url: request.url });
+            return Err(Error::Cycle {
+                url: redact_url(&request.url),
+            });
         }
         let catalog = Catalog::fetch(&upstream, request.name.as_deref())
             .await
             .map_err(|cause| Error::Listing {
-                url: request.url.clone(),
+                url: redact_url(&request.url),
                 cause,
             })?;
         let mount = Arc::new(Mount::new(&request, upstream, catalog));
@@ -125,7 +130,7 @@ impl Mounts {
             }
             entries.push(mount.clone());
         }
-        tracing::info!(mount = %mount.label(), url = %mount.url, tools = mount.catalog().tools.len(), "mounted");
+        tracing::info!(mount = %mount.label(), url = %redact_url(&mount.url), tools = mount.catalog().tools.len(), "mounted");
         let supervisor = mount
             .clone()
             .supervise(Arc::downgrade(&self.shared), events);
@@ -317,7 +322,7 @@ impl Mounts {
                 mount.report_broken(&e);
                 Err(Error::Unavailable {
                     label: mount.label(),
-                    reason: format!("the connection to {} failed ({e})", mount.url),
+                    reason: format!("the connection to {} failed ({e})", redact_url(&mount.url)),
                 })
             }
             Err(e) => Err(Error::Server(crate::upstream::upstream_error(

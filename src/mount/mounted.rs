@@ -106,7 +106,10 @@ impl Mount {
     pub fn label(&self) -> String {
         match &self.name {
             Some(name) => format!("mount {name:?}"),
-            None => format!("the unnamed mount of {}", self.url),
+            None => format!(
+                "the unnamed mount of {}",
+                crate::model::redact_url(&self.url)
+            ),
         }
     }
 
@@ -221,7 +224,7 @@ impl Mount {
                 () = self.ct.cancelled() => return,
             }
             self.mark_broken("the connection to the server was lost".into());
-            tracing::warn!(mount = %self.label(), url = %self.url, "mount lost its server; reconnecting");
+            tracing::warn!(mount = %self.label(), url = %crate::model::redact_url(&self.url), "mount lost its server; reconnecting");
             match self.reconnect(&shared).await {
                 Some(next) => events = next,
                 None => return,

@@ -33,15 +33,13 @@ pub enum SseClientError {
         #[source]
         source: reqwest::Error,
     },
-    /// The server answered with an error status.
-    #[error("{url}: HTTP {status}: {body}")]
+    /// The server answered with an error status (its body is never read).
+    #[error("{url}: HTTP {status}")]
     Status {
-        /// The URL that was requested.
+        /// The URL that was requested, without credentials or query.
         url: String,
         /// The status code.
         status: reqwest::StatusCode,
-        /// The start of the response body.
-        body: String,
     },
     /// The stream did not start with a usable `endpoint` event.
     #[error("{url}: {reason}; is this a legacy SSE endpoint (usually ending in /sse)?")]
@@ -80,9 +78,9 @@ impl SseClientTransport {
         url: &str,
         headers: HeaderMap,
     ) -> Result<Self, SseClientError> {
-        let http_err = |source| SseClientError::Http {
-            url: url.to_owned(),
-            source,
+        let http_err = |source: reqwest::Error| SseClientError::Http {
+            url: crate::model::redact_url(url),
+            source: source.without_url(),
         };
         let response = http
             .get(url)
@@ -93,17 +91,17 @@ impl SseClientTransport {
             .map_err(http_err)?;
         let status = response.status();
         if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            // The body is not read: it could be anything the server (or whatever a URL
+            // points at) holds, and the error goes back to the caller.
             return Err(SseClientError::Status {
-                url: url.to_owned(),
+                url: crate::model::redact_url(url),
                 status,
-                body: body.chars().take(200).collect(),
             });
         }
         let base = response.url().clone();
         let mut events = SseStream::from_bytes_stream(response.bytes_stream()).boxed();
         let no_endpoint = |reason: String| SseClientError::NoEndpoint {
-            url: url.to_owned(),
+            url: crate::model::redact_url(url),
             reason,
         };
         let first = tokio::time::timeout(ENDPOINT_TIMEOUT, events.next())
@@ -129,6 +127,14 @@ impl SseClientTransport {
         let endpoint = base
             .join(endpoint.trim())
             .map_err(|e| no_endpoint(format!("bad endpoint {endpoint:?}: {e}")))?;
+        // Messages go where the stream came from, never to a host the server names.
+        if endpoint.origin() != base.origin() {
+            return Err(no_endpoint(format!(
+                "the endpoint event names another origin ({}); messages go only to the \
+                 stream's own",
+                crate::model::redact_url(endpoint.as_str())
+            )));
+        }
         Ok(Self {
             http,
             headers,
@@ -161,18 +167,16 @@ impl Transport<RoleClient> for SseClientTransport {
                 .send()
                 .await
                 .map_err(|source| SseClientError::Http {
-                    url: url.clone(),
-                    source,
+                    url: crate::model::redact_url(&url),
+                    source: source.without_url(),
                 })?;
             let status = response.status();
             if status.is_success() {
                 return Ok(());
             }
-            let body = response.text().await.unwrap_or_default();
             Err(SseClientError::Status {
-                url,
+                url: crate::model::redact_url(&url),
                 status,
-                body: body.chars().take(200).collect(),
             })
         }
     }

@@ -10,6 +10,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{Upstream, UpstreamEvent};
 use crate::{
+    address::{AddressFilter, FilteringResolver},
     model::MountTransport,
     sse::client::{SseClientError, SseClientTransport},
 };
@@ -55,43 +56,55 @@ pub type Connected = (Upstream, UnboundedReceiver<UpstreamEvent>);
 pub type Connector =
     Arc<dyn Fn() -> BoxFuture<'static, Result<Connected, UpstreamError>> + Send + Sync>;
 
-/// A connector that opens `url` over `transport`, sending `authorization` (a header
-/// value, e.g. a child's `Bearer …`) on every request when given.
-pub fn url_connector(
-    url: String,
-    transport: MountTransport,
-    authorization: Option<String>,
-) -> Connector {
+/// How a connection may reach its server.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    /// The `Authorization` header value to send on every request (a child's `Bearer …`).
+    pub authorization: Option<String>,
+    /// The addresses it may connect to (URL mounts); `None` for the daemon's own children.
+    /// With a filter, no proxy is used: a proxy would resolve names past it.
+    pub addresses: Option<Arc<AddressFilter>>,
+}
+
+/// A connector that opens `url` over `transport` as `reach` says.
+pub fn url_connector(url: String, transport: MountTransport, reach: Reach) -> Connector {
     Arc::new(move || {
         let url = url.clone();
-        let authorization = authorization.clone();
-        Box::pin(async move { connect(&url, transport, authorization.as_deref()).await })
+        let reach = reach.clone();
+        Box::pin(async move { connect(&url, transport, &reach).await })
     })
 }
 
 /// Opens a client session to `url` and completes `initialize`, within [`CONNECT_TIMEOUT`],
-/// sending `authorization` on every request when given. Redirects are not followed: a
-/// server must not send the daemon (and what it posts) elsewhere.
+/// as `reach` says. Redirects are not followed: a server must not send the daemon (and
+/// what it posts) elsewhere.
 ///
 /// # Errors
-/// [`UpstreamError`] saying why (unreachable, not MCP, timed out).
+/// [`UpstreamError`] saying why (unreachable, refused address, not MCP, timed out).
 pub async fn connect(
     url: &str,
     transport: MountTransport,
-    authorization: Option<&str>,
+    reach: &Reach,
 ) -> Result<Connected, UpstreamError> {
     crate::tls::install_crypto_provider();
     let mut headers = HeaderMap::new();
-    if let Some(value) = authorization.and_then(|v| HeaderValue::from_str(v).ok()) {
-        let mut value = value;
+    if let Some(mut value) = reach
+        .authorization
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
         value.set_sensitive(true);
         headers.insert(AUTHORIZATION, value);
     }
-    let http = reqwest::Client::builder()
+    let mut http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .map_err(UpstreamError::Client)?;
+        .default_headers(headers);
+    if let Some(filter) = &reach.addresses {
+        http = http
+            .no_proxy()
+            .dns_resolver(Arc::new(FilteringResolver(filter.clone())));
+    }
+    let http = http.build().map_err(UpstreamError::Client)?;
     let attempt = async {
         match transport {
             MountTransport::StreamableHttp => Upstream::connect_http(http, url.into()).await,

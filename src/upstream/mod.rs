@@ -30,7 +30,7 @@ mod test_peer;
 pub use calls::{CallGuard, Caller, Calls};
 pub use connection::{Upstream, client_config};
 pub use connector::{
-    CONNECT_TIMEOUT, Connected, Connector, UpstreamError, connect, url_connector, within,
+    CONNECT_TIMEOUT, Connected, Connector, Reach, UpstreamError, connect, url_connector, within,
 };
 pub use downstream::ClientSessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["upstream"],
     &["access", "sse"],
     &["metrics"],
-    &["lines", "model", "process", "sync", "tls"],
+    &["address", "lines", "model", "process", "sync", "tls"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

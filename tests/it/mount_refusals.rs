@@ -7,7 +7,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn meta_tools_can_never_be_shadowed() {
-    let daemon = Process::daemon(&[]).await;
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let (server, _) = create_ready(&meta, test_server("--extra-tool create_mcp_server")).await;
     let error = call_err(
@@ -40,8 +40,8 @@ async fn meta_tools_can_never_be_shadowed() {
 
 #[tokio::test]
 async fn self_mounts_and_cycles_are_refused() {
-    let a = Process::daemon(&[]).await;
-    let b = Process::daemon(&[]).await;
+    let a = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
+    let b = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
     let meta_a = http_client(&a.url("/mcp")).await;
     let meta_b = http_client(&b.url("/mcp")).await;
     let error = call_err(
@@ -82,7 +82,7 @@ async fn self_mounts_and_cycles_are_refused() {
 
 #[tokio::test]
 async fn bad_mount_requests_say_what_to_give() {
-    let daemon = Process::daemon(&[]).await;
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let cases = [
         (json!({}), "job_name or url is required"),

@@ -141,7 +141,7 @@ async fn sixty_four_sessions_call_mounted_tools_at_once_without_cross_talk() {
 
 #[tokio::test]
 async fn a_dead_child_fails_calls_fast_naming_the_mount_and_its_state() {
-    let daemon = Process::daemon(&[]).await;
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let (server, groups) = create_ready(&meta, test_server("")).await;
     call_ok(
@@ -186,7 +186,7 @@ async fn a_dead_child_fails_calls_fast_naming_the_mount_and_its_state() {
 
 #[tokio::test]
 async fn a_url_mount_reconnects_when_its_server_comes_back() {
-    let daemon = Process::daemon(&[]).await;
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let first = test_bridge(&[]).await;
     let port = first.addr.port().to_string();

@@ -208,7 +208,7 @@ async fn server_everything_over_http_mounted_by_url_asks_the_calling_client() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
-    let daemon = Process::daemon(&[]).await;
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let url = format!("http://127.0.0.1:{port}/mcp");
     call_ok(&meta, "mount_mcp_server", json!({"url": url, "name": "ev"})).await;

@@ -4,3 +4,4 @@
 mod child_tokens;
 mod children;
 mod sandbox;
+mod url_mounts;

@@ -34,6 +34,14 @@ pub const TEST_SERVER: &str = env!("CARGO_BIN_EXE_mcp-test-server");
 /// `--allow-runtime` of test daemons: the defaults and the test server.
 const ALLOWED_RUNTIMES: &str = concat!("uvx,npx,", env!("CARGO_BIN_EXE_mcp-test-server"));
 
+/// Daemon flags that let URL mounts reach servers on loopback (tests run them there).
+pub const LOOPBACK_URL_MOUNTS: [&str; 4] = [
+    "--allow-mount-url",
+    "http://127.0.0.1:*",
+    "--allow-mount-network",
+    "127.0.0.0/8",
+];
+
 /// How long a test waits for something that should take milliseconds.
 pub const QUICK: Duration = Duration::from_secs(20);
 
