@@ -100,6 +100,9 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
 /// # Errors
 /// [`Error`] when the backend, presets or port cannot be set up.
 pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error> {
+    if let Some(files) = http::raise_open_files_limit() {
+        tracing::debug!(files, "open files limit");
+    }
     if !crate::process::forbid_inspection() {
         tracing::warn!("cannot make the daemon non-dumpable; children may read its memory");
     }
@@ -175,7 +178,7 @@ async fn serve_http(
     let factory = move || Ok(MetaServer::new(manager.clone()));
     let router = http::router(factory, Readiness::ready(), &options, mounted_calls).merge(metrics);
     tracing::info!(%addr, "listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse, health at http://{addr}/health");
-    let serving = http::serve(listener, router, ct.clone());
+    let serving = http::serve(listener, router, ct.clone(), config.listener);
     tokio::pin!(serving);
     tokio::select! {
         result = &mut serving => return result.map_err(Error::Serve),

@@ -133,7 +133,8 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     };
     let router = http::router(factory, readiness.clone(), &http, http::Identity::new());
     let http_ct = ct.child_token();
-    let mut serving = tokio::spawn(http::serve(listener, router, http_ct.clone()));
+    let limits = http::ListenerLimits::default();
+    let mut serving = tokio::spawn(http::serve(listener, router, http_ct.clone(), limits));
 
     let mut child = spawn(&options.command, &program)?;
     let pid = child.id().unwrap_or_default();

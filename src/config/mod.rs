@@ -245,6 +245,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Authentication and Host/Origin checks.
     pub guard: crate::http::Guard,
+    /// The listener's header deadline and connection cap.
+    pub listener: crate::http::ListenerLimits,
     /// How local children are placed and confined.
     pub local: crate::backend::local::LocalSettings,
     /// Allowlists and limits.
@@ -318,6 +320,7 @@ impl ServeConfig {
         Ok(Self {
             guard,
             local: args.local.settings(hidden),
+            listener: args.security.listener()?,
             policy,
             metrics_open: args.security.metrics_open,
             transport: args.transport,

@@ -8,7 +8,7 @@ use clap::Args;
 use super::{Error, invalid};
 use crate::{
     address::AddressFilter,
-    http::{CorsPolicy, Guard, Tokens},
+    http::{CorsPolicy, Guard, ListenerLimits, Tokens},
     model::{LOCAL, Principal},
     policy::{DEFAULT_ENV_REFS, DEFAULT_RUNTIMES, Limits, Policy},
     secrets::SecretPolicy,
@@ -101,6 +101,12 @@ pub struct SecurityArgs {
     /// `activeDeadlineSeconds`.
     #[arg(long, default_value_t = 86_400, env = "MCP_EPHEMERAL_K8S_MAX_LIFETIME")]
     pub max_lifetime: u64,
+    /// Seconds a client has to send a request's headers before its connection is closed.
+    #[arg(long, default_value_t = crate::http::listener::DEFAULT_HEADER_TIMEOUT.as_secs(), env = "MCP_EPHEMERAL_K8S_HEADER_TIMEOUT")]
+    pub header_timeout: u64,
+    /// Most connections open at once; more are closed as soon as they are accepted.
+    #[arg(long, default_value_t = crate::http::listener::DEFAULT_MAX_CONNECTIONS, env = "MCP_EPHEMERAL_K8S_MAX_CONNECTIONS")]
+    pub max_connections: usize,
     /// Serve `/metrics` without authentication (for a Prometheus without the token).
     #[arg(long, env = "MCP_EPHEMERAL_K8S_METRICS_OPEN")]
     pub metrics_open: bool,
@@ -184,6 +190,23 @@ impl SecurityArgs {
                 idle_ttl: seconds(self.idle_ttl),
                 max_lifetime: seconds(self.max_lifetime),
             },
+        })
+    }
+
+    /// The listener's limits.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a zero timeout or cap.
+    pub fn listener(&self) -> Result<ListenerLimits, Error> {
+        if self.header_timeout == 0 {
+            return Err(invalid("--header-timeout", 0, "must be at least 1 second"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("--max-connections", 0, "must be at least 1"));
+        }
+        Ok(ListenerLimits {
+            header_timeout: Duration::from_secs(self.header_timeout),
+            max_connections: self.max_connections,
         })
     }
 

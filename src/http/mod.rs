@@ -9,6 +9,7 @@
 
 pub mod cors;
 pub mod guard;
+pub mod listener;
 pub mod session_owner;
 pub mod stdio;
 pub mod streamable;
@@ -32,7 +33,6 @@ use axum::{
     routing::{Route, get},
 };
 use rmcp::ServerHandler;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 pub use tower::layer::util::Identity;
 use tower::{Layer, Service};
@@ -40,6 +40,7 @@ use tower_http::trace::TraceLayer;
 
 pub use cors::CorsPolicy;
 pub use guard::{Guard, Tokens};
+pub use listener::{ListenerLimits, raise_open_files_limit, serve};
 
 /// Default cap on one HTTP request body: far above any sane tool call, far below what
 /// would hurt the daemon.
@@ -174,24 +175,6 @@ async fn refuse_until_ready(
         let text = "the MCP server is still starting; retry when GET /health answers 200";
         (StatusCode::SERVICE_UNAVAILABLE, text).into_response()
     }
-}
-
-/// Serves `router` on `listener` until `ct` is cancelled, then stops accepting and lets
-/// open requests finish.
-///
-/// # Errors
-/// When accepting connections fails.
-pub async fn serve(listener: TcpListener, router: Router, ct: CancellationToken) -> io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Small JSON-RPC messages must not wait for Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(cause = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(ct.cancelled_owned())
-        .await
 }
 
 /// Waits for SIGINT or SIGTERM (Kubernetes stops pods with SIGTERM).

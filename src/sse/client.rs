@@ -99,7 +99,8 @@ impl SseClientTransport {
             });
         }
         let base = response.url().clone();
-        let mut events = SseStream::from_bytes_stream(response.bytes_stream()).boxed();
+        let bytes = bounded_events(response.bytes_stream(), MAX_EVENT_BYTES);
+        let mut events = SseStream::from_bytes_stream(bytes).boxed();
         let no_endpoint = |reason: String| SseClientError::NoEndpoint {
             url: crate::model::redact_url(url),
             reason,
@@ -147,6 +148,43 @@ impl SseClientTransport {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+}
+
+/// The largest event a server may send on the stream (as rmcp allows on streamable HTTP).
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// `bytes` that end with an error once more than `max` bytes arrive without the blank line
+/// that ends an SSE event: the parser would otherwise hold an endless event in memory.
+fn bounded_events(
+    bytes: impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + 'static,
+    max: usize,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+    // Bytes of the event so far, and of its current line (without `\r`).
+    let (mut event, mut line) = (0usize, 0usize);
+    bytes
+        .map(move |chunk| {
+            let chunk = chunk.map_err(std::io::Error::other)?;
+            for &byte in &chunk {
+                event += 1;
+                match byte {
+                    b'\n' if line == 0 => event = 0,
+                    b'\n' => line = 0,
+                    b'\r' => {}
+                    _ => line += 1,
+                }
+            }
+            if event > max {
+                return Err(std::io::Error::other(format!(
+                    "an event of more than {max} bytes; the stream is dropped"
+                )));
+            }
+            Ok(chunk)
+        })
+        .scan(false, |failed, item| {
+            let next = (!*failed).then_some(item);
+            *failed |= next.as_ref().is_some_and(Result::is_err);
+            futures::future::ready(next)
+        })
 }
 
 impl Transport<RoleClient> for SseClientTransport {
@@ -206,5 +244,48 @@ impl Transport<RoleClient> for SseClientTransport {
     async fn close(&mut self) -> Result<(), Self::Error> {
         self.events = futures::stream::empty().boxed();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::bounded_events;
+
+    fn chunks(parts: &[&str]) -> Vec<reqwest::Result<bytes::Bytes>> {
+        parts
+            .iter()
+            .map(|p| Ok(bytes::Bytes::from(p.to_string())))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn events_are_bounded_each_and_an_endless_one_ends_the_stream() {
+        // Many small events pass, however long the stream.
+        let small: Vec<&str> = std::iter::repeat_n("data: 12345\r\n\r\n", 100).collect();
+        let passed: Vec<_> = bounded_events(futures::stream::iter(chunks(&small)), 32)
+            .collect()
+            .await;
+        assert!(passed.iter().all(Result::is_ok));
+        // One event longer than the bound, split over chunks, fails once and ends it.
+        let endless = [
+            "data: 0123456789",
+            "0123456789",
+            "0123456789",
+            "more",
+            "\n\n",
+        ];
+        let items: Vec<_> = bounded_events(futures::stream::iter(chunks(&endless)), 32)
+            .collect()
+            .await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert!(
+            items[2]
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("more than 32 bytes")
+        );
     }
 }

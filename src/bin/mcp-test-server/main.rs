@@ -3,7 +3,7 @@
 //!
 //! Run with `mcp-test-server serve [--fail-init MSG] [--delay-ms N] [--extra-tool NAME] [args…]`.
 //! Tools: `echo`, `add`, `slow` (progress, cancellable), `cancelled` (how many `slow` calls
-//! were cancelled), `env`, `environment`, `read_file`, `eprint`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
+//! were cancelled), `env`, `environment`, `read_file`, `eprint`, `flood_stderr`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
 //! `roots` (asks the client for its roots), `log` (sends a log message), `touch` (sends
 //! `resources/updated`), `add_tool` (adds a tool and sends `tools/list_changed`).
 //! Resources `test://greeting` (text) and `test://blob` (bytes 0..=255); template
@@ -72,6 +72,12 @@ struct Slow {
 struct Name {
     /// An environment variable name.
     name: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Count {
+    /// How many bytes.
+    count: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -230,6 +236,23 @@ impl TestServer {
     async fn eprint(&self, Parameters(Text { text }): Parameters<Text>) -> String {
         eprintln!("{text}");
         "written".into()
+    }
+
+    #[tool(description = "Write one stderr line of `count` bytes, without holding it")]
+    async fn flood_stderr(&self, Parameters(Count { count }): Parameters<Count>) -> String {
+        use std::io::Write;
+        let chunk = vec![b'x'; 1 << 20];
+        let mut stderr = std::io::stderr().lock();
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            if stderr.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            left -= n;
+        }
+        let _ = stderr.write_all(b"\n");
+        format!("wrote {count} bytes")
     }
 
     #[tool(description = "The whole environment, as a JSON object")]

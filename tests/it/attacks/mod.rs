@@ -3,5 +3,6 @@
 
 mod child_tokens;
 mod children;
+mod exhaustion;
 mod sandbox;
 mod url_mounts;

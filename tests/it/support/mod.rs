@@ -86,11 +86,46 @@ impl Process {
     /// Starts the binary with `args` and the variables `env`, and waits for its
     /// "listening" log line.
     pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(BIN);
+        command.args(args).envs(env.iter().copied());
+        Self::spawn(command).await
+    }
+
+    /// [`Self::daemon`] started with a soft limit of `files` open files (the daemon may
+    /// raise it to its hard limit).
+    pub async fn daemon_with_open_files(extra: &[&str], files: u64) -> Self {
+        let mut command = Command::new(BIN);
+        command.args([
+            "serve",
+            "--backend",
+            "local",
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+        ]);
+        command.args(extra);
+        // SAFETY: setrlimit is async-signal-safe; it runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                let mut limit = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+                limit.rlim_cur = files.min(limit.rlim_max);
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+                Ok(())
+            });
+        }
+        Self::spawn(command).await
+    }
+
+    /// Spawns `command` (the binary) and waits for its "listening" log line.
+    async fn spawn(mut command: Command) -> Self {
         // Tests build reqwest clients of their own, which need the rustls provider.
         mcp_ephemeral_k8s::tls::install_crypto_provider();
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
+        let mut child = command
             .env("MCP_EPHEMERAL_K8S_LOG", "info,mcp_ephemeral_k8s=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

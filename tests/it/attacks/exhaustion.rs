@@ -1,0 +1,120 @@
+//! Attacks on the daemon's memory and sockets: floods from a child, connections that never
+//! finish a request. Each reports its figures for RELIABILITY.md (`scripts/reliability`).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use crate::{
+    reliability::{percentile_ms, report, rss_mib},
+    support::*,
+};
+
+/// Connections that send part of a request's headers and then nothing.
+const SLOW_CONNECTIONS: usize = 1100;
+
+#[tokio::test]
+async fn slowloris_connections_are_closed_and_health_keeps_answering() {
+    // The test holds SLOW_CONNECTIONS sockets itself; the daemon starts at the soft limit
+    // a default Linux session has, 1024, below what the flood needs.
+    mcp_ephemeral_k8s::http::raise_open_files_limit();
+    let daemon = Process::daemon_with_open_files(&["--header-timeout", "2"], 1024).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.pid())).unwrap();
+    let files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .to_owned();
+    let mut slow = Vec::with_capacity(SLOW_CONNECTIONS);
+    for _ in 0..SLOW_CONNECTIONS {
+        let mut socket = TcpStream::connect(daemon.addr).await.unwrap();
+        socket
+            .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(socket);
+    }
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let response = http.get(daemon.url("/health")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "/health under a slowloris flood");
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    // Past the header deadline every slow connection has been closed by the daemon.
+    tokio::time::sleep(Duration::from_secs(3).saturating_sub(started.elapsed())).await;
+    let mut closed = 0;
+    for socket in &mut slow {
+        let mut buffer = [0; 256];
+        let read = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buffer)).await;
+        if matches!(read, Ok(Ok(_)) | Ok(Err(_))) {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, SLOW_CONNECTIONS, "slow connections left open");
+    report(
+        "slowloris",
+        &[
+            (
+                "connections holding half a request",
+                SLOW_CONNECTIONS.to_string(),
+            ),
+            (
+                "daemon open-files limit (soft / hard), started at 1024",
+                files
+                    .split_whitespace()
+                    .skip(3)
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            ),
+            (
+                "/health p50 / max while they were open",
+                format!(
+                    "{} / {}",
+                    percentile_ms(&latencies, 0.5),
+                    percentile_ms(&latencies, 1.0)
+                ),
+            ),
+            (
+                "closed by the daemon after --header-timeout 2",
+                closed.to_string(),
+            ),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_childs_endless_stderr_line_costs_the_daemon_nothing() {
+    const BYTES: usize = 200 * 1024 * 1024;
+    let (daemon, meta, _) = daemon_with_mounted_child("").await;
+    let (before, _) = rss_mib(daemon.pid());
+    let result = call_ok(&meta, "t_flood_stderr", json!({"count": BYTES})).await;
+    assert!(result.to_string().contains("wrote"), "{result}");
+    eventually("the line reaches the log tail", || {
+        daemon.log_text().contains("xxxx…")
+    })
+    .await;
+    let (after, peak) = rss_mib(daemon.pid());
+    assert!(after - before < 32.0, "RSS {before:.1} → {after:.1} MiB");
+    report(
+        "child stderr flood",
+        &[
+            ("one stderr line of", "200 MiB".to_owned()),
+            (
+                "daemon RSS before / after / peak",
+                format!("{before:.1} / {after:.1} / {peak:.1} MiB"),
+            ),
+        ],
+    );
+}
