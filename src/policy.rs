@@ -98,6 +98,8 @@ pub struct Limits {
     pub max_servers: Option<usize>,
     /// Children running at once that one client session created.
     pub max_servers_per_session: Option<usize>,
+    /// Children running at once that one principal owns.
+    pub max_servers_per_principal: Option<usize>,
     /// Mounts at once.
     pub max_mounts: Option<usize>,
     /// How long a call through a mount may take before it is cancelled.

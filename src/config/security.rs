@@ -87,6 +87,14 @@ pub struct SecurityArgs {
         env = "MCP_EPHEMERAL_K8S_MAX_SERVERS_PER_SESSION"
     )]
     pub max_servers_per_session: usize,
+    /// Most children running at once that one principal of `--tokens-file` owns (0:
+    /// unlimited), so that no principal can take every `--max-servers` slot.
+    #[arg(
+        long,
+        default_value_t = 16,
+        env = "MCP_EPHEMERAL_K8S_MAX_SERVERS_PER_PRINCIPAL"
+    )]
+    pub max_servers_per_principal: usize,
     /// Most mounts at once (0: unlimited).
     #[arg(long, default_value_t = 32, env = "MCP_EPHEMERAL_K8S_MAX_MOUNTS")]
     pub max_mounts: usize,
@@ -185,6 +193,9 @@ impl SecurityArgs {
             limits: Limits {
                 max_servers: optional(self.max_servers),
                 max_servers_per_session: optional(self.max_servers_per_session),
+                // Without named principals every caller is the same one.
+                max_servers_per_principal: optional(self.max_servers_per_principal)
+                    .filter(|_| self.tokens_file.is_some()),
                 max_mounts: optional(self.max_mounts),
                 call_timeout: seconds(self.call_timeout),
                 idle_ttl: seconds(self.idle_ttl),

@@ -87,8 +87,12 @@ impl SessionManager {
         };
         let created = unix_now();
         let job_name = naming::generate(config.name_source(), created);
-        self.usage
-            .admit(&job_name, options.session, &self.settings.policy.limits)?;
+        self.usage.admit(
+            &job_name,
+            options.session,
+            options.ownership.owner.as_deref(),
+            &self.settings.policy.limits,
+        )?;
         tracing::info!(%job_name, "creating server");
         // If this future is dropped (the client went away or cancelled) before the server
         // is handed over, the guard deletes whatever was started.

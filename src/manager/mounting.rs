@@ -164,7 +164,8 @@ impl SessionManager {
                     self.remove_orphan(&job_name, owner).await;
                 }
                 _ => {
-                    self.usage.adopt(&job_name, child.age);
+                    let owner = child.server.ownership.owner.clone();
+                    self.usage.adopt(&job_name, owner.as_deref(), child.age);
                     self.lock().insert(job_name.clone(), child.server);
                     kept.push((job_name, child.mount));
                 }

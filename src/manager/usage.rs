@@ -13,10 +13,12 @@ use crate::{
 };
 
 /// One child's record.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Entry {
     /// The client session that created it (`None`: the library, or adopted).
     session: Option<u64>,
+    /// The principal that owns it (`None`: made through the library).
+    owner: Option<String>,
     created: Instant,
     last_used: Instant,
 }
@@ -56,7 +58,13 @@ impl Usage {
     ///
     /// # Errors
     /// [`Error::LimitReached`] saying which limit and what to do.
-    pub fn admit(&self, job_name: &str, session: Option<u64>, limits: &Limits) -> Result<()> {
+    pub fn admit(
+        &self,
+        job_name: &str,
+        session: Option<u64>,
+        owner: Option<&str>,
+        limits: &Limits,
+    ) -> Result<()> {
         let mut entries = self.lock();
         if let Some(max) = limits.max_servers
             && entries.len() >= max
@@ -79,9 +87,22 @@ impl Usage {
                 )));
             }
         }
+        if let (Some(max), Some(owner)) = (limits.max_servers_per_principal, owner) {
+            let theirs = entries
+                .values()
+                .filter(|e| e.owner.as_deref() == Some(owner))
+                .count();
+            if theirs >= max {
+                return Err(Error::LimitReached(format!(
+                    "you run {theirs} servers, the most one principal may \
+                     (--max-servers-per-principal {max}); delete one (delete_mcp_server) first"
+                )));
+            }
+        }
         let now = Instant::now();
         let entry = Entry {
             session,
+            owner: owner.map(str::to_owned),
             created: now,
             last_used: now,
         };
@@ -89,11 +110,12 @@ impl Usage {
         Ok(())
     }
 
-    /// Counts a child taken over from a previous daemon, created `age` ago.
-    pub fn adopt(&self, job_name: &str, age: Duration) {
+    /// Counts a child of `owner` taken over from a previous daemon, created `age` ago.
+    pub fn adopt(&self, job_name: &str, owner: Option<&str>, age: Duration) {
         let now = Instant::now();
         let entry = Entry {
             session: None,
+            owner: owner.map(str::to_owned),
             created: now.checked_sub(age).unwrap_or(now),
             last_used: now,
         };
@@ -154,15 +176,41 @@ mod tests {
             max_servers_per_session: Some(2),
             ..Limits::default()
         };
-        usage.admit("a", Some(1), &limits).unwrap();
-        usage.admit("b", Some(1), &limits).unwrap();
-        let error = usage.admit("c", Some(1), &limits).unwrap_err().to_string();
+        usage.admit("a", Some(1), None, &limits).unwrap();
+        usage.admit("b", Some(1), None, &limits).unwrap();
+        let error = usage
+            .admit("c", Some(1), None, &limits)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("--max-servers-per-session 2"), "{error}");
-        usage.admit("c", Some(2), &limits).unwrap();
-        let error = usage.admit("d", Some(3), &limits).unwrap_err().to_string();
+        usage.admit("c", Some(2), None, &limits).unwrap();
+        let error = usage
+            .admit("d", Some(3), None, &limits)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("--max-servers 3"), "{error}");
         usage.forget("a");
-        usage.admit("d", Some(3), &limits).unwrap();
+        usage.admit("d", Some(3), None, &limits).unwrap();
+    }
+
+    #[test]
+    fn one_principal_cannot_take_every_slot() {
+        let usage = Usage::default();
+        let limits = Limits {
+            max_servers: Some(3),
+            max_servers_per_principal: Some(2),
+            ..Limits::default()
+        };
+        usage.admit("a", Some(1), Some("alice"), &limits).unwrap();
+        usage.admit("b", Some(2), Some("alice"), &limits).unwrap();
+        let error = usage
+            .admit("c", Some(3), Some("alice"), &limits)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("--max-servers-per-principal 2"),
+            "{error}"
+        );
+        usage.admit("c", Some(4), Some("bob"), &limits).unwrap();
     }
 
     #[test]
@@ -173,8 +221,8 @@ mod tests {
             max_lifetime: Some(Duration::from_secs(100)),
             ..Limits::default()
         };
-        usage.admit("fresh", None, &limits).unwrap();
-        usage.adopt("old", Duration::from_secs(200));
+        usage.admit("fresh", None, None, &limits).unwrap();
+        usage.adopt("old", None, Duration::from_secs(200));
         let later = Instant::now() + Duration::from_secs(11);
         let mut expired = usage.expired(&limits, later, |_| None);
         expired.sort();

@@ -118,3 +118,23 @@ async fn a_childs_endless_stderr_line_costs_the_daemon_nothing() {
         ],
     );
 }
+
+#[tokio::test]
+async fn one_principal_cannot_take_every_server_slot() {
+    const ALICE: &str = "alice-token-0123456789abcdef";
+    const BOB: &str = "bob-token-0123456789abcdef01";
+    let tokens = TempFile::with(&format!("alice {ALICE}\nbob {BOB}\n"));
+    let args = ["--tokens-file", tokens.path(), "--max-servers", "3"];
+    let daemon =
+        Process::daemon(&[&args[..], &["--max-servers-per-principal", "2"]].concat()).await;
+    // Two sessions of alice's, so the per-session limit is not what stops her.
+    for _ in 0..2 {
+        let alice = http_client_as(&daemon.url("/mcp"), ALICE).await;
+        create_ready(&alice, test_server("")).await;
+    }
+    let alice = http_client_as(&daemon.url("/mcp"), ALICE).await;
+    let error = call_err(&alice, "create_mcp_server", test_server("")).await;
+    assert!(error.contains("--max-servers-per-principal 2"), "{error}");
+    let bob = http_client_as(&daemon.url("/mcp"), BOB).await;
+    create_ready(&bob, test_server("")).await;
+}
