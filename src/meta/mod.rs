@@ -270,10 +270,11 @@ impl ServerHandler for MetaServer {
     async fn set_level(
         &self,
         params: SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         *crate::sync::lock(&self.log_level) = params.level;
-        self.manager.mounts().set_level(params.level).await;
+        let who = authorize::principal(&context);
+        self.manager.mounts().set_level(params.level, &who).await;
         Ok(())
     }
 }

@@ -109,6 +109,16 @@ impl Ownership {
                 .is_none_or(|owner| owner == principal.name())
     }
 
+    /// Whether some principal (other than the operator, who sees everything) may see both
+    /// this and `other`: only then can their names clash in anyone's view.
+    pub fn overlaps(&self, other: &Self) -> bool {
+        self.shared
+            || other.shared
+            || self.owner.is_none()
+            || other.owner.is_none()
+            || self.owner == other.owner
+    }
+
     /// Whether `principal` owns it (or is the operator, or it has no owner): sharing lets
     /// others use a child, but only its owner learns its token.
     pub fn is_owner(&self, principal: &Principal) -> bool {
@@ -132,6 +142,9 @@ mod tests {
         assert!(!private.allows(&bob));
         assert!(Ownership::of(&alice, true).allows(&bob));
         assert!(!Ownership::of(&alice, true).is_owner(&bob));
+        assert!(!private.overlaps(&Ownership::of(&bob, false)));
+        assert!(private.overlaps(&Ownership::of(&bob, true)));
+        assert!(private.overlaps(&Ownership::of(&alice, false)));
         assert!(Ownership::of(&alice, true).is_owner(&alice));
         assert!(
             Ownership::default().allows(&bob),

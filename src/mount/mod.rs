@@ -120,7 +120,9 @@ impl Mounts {
         {
             let mut entries = self.shared.write();
             self.shared.check_free_in(&entries, &request)?;
-            let taken = self.shared.taken_names(&entries, &mount.catalog());
+            let taken = self
+                .shared
+                .taken_names(&entries, &mount.ownership, &mount.catalog());
             if !taken.is_empty() {
                 mount.close();
                 return Err(Error::Collision {
@@ -135,7 +137,9 @@ impl Mounts {
             .clone()
             .supervise(Arc::downgrade(&self.shared), events);
         self.shared.tasks.spawn(supervisor);
-        self.shared.notify_lists_changed().await;
+        self.shared
+            .notify_lists_changed(std::slice::from_ref(&mount.ownership))
+            .await;
         Ok(mount.info())
     }
 
@@ -167,7 +171,9 @@ impl Mounts {
                 (None, None) => "No mounted servers found".to_owned(),
             }));
         }
-        self.shared.notify_lists_changed().await;
+        self.shared
+            .notify_lists_changed(&ownerships(&removed))
+            .await;
         Ok(removed)
     }
 
@@ -177,7 +183,9 @@ impl Mounts {
             .shared
             .remove(|m| m.job_name.as_deref() == Some(job_name));
         if !removed.is_empty() {
-            self.shared.notify_lists_changed().await;
+            self.shared
+                .notify_lists_changed(&ownerships(&removed))
+                .await;
         }
         removed
     }
@@ -332,10 +340,17 @@ impl Mounts {
         }
     }
 
-    /// Passes a client's `logging/setLevel` on to every reachable mount that logs.
+    /// Passes a client's `logging/setLevel` on to every reachable mount that logs and
+    /// that `who` may see (never to another principal's).
     #[expect(deprecated, reason = "logging is part of 2025-11-25, which we serve")]
-    pub async fn set_level(&self, level: rmcp::model::LoggingLevel) {
-        let mounts: Vec<Arc<Mount>> = self.shared.read().clone();
+    pub async fn set_level(&self, level: rmcp::model::LoggingLevel, who: &Principal) {
+        let mounts: Vec<Arc<Mount>> = self
+            .shared
+            .read()
+            .iter()
+            .filter(|m| m.ownership.allows(who))
+            .cloned()
+            .collect();
         for mount in mounts {
             let Ok(upstream) = mount.upstream() else {
                 continue;
@@ -355,4 +370,15 @@ impl Mounts {
             mount.close();
         }
     }
+}
+
+/// Whose the removed mounts were, for telling only those who saw them.
+fn ownerships(removed: &[MountInfo]) -> Vec<Ownership> {
+    let mut ownerships: Vec<Ownership> = Vec::new();
+    for info in removed {
+        if !ownerships.contains(&info.ownership) {
+            ownerships.push(info.ownership.clone());
+        }
+    }
+    ownerships
 }

@@ -269,7 +269,9 @@ impl Mount {
             self.set_catalog(catalog);
             self.mark_reconnected();
             tracing::info!(mount = %self.label(), "mount reconnected");
-            shared_now.notify_lists_changed().await;
+            shared_now
+                .notify_lists_changed(std::slice::from_ref(&self.ownership))
+                .await;
             return Some(events);
         }
     }
@@ -287,7 +289,9 @@ impl Mount {
                     Ok(mut catalog) => {
                         shared.drop_collisions(self, &mut catalog);
                         self.set_catalog(catalog);
-                        shared.notify_lists_changed().await;
+                        shared
+                            .notify_lists_changed(std::slice::from_ref(&self.ownership))
+                            .await;
                     }
                     Err(e) => {
                         tracing::warn!(mount = %self.label(), cause = %e, "cannot refresh the mount's lists")
@@ -300,7 +304,10 @@ impl Mount {
                 let notification = ServerNotification::ResourceUpdatedNotification(
                     ResourceUpdatedNotification::new(params),
                 );
-                shared.sessions.notify_subscribers(&uri, notification).await;
+                shared
+                    .sessions
+                    .notify_subscribers(&uri, &self.ownership, notification)
+                    .await;
             }
             UpstreamEvent::Log(mut params) => {
                 if let Some(name) = &self.name {

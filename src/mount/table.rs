@@ -10,7 +10,11 @@ use rmcp::model::{
 };
 
 use super::{Catalog, Error, Mount, MountRequest};
-use crate::{model::MountInfo, policy::Limits, upstream::ClientSessions};
+use crate::{
+    model::{MountInfo, Ownership},
+    policy::Limits,
+    upstream::ClientSessions,
+};
 
 /// What the mounts' tasks share with the registry (they hold it weakly).
 pub struct MountTable {
@@ -51,12 +55,17 @@ impl MountTable {
         {
             return Err(Error::TooMany(max));
         }
+        // Only mounts someone could see beside this one can clash with it; the others are
+        // not even named.
+        let mut near = entries
+            .iter()
+            .filter(|m| m.ownership.overlaps(&request.ownership));
         if let Some(name) = &request.name
-            && entries.iter().any(|m| m.name.as_ref() == Some(name))
+            && near.clone().any(|m| m.name.as_ref() == Some(name))
         {
             return Err(Error::NameTaken(name.clone()));
         }
-        let same = entries.iter().find(|m| match &request.job_name {
+        let same = near.find(|m| match &request.job_name {
             Some(job) => m.job_name.as_ref() == Some(job),
             None => m.url == request.url,
         });
@@ -73,8 +82,14 @@ impl MountTable {
     }
 
     /// Names in `catalog` that the meta tools or other mounts already use.
-    pub(super) fn taken_names(&self, entries: &[Arc<Mount>], catalog: &Catalog) -> Vec<String> {
-        let others: Vec<Arc<Catalog>> = entries.iter().map(|m| m.catalog()).collect();
+    pub(super) fn taken_names(
+        &self,
+        entries: &[Arc<Mount>],
+        ownership: &Ownership,
+        catalog: &Catalog,
+    ) -> Vec<String> {
+        let near = entries.iter().filter(|m| m.ownership.overlaps(ownership));
+        let others: Vec<Arc<Catalog>> = near.map(|m| m.catalog()).collect();
         self.remove_taken(&others, &mut catalog.clone())
     }
 
@@ -82,7 +97,9 @@ impl MountTable {
     pub(super) fn drop_collisions(&self, mount: &Mount, catalog: &mut Catalog) {
         let others: Vec<Arc<Catalog>> = {
             let entries = self.read();
-            let others = entries.iter().filter(|m| !std::ptr::eq(m.as_ref(), mount));
+            let others = entries.iter().filter(|m| {
+                !std::ptr::eq(m.as_ref(), mount) && m.ownership.overlaps(&mount.ownership)
+            });
             others.map(|m| m.catalog()).collect()
         };
         let dropped = self.remove_taken(&others, catalog);
@@ -119,22 +136,31 @@ impl MountTable {
     }
 
     /// Tells every session that the tool, resource and prompt lists changed.
-    pub async fn notify_lists_changed(&self) {
+    pub async fn notify_lists_changed(&self, ownerships: &[Ownership]) {
         let sessions = &self.sessions;
         sessions
-            .broadcast(ServerNotification::ToolListChangedNotification(
-                ToolListChangedNotification::default(),
-            ))
+            .broadcast_to_any(
+                ownerships,
+                ServerNotification::ToolListChangedNotification(
+                    ToolListChangedNotification::default(),
+                ),
+            )
             .await;
         sessions
-            .broadcast(ServerNotification::ResourceListChangedNotification(
-                ResourceListChangedNotification::default(),
-            ))
+            .broadcast_to_any(
+                ownerships,
+                ServerNotification::ResourceListChangedNotification(
+                    ResourceListChangedNotification::default(),
+                ),
+            )
             .await;
         sessions
-            .broadcast(ServerNotification::PromptListChangedNotification(
-                PromptListChangedNotification::default(),
-            ))
+            .broadcast_to_any(
+                ownerships,
+                ServerNotification::PromptListChangedNotification(
+                    PromptListChangedNotification::default(),
+                ),
+            )
             .await;
     }
 }

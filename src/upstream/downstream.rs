@@ -91,9 +91,19 @@ impl ClientSessions {
     /// Sends a notification to the sessions whose principal `ownership` allows (e.g. a
     /// mounted child's log messages go to those who may use the child).
     pub async fn broadcast_to(&self, ownership: &Ownership, notification: ServerNotification) {
+        self.broadcast_to_any(std::slice::from_ref(ownership), notification)
+            .await;
+    }
+
+    /// Sends a notification to the sessions whose principal one of `ownerships` allows.
+    pub async fn broadcast_to_any(
+        &self,
+        ownerships: &[Ownership],
+        notification: ServerNotification,
+    ) {
         let peers: Vec<_> = lock(&self.peers)
             .values()
-            .filter(|(_, principal)| ownership.allows(principal))
+            .filter(|(_, principal)| ownerships.iter().any(|o| o.allows(principal)))
             .map(|(peer, _)| peer.clone())
             .collect();
         send_all(peers, notification).await;
@@ -122,8 +132,15 @@ impl ClientSessions {
         empty
     }
 
-    /// Sends a notification to the sessions subscribed to `uri`.
-    pub async fn notify_subscribers(&self, uri: &str, notification: ServerNotification) {
+    /// Sends a notification to the sessions subscribed to `uri` whose principal
+    /// `ownership` (the mount's that sent it) allows: another principal's session that
+    /// subscribed to the same URI at a mount of its own does not get it.
+    pub async fn notify_subscribers(
+        &self,
+        uri: &str,
+        ownership: &Ownership,
+        notification: ServerNotification,
+    ) {
         let ids = lock(&self.subscriptions)
             .get(uri)
             .cloned()
@@ -131,7 +148,8 @@ impl ClientSessions {
         let peers: Vec<_> = {
             let peers = lock(&self.peers);
             let subscribed = ids.iter().filter_map(|id| peers.get(id));
-            subscribed.map(|(peer, _)| peer.clone()).collect()
+            let allowed = subscribed.filter(|(_, principal)| ownership.allows(principal));
+            allowed.map(|(peer, _)| peer.clone()).collect()
         };
         send_all(peers, notification).await;
     }

@@ -99,6 +99,8 @@ pub async fn relay_events(
                 sessions
                     .notify_subscribers(
                         &uri,
+                        // A bridge serves one owner's child: every session may have it.
+                        &crate::model::Ownership::default(),
                         ServerNotification::ResourceUpdatedNotification(notification),
                     )
                     .await;

@@ -5,4 +5,5 @@ mod child_tokens;
 mod children;
 mod exhaustion;
 mod sandbox;
+mod tenants;
 mod url_mounts;
