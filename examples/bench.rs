@@ -70,6 +70,11 @@ async fn main() -> Result<()> {
             &allowed_runtimes,
             "--worker-threads",
             &daemon_threads,
+            // Every load opens sessions of its own and leaves them to expire.
+            "--max-sessions",
+            "100000",
+            "--max-sessions-per-principal",
+            "100000",
         ],
     )
     .await?;

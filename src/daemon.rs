@@ -172,6 +172,7 @@ async fn serve_http(
         cors: config.cors.clone(),
         max_body_bytes: config.max_body_bytes,
         guard: config.guard.clone(),
+        sessions: config.sessions,
     };
     let metrics = metrics_route(manager.clone(), config);
     let mounted_calls = MountedCalls::layer(manager.clone());

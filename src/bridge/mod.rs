@@ -25,6 +25,9 @@ use crate::{
     upstream::{ClientSessions, Forwarder, Upstream, relay_events},
 };
 
+/// Sessions a bridge serves at once.
+const BRIDGE_MAX_SESSIONS: usize = 10_000;
+
 /// The prefix of the bridge's own environment variables, not passed to the command.
 const PRIVATE_ENV_PREFIX: &str = "MCP_EPHEMERAL_K8S_";
 
@@ -118,6 +121,9 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     http.cors = options.cors.clone();
     http.guard.origins = options.cors.clone();
     http.max_body_bytes = options.max_body_bytes;
+    // Only the token's holders reach a bridge: the caps guard memory, not fairness.
+    http.sessions.max_sessions = BRIDGE_MAX_SESSIONS;
+    http.sessions.max_sessions_per_principal = BRIDGE_MAX_SESSIONS;
     if let Some(token) = &options.token {
         http.guard.tokens = http::Tokens::new(vec![(
             crate::model::Principal::new("daemon"),

@@ -245,6 +245,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Authentication and Host/Origin checks.
     pub guard: crate::http::Guard,
+    /// The caps and timeouts of MCP sessions.
+    pub sessions: crate::model::SessionLimits,
     /// The listener's header deadline and connection cap.
     pub listener: crate::http::ListenerLimits,
     /// How local children are placed and confined.
@@ -321,6 +323,7 @@ impl ServeConfig {
             guard,
             local: args.local.settings(hidden),
             listener: args.security.listener()?,
+            sessions: args.security.sessions()?,
             policy,
             metrics_open: args.security.metrics_open,
             transport: args.transport,

@@ -9,7 +9,7 @@ use super::{Error, invalid};
 use crate::{
     address::AddressFilter,
     http::{CorsPolicy, Guard, ListenerLimits, Tokens},
-    model::{LOCAL, Principal},
+    model::{LOCAL, Principal, SessionLimits},
     policy::{DEFAULT_ENV_REFS, DEFAULT_RUNTIMES, Limits, Policy},
     secrets::SecretPolicy,
 };
@@ -115,6 +115,30 @@ pub struct SecurityArgs {
     /// Most connections open at once; more are closed as soon as they are accepted.
     #[arg(long, default_value_t = crate::http::listener::DEFAULT_MAX_CONNECTIONS, env = "MCP_EPHEMERAL_K8S_MAX_CONNECTIONS")]
     pub max_connections: usize,
+    /// Most MCP sessions open at once on `/mcp`, and apart on `/sse`.
+    #[arg(long, default_value_t = 1000, env = "MCP_EPHEMERAL_K8S_MAX_SESSIONS")]
+    pub max_sessions: usize,
+    /// Most MCP sessions one principal may have open at once (on each of `/mcp`, `/sse`).
+    #[arg(
+        long,
+        default_value_t = 100,
+        env = "MCP_EPHEMERAL_K8S_MAX_SESSIONS_PER_PRINCIPAL"
+    )]
+    pub max_sessions_per_principal: usize,
+    /// Seconds a session may send nothing before it is closed.
+    #[arg(
+        long,
+        default_value_t = 600,
+        env = "MCP_EPHEMERAL_K8S_SESSION_IDLE_TIMEOUT"
+    )]
+    pub session_idle_timeout: u64,
+    /// Seconds a session has to complete `initialize` before it is closed.
+    #[arg(
+        long,
+        default_value_t = 30,
+        env = "MCP_EPHEMERAL_K8S_SESSION_INIT_TIMEOUT"
+    )]
+    pub session_init_timeout: u64,
     /// Serve `/metrics` without authentication (for a Prometheus without the token).
     #[arg(long, env = "MCP_EPHEMERAL_K8S_METRICS_OPEN")]
     pub metrics_open: bool,
@@ -218,6 +242,32 @@ impl SecurityArgs {
         Ok(ListenerLimits {
             header_timeout: Duration::from_secs(self.header_timeout),
             max_connections: self.max_connections,
+        })
+    }
+
+    /// The caps and timeouts of MCP sessions.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a zero cap or timeout.
+    pub fn sessions(&self) -> Result<SessionLimits, Error> {
+        for (flag, value) in [
+            ("--max-sessions", self.max_sessions as u64),
+            (
+                "--max-sessions-per-principal",
+                self.max_sessions_per_principal as u64,
+            ),
+            ("--session-idle-timeout", self.session_idle_timeout),
+            ("--session-init-timeout", self.session_init_timeout),
+        ] {
+            if value == 0 {
+                return Err(invalid(flag, 0, "must be at least 1"));
+            }
+        }
+        Ok(SessionLimits {
+            max_sessions: self.max_sessions,
+            max_sessions_per_principal: self.max_sessions_per_principal,
+            init_timeout: Duration::from_secs(self.session_init_timeout),
+            idle_timeout: Duration::from_secs(self.session_idle_timeout),
         })
     }
 

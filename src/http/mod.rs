@@ -38,6 +38,7 @@ pub use tower::layer::util::Identity;
 use tower::{Layer, Service};
 use tower_http::trace::TraceLayer;
 
+pub use crate::model::SessionLimits;
 pub use cors::CorsPolicy;
 pub use guard::{Guard, Tokens};
 pub use listener::{ListenerLimits, raise_open_files_limit, serve};
@@ -57,6 +58,8 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Authentication and `Host`/`Origin` checks of the MCP routes.
     pub guard: Guard,
+    /// Caps and timeouts of the MCP sessions.
+    pub sessions: SessionLimits,
 }
 
 impl HttpOptions {
@@ -72,6 +75,7 @@ impl HttpOptions {
                 allowed_hosts: default_allowed_hosts(addr),
                 ..Guard::default()
             },
+            sessions: SessionLimits::default(),
         }
     }
 }
@@ -124,15 +128,18 @@ where
     <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
     <L::Service as Service<Request>>::Future: Send + 'static,
 {
+    let (mcp_service, mcp_sessions) = streamable::service(factory.clone(), options);
+    let owners = session_owner::SessionOwners::new(options.sessions, mcp_sessions);
     let mcp = Router::new()
-        .nest_service("/mcp", streamable::service(factory.clone(), options))
-        .merge(crate::sse::server::router(factory, options.ct.clone()))
+        .nest_service("/mcp", mcp_service)
+        .merge(crate::sse::server::router(
+            factory,
+            options.ct.clone(),
+            options.sessions,
+        ))
         .layer(front)
         // Outside `front`, so whatever answers `/mcp` sees only the session's own principal.
-        .layer(middleware::from_fn_with_state(
-            session_owner::SessionOwners::default(),
-            session_owner::bind,
-        ))
+        .layer(middleware::from_fn_with_state(owners, session_owner::bind))
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         // Bodies read without an extractor (the legacy SSE POST) are limited too.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

@@ -15,16 +15,56 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use rmcp::transport::common::http_header::HEADER_SESSION_ID;
+use rmcp::transport::{
+    common::http_header::HEADER_SESSION_ID,
+    streamable_http_server::session::local::LocalSessionManager,
+};
 
-use crate::{model::Principal, sync::lock};
+use crate::{
+    model::{Principal, SessionLimits},
+    sync::lock,
+};
 
 /// How many sessions are remembered; past it the oldest is forgotten (and refused).
 const MAX_SESSIONS: usize = 100_000;
 
-/// The principal of each open streamable-HTTP session.
-#[derive(Clone, Default)]
-pub struct SessionOwners(Arc<Mutex<Owners>>);
+/// The principal of each open streamable-HTTP session, and the caps on opening more.
+#[derive(Clone)]
+pub struct SessionOwners {
+    owners: Arc<Mutex<Owners>>,
+    limits: SessionLimits,
+    /// rmcp's sessions, to forget those it closed (idle, or never initialized).
+    live: Arc<LocalSessionManager>,
+}
+
+impl SessionOwners {
+    /// Owners of the sessions in `live`, opened within `limits`.
+    pub fn new(limits: SessionLimits, live: Arc<LocalSessionManager>) -> Self {
+        Self {
+            owners: Arc::default(),
+            limits,
+            live,
+        }
+    }
+
+    /// `None` when `who` may open one more session; else the `429` to answer. Sessions
+    /// rmcp has closed are forgotten first, so they do not count.
+    async fn admit(&self, who: &Principal) -> Option<Response> {
+        let live: std::collections::HashSet<String> = self
+            .live
+            .sessions
+            .read()
+            .await
+            .keys()
+            .map(|id| id.to_string())
+            .collect();
+        let mut owners = lock(&self.owners);
+        owners.by_id.retain(|id, _| live.contains(id));
+        let mine = owners.by_id.values().filter(|(p, _)| p == who).count();
+        let refusal = self.limits.refusal(mine, owners.by_id.len())?;
+        Some((StatusCode::TOO_MANY_REQUESTS, refusal).into_response())
+    }
+}
 
 #[derive(Default)]
 struct Owners {
@@ -69,13 +109,19 @@ pub async fn bind(State(owners): State<SessionOwners>, request: Request, next: N
         .get(HEADER_SESSION_ID)
         .map(|id| id.to_str().unwrap_or_default().to_owned());
     if let Some(id) = &named {
-        let owned = lock(&owners.0)
+        let owned = lock(&owners.owners)
             .by_id
             .get(id)
             .is_some_and(|(owner, _)| *owner == who);
         if !owned {
             return (StatusCode::NOT_FOUND, "Session not found").into_response();
         }
+    }
+    if named.is_none()
+        && parts.method == axum::http::Method::POST
+        && let Some(refusal) = owners.admit(&who).await
+    {
+        return refusal;
     }
     let deleting = parts.method == axum::http::Method::DELETE;
     let response = next.run(Request::from_parts(parts, body)).await;
@@ -85,13 +131,13 @@ pub async fn bind(State(owners): State<SessionOwners>, request: Request, next: N
             if (deleting && response.status().is_success())
                 || response.status() == StatusCode::NOT_FOUND =>
         {
-            lock(&owners.0).by_id.remove(id);
+            lock(&owners.owners).by_id.remove(id);
         }
         Some(_) => {}
         None => {
             let opened = response.headers().get(HEADER_SESSION_ID);
             if let Some(id) = opened.and_then(|id| id.to_str().ok()) {
-                lock(&owners.0).record(id.to_owned(), who);
+                lock(&owners.owners).record(id.to_owned(), who);
             }
         }
     }

@@ -11,11 +11,15 @@ use rmcp::{
 
 use super::HttpOptions;
 
-/// The tower service for `/mcp`, one handler per session from `factory`.
+/// The tower service for `/mcp`, one handler per session from `factory`, and its
+/// sessions (closed when idle or not initialized in time, per `options.sessions`).
 pub fn service<H, F>(
     factory: F,
     options: &HttpOptions,
-) -> StreamableHttpService<H, LocalSessionManager>
+) -> (
+    StreamableHttpService<H, LocalSessionManager>,
+    Arc<LocalSessionManager>,
+)
 where
     H: ServerHandler,
     F: Fn() -> io::Result<H> + Send + Sync + 'static,
@@ -25,5 +29,10 @@ where
         .with_cancellation_token(options.ct.child_token())
         .with_max_request_body_bytes(options.max_body_bytes)
         .disable_allowed_hosts();
-    StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config)
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(options.sessions.idle_timeout);
+    sessions.session_config.init_timeout = Some(options.sessions.init_timeout);
+    let sessions = Arc::new(sessions);
+    let service = StreamableHttpService::new(factory, sessions.clone(), config);
+    (service, sessions)
 }

@@ -10,6 +10,7 @@ mod ownership;
 mod package;
 mod pattern;
 mod server;
+mod sessions;
 
 pub use bridge_event::BridgeEvent;
 pub(crate) use config::null_as_default;
@@ -26,6 +27,7 @@ pub use server::{
     Condition, DeletedServer, EphemeralMcpServer, Phase, PodStatus, ProcessStatus, ServerStatus,
     rfc3339, unix_now,
 };
+pub use sessions::SessionLimits;
 
 /// The environment variable holding the log filter (`info`, `debug`,
 /// `mcp_ephemeral_k8s=trace`…); `RUST_LOG` is read when it is unset.

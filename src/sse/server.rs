@@ -31,7 +31,7 @@ use rmcp::{
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::Principal;
+use crate::model::{Principal, SessionLimits};
 
 /// Messages queued per session and direction before the sender waits: bounds the memory a
 /// slow or stalled client can hold.
@@ -43,9 +43,17 @@ const POST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The path clients post to; the `endpoint` event names it with the session id.
 pub const MESSAGES_PATH: &str = "/messages/";
 
-/// Live sessions by id: where their messages go, and the principal that opened them (the
-/// only one that may post to them).
-type Sessions = Arc<Mutex<HashMap<String, (mpsc::Sender<ClientJsonRpcMessage>, Principal)>>>;
+/// Live sessions by id.
+type Sessions = Arc<Mutex<HashMap<String, Entry>>>;
+
+/// One live session: where its messages go, the principal that opened it (the only one
+/// that may post to it), and what its idle timer waits on.
+struct Entry {
+    sender: mpsc::Sender<ClientJsonRpcMessage>,
+    owner: Principal,
+    /// Notified on every post: the session is not idle.
+    active: Arc<tokio::sync::Notify>,
+}
 
 /// Shared state of the legacy SSE routes.
 struct SseState<F> {
@@ -54,12 +62,14 @@ struct SseState<F> {
     sessions: Sessions,
     /// Cancelled on shutdown: ends every stream and session.
     ct: CancellationToken,
+    /// Caps and timeouts of the sessions.
+    limits: SessionLimits,
 }
 
 /// The `GET /sse` and `POST /messages/` routes serving handlers made by `factory`.
 /// The factory may refuse (e.g. while the server behind it is starting); the client then
 /// gets 503 with the error's text.
-pub fn router<H, F>(factory: F, ct: CancellationToken) -> Router
+pub fn router<H, F>(factory: F, ct: CancellationToken, limits: SessionLimits) -> Router
 where
     H: ServerHandler,
     F: Fn() -> std::io::Result<H> + Send + Sync + 'static,
@@ -68,6 +78,7 @@ where
         factory,
         sessions: Sessions::default(),
         ct,
+        limits,
     });
     Router::new()
         .route("/sse", get(open_stream::<H, F>))
@@ -98,6 +109,14 @@ where
 {
     let (parts, _) = request.into_parts();
     let owner = Principal::of_http(&parts);
+    let refusal = {
+        let sessions = crate::sync::lock(&state.sessions);
+        let mine = sessions.values().filter(|e| e.owner == owner).count();
+        state.limits.refusal(mine, sessions.len())
+    };
+    if let Some(refusal) = refusal {
+        return (StatusCode::TOO_MANY_REQUESTS, refusal).into_response();
+    }
     match (state.factory)() {
         Ok(handler) => session_stream(&state, handler, owner).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
@@ -115,19 +134,37 @@ where
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = mpsc::channel::<ClientJsonRpcMessage>(SESSION_QUEUE);
     let (to_client, from_server) = mpsc::channel(SESSION_QUEUE);
-    crate::sync::lock(&state.sessions).insert(id.clone(), (to_server, owner));
+    let active = Arc::new(tokio::sync::Notify::new());
+    let entry = Entry {
+        sender: to_server,
+        owner,
+        active: active.clone(),
+    };
+    crate::sync::lock(&state.sessions).insert(id.clone(), entry);
     let ct = state.ct.child_token();
     let session_ct = ct.clone();
     let session = id.clone();
+    let limits = state.limits;
     tokio::spawn(async move {
-        match handler
-            .serve_with_ct((to_client, from_client), session_ct)
-            .await
-        {
-            Ok(running) => {
-                let _ = running.waiting().await;
+        let serving = handler.serve_with_ct((to_client, from_client), session_ct.clone());
+        match tokio::time::timeout(limits.init_timeout, serving).await {
+            Ok(Ok(running)) => {
+                let idle = idle_timer(&active, limits.idle_timeout);
+                tokio::select! {
+                    _ = running.waiting() => {}
+                    () = idle => {
+                        tracing::debug!(%session, "sse session idle; closing it");
+                        session_ct.cancel();
+                    }
+                }
             }
-            Err(e) => tracing::debug!(%session, cause = %e, "sse session ended before initialize"),
+            Ok(Err(e)) => {
+                tracing::debug!(%session, cause = %e, "sse session ended before initialize")
+            }
+            Err(_) => {
+                tracing::debug!(%session, "sse session did not initialize in time; closing it");
+                session_ct.cancel();
+            }
         }
     });
     tracing::debug!(session = %id, "sse session opened");
@@ -152,6 +189,11 @@ where
         .chain(messages)
         .take_until(ct.cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Returns once `active` has not been notified for `idle`.
+async fn idle_timer(active: &tokio::sync::Notify, idle: std::time::Duration) {
+    while tokio::time::timeout(idle, active.notified()).await.is_ok() {}
 }
 
 #[derive(Deserialize)]
@@ -180,8 +222,11 @@ where
     let who = Principal::of_http(&parts);
     let sender = crate::sync::lock(&state.sessions)
         .get(&id)
-        .filter(|(_, owner)| *owner == who)
-        .map(|(sender, _)| sender.clone());
+        .filter(|entry| entry.owner == who)
+        .map(|entry| {
+            entry.active.notify_one();
+            entry.sender.clone()
+        });
     let Some(mut sender) = sender else {
         return plain(
             StatusCode::NOT_FOUND,

@@ -138,3 +138,111 @@ async fn one_principal_cannot_take_every_server_slot() {
     let bob = http_client_as(&daemon.url("/mcp"), BOB).await;
     create_ready(&bob, test_server("")).await;
 }
+
+/// Session floods: opened (and never initialized) past the caps.
+const FLOOD_SESSIONS: usize = 3000;
+
+#[tokio::test]
+async fn session_floods_meet_the_caps() {
+    // The flood takes seconds; the sessions must not expire meanwhile.
+    let args = [
+        "--max-sessions-per-principal",
+        "50",
+        "--session-init-timeout",
+        "120",
+    ];
+    let daemon = Process::daemon(&args).await;
+    let http = reqwest::Client::new();
+    let (before, _) = rss_mib(daemon.pid());
+    // /sse: streams opened and never read.
+    let mut streams = Vec::new();
+    let mut refused = 0;
+    for _ in 0..FLOOD_SESSIONS {
+        let response = http.get(daemon.url("/sse")).send().await.unwrap();
+        match response.status().as_u16() {
+            200 => streams.push(response),
+            429 => {
+                refused += 1;
+                let text = response.text().await.unwrap();
+                assert!(text.contains("--max-sessions-per-principal 50"), "{text}");
+            }
+            other => panic!("GET /sse: {other}"),
+        }
+    }
+    assert_eq!(streams.len(), 50);
+    // /mcp: initialize posts, never followed by anything.
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "f", "version": "1"}}});
+    let mut opened = 0;
+    for _ in 0..FLOOD_SESSIONS {
+        let response = http
+            .post(daemon.url("/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .json(&init)
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            200 => opened += 1,
+            429 => {
+                refused += 1;
+                let text = response.text().await.unwrap();
+                assert!(text.contains("--max-sessions-per-principal 50"), "{text}");
+            }
+            other => panic!("POST /mcp initialize: {other}"),
+        }
+    }
+    assert_eq!(opened, 50);
+    let (during, peak) = rss_mib(daemon.pid());
+    // Room again once its streams are gone.
+    drop(streams);
+    let meta = sse_client(&daemon.url("/sse")).await;
+    assert_eq!(
+        text(&call(&meta, "list_mcp_servers", json!({})).await),
+        "[]"
+    );
+    report(
+        "session flood",
+        &[
+            (
+                "sessions attempted on /sse and on /mcp, each",
+                FLOOD_SESSIONS.to_string(),
+            ),
+            (
+                "refused with 429 past --max-sessions-per-principal 50",
+                refused.to_string(),
+            ),
+            (
+                "daemon RSS before / during / peak",
+                format!("{before:.1} / {during:.1} / {peak:.1} MiB"),
+            ),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn sessions_that_never_initialize_or_go_silent_are_closed() {
+    let args = ["--session-init-timeout", "1", "--session-idle-timeout", "2"];
+    let daemon = Process::daemon(&args).await;
+    let started = Instant::now();
+    let stream = reqwest::get(daemon.url("/sse")).await.unwrap();
+    let body = tokio::time::timeout(Duration::from_secs(10), stream.text()).await;
+    assert!(
+        body.is_ok(),
+        "an uninitialized /sse session outlived its deadline"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // An initialized session that sends nothing is closed after the idle timeout: its
+    // next request finds no session.
+    let meta = sse_client(&daemon.url("/sse")).await;
+    assert_eq!(
+        text(&call(&meta, "list_mcp_servers", json!({})).await),
+        "[]"
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let params = rmcp::model::CallToolRequestParams::new("list_mcp_servers");
+    assert!(
+        meta.call_tool(params).await.is_err(),
+        "the idle session still answers"
+    );
+}
