@@ -2,26 +2,31 @@
 //! for notifications that go to all of them or to the subscribers of a resource.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{
-        Mutex,
-        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::Duration,
 };
+
+use tokio::sync::Notify;
 
 use rmcp::{Peer, RoleServer, model::ServerNotification};
 
 use crate::model::{Ownership, Principal};
 use crate::sync::lock;
 
+/// One connected session: its client, its principal, and its outbox.
+type Session = (Peer<RoleServer>, Principal, Arc<Outbox>);
+
 /// Connected client sessions. Every lock is a `std::sync::Mutex` that is never held
 /// across an `.await` (peers are cloned out before sending).
 #[derive(Default)]
 pub struct ClientSessions {
     next_id: AtomicU64,
-    /// ClientSessions that finished `initialize`, by id, with the principal that opened them.
-    peers: Mutex<HashMap<u64, (Peer<RoleServer>, Principal)>>,
+    /// ClientSessions that finished `initialize`, by id, with the principal that opened
+    /// them and the queue of notifications on their way to them.
+    peers: Mutex<HashMap<u64, Session>>,
     /// Resource URI (as the sessions see it) → sessions subscribed to it.
     subscriptions: Mutex<HashMap<String, Vec<u64>>>,
     /// The sessions on streamable HTTP, by their `Mcp-Session-Id`, so a request can be
@@ -49,7 +54,9 @@ impl ClientSessions {
         if peers.contains_key(&session) {
             return;
         }
-        peers.insert(session, (peer, principal));
+        let outbox = Arc::new(Outbox::default());
+        tokio::spawn(outbox.clone().deliver(peer.clone()));
+        peers.insert(session, (peer, principal, outbox));
         drop(peers);
         if let Some(http_id) = http_id {
             lock(&self.by_http_id).insert(http_id.to_owned(), session);
@@ -65,7 +72,9 @@ impl ClientSessions {
 
     /// Forgets a session and its subscriptions.
     pub fn unregister(&self, session: u64) {
-        lock(&self.peers).remove(&session);
+        if let Some((_, _, outbox)) = lock(&self.peers).remove(&session) {
+            outbox.close();
+        }
         lock(&self.by_http_id).retain(|_, s| *s != session);
         lock(&self.subscriptions).retain(|_, subscribers| {
             subscribers.retain(|s| *s != session);
@@ -101,12 +110,12 @@ impl ClientSessions {
         ownerships: &[Ownership],
         notification: ServerNotification,
     ) {
-        let peers: Vec<_> = lock(&self.peers)
+        let outboxes: Vec<_> = lock(&self.peers)
             .values()
-            .filter(|(_, principal)| ownerships.iter().any(|o| o.allows(principal)))
-            .map(|(peer, _)| peer.clone())
+            .filter(|(_, principal, _)| ownerships.iter().any(|o| o.allows(principal)))
+            .map(|(_, _, outbox)| outbox.clone())
             .collect();
-        send_all(peers, notification).await;
+        send_all(&outboxes, &notification);
     }
 
     /// Records that `session` subscribed to `uri`.
@@ -145,32 +154,75 @@ impl ClientSessions {
             .get(uri)
             .cloned()
             .unwrap_or_default();
-        let peers: Vec<_> = {
+        let outboxes: Vec<_> = {
             let peers = lock(&self.peers);
             let subscribed = ids.iter().filter_map(|id| peers.get(id));
-            let allowed = subscribed.filter(|(_, principal)| ownership.allows(principal));
-            allowed.map(|(peer, _)| peer.clone()).collect()
+            let allowed = subscribed.filter(|(_, principal, _)| ownership.allows(principal));
+            allowed.map(|(_, _, outbox)| outbox.clone()).collect()
         };
-        send_all(peers, notification).await;
+        send_all(&outboxes, &notification);
     }
 }
 
-/// How long a notification waits for one session's queue; a session that does not read
-/// its stream misses it rather than holding up the others.
-const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+/// Notifications queued for one session; past it the oldest is dropped, so a session that
+/// does not read costs at most this many and never holds up the others.
+pub const MAX_QUEUED_NOTIFICATIONS: usize = 256;
 
-/// Sends `notification` to every peer at once, each within [`SEND_TIMEOUT`].
-async fn send_all(peers: Vec<Peer<RoleServer>>, notification: ServerNotification) {
-    let sends = peers.iter().map(|peer| {
-        let notification = notification.clone();
-        async move {
-            let sent = tokio::time::timeout(SEND_TIMEOUT, peer.send_notification(notification));
-            if sent.await.is_err() {
-                tracing::debug!("a session is not reading its stream; it misses a notification");
+/// The notifications on their way to one session, sent in order by its own task.
+#[derive(Default)]
+struct Outbox {
+    queue: Mutex<VecDeque<ServerNotification>>,
+    ready: Notify,
+    closed: AtomicBool,
+    /// Notifications dropped because the session did not keep up.
+    dropped: AtomicU64,
+}
+
+impl Outbox {
+    fn push(&self, notification: ServerNotification) {
+        let mut queue = lock(&self.queue);
+        if queue.len() == MAX_QUEUED_NOTIFICATIONS {
+            queue.pop_front();
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if dropped.is_power_of_two() {
+                tracing::debug!(
+                    dropped,
+                    "a session is not reading its stream; oldest notifications dropped"
+                );
             }
         }
-    });
-    futures::future::join_all(sends).await;
+        queue.push_back(notification);
+        drop(queue);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.ready.notify_one();
+    }
+
+    /// Sends what is queued to `peer`, in order, until the session goes.
+    async fn deliver(self: Arc<Self>, peer: Peer<RoleServer>) {
+        loop {
+            let next = lock(&self.queue).pop_front();
+            match next {
+                Some(notification) => {
+                    if peer.send_notification(notification).await.is_err() {
+                        return;
+                    }
+                }
+                None if self.closed.load(Ordering::Acquire) => return,
+                None => self.ready.notified().await,
+            }
+        }
+    }
+}
+
+/// Queues `notification` for every outbox; returns at once.
+fn send_all(outboxes: &[Arc<Outbox>], notification: &ServerNotification) {
+    for outbox in outboxes {
+        outbox.push(notification.clone());
+    }
 }
 
 #[cfg(test)]
@@ -189,7 +241,7 @@ mod tests {
         assert_eq!(sessions.by_http_id("h-alice").map(|(id, _)| id), Some(7));
         let owners: Vec<Principal> = lock(&sessions.peers)
             .values()
-            .map(|(_, p)| p.clone())
+            .map(|(_, p, _)| p.clone())
             .collect();
         assert_eq!(owners, [Principal::new("alice")]);
     }

@@ -3,7 +3,7 @@
 //!
 //! Run with `mcp-test-server serve [--fail-init MSG] [--delay-ms N] [--extra-tool NAME] [args…]`.
 //! Tools: `echo`, `add`, `slow` (progress, cancellable), `cancelled` (how many `slow` calls
-//! were cancelled), `env`, `environment`, `read_file`, `eprint`, `flood_stderr`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
+//! were cancelled), `env`, `environment`, `read_file`, `eprint`, `flood_stderr`, `log_flood`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
 //! `roots` (asks the client for its roots), `log` (sends a log message), `touch` (sends
 //! `resources/updated`), `add_tool` (adds a tool and sends `tools/list_changed`).
 //! Resources `test://greeting` (text) and `test://blob` (bytes 0..=255); template
@@ -191,6 +191,26 @@ impl TestServer {
             .with_logger("test");
         let _ = context.peer.notify_logging_message(params).await;
         "logged".into()
+    }
+
+    #[tool(
+        description = "Send `count` info log messages (`{\"n\": 0, \"pad\": …}`, `{\"n\": 1, …}`, … with 1 KiB of padding) as fast as it can"
+    )]
+    async fn log_flood(
+        &self,
+        Parameters(Count { count }): Parameters<Count>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        let pad = "x".repeat(1024);
+        for n in 0..count {
+            let data = serde_json::json!({"n": n, "pad": pad});
+            let params =
+                LoggingMessageNotificationParam::new(LoggingLevel::Info, data).with_logger("flood");
+            if context.peer.notify_logging_message(params).await.is_err() {
+                break;
+            }
+        }
+        format!("sent {count}")
     }
 
     #[tool(description = "Send resources/updated for `uri`")]

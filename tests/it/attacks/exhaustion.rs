@@ -246,3 +246,54 @@ async fn sessions_that_never_initialize_or_go_silent_are_closed() {
         "the idle session still answers"
     );
 }
+
+#[tokio::test]
+async fn a_log_flood_while_a_session_stalls_holds_up_nobody() {
+    let count: usize = if std::env::var("RELIABILITY").is_ok_and(|v| v == "full") {
+        100_000
+    } else {
+        20_000
+    };
+    let (daemon, meta, _) = daemon_with_mounted_child("").await;
+    // A session of the same principal that never reads its stream gets every log too.
+    let (stalled, endpoint) = crate::reliability::slow_client::stalled_session(&daemon).await;
+    let http = reqwest::Client::new();
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "stalled", "version": "1"}}});
+    http.post(&endpoint).json(&init).send().await.unwrap();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    http.post(&endpoint)
+        .json(&initialized)
+        .send()
+        .await
+        .unwrap();
+    let (before, _) = rss_mib(daemon.pid());
+    let started = Instant::now();
+    call_ok(&meta, "t_log_flood", json!({"count": count})).await;
+    let recorder = meta.service().clone();
+    let last = serde_json::Value::from(count - 1);
+    eventually("the reading client gets the last log", || {
+        recorder.seen().logs.last().is_some_and(|l| l.data["n"] == last)
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let (after, peak) = rss_mib(daemon.pid());
+    let received = recorder.seen().logs.len();
+    drop(stalled);
+    report(
+        "log flood with a stalled session",
+        &[
+            ("log notifications sent by the child", count.to_string()),
+            ("received by the reading client", received.to_string()),
+            (
+                "time until its last one",
+                format!("{:.2} s", elapsed.as_secs_f64()),
+            ),
+            (
+                "daemon RSS before / after / peak",
+                format!("{before:.1} / {after:.1} / {peak:.1} MiB"),
+            ),
+        ],
+    );
+    assert!(after - before < 32.0, "RSS {before:.1} → {after:.1} MiB");
+}

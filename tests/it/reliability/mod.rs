@@ -8,7 +8,7 @@
 mod fuzz;
 mod load;
 mod restart;
-mod slow_client;
+pub mod slow_client;
 
 use std::{io::Write, time::Duration};
 

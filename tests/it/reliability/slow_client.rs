@@ -12,7 +12,7 @@ use crate::support::*;
 
 /// Reads the stream until the `endpoint` event; returns the stream (never read again)
 /// and the URL to post to.
-async fn stalled_session(daemon: &Process) -> (impl Sized, String) {
+pub async fn stalled_session(daemon: &Process) -> (impl Sized, String) {
     let response = reqwest::get(daemon.url("/sse")).await.unwrap();
     let mut stream = response.bytes_stream();
     let mut text = String::new();
