@@ -8,6 +8,8 @@
 //! serving has failed — so a Job sees the failure. On SIGTERM it stops the command's whole
 //! process group and exits 0. Progress on stdout: [`crate::model::BridgeEvent`].
 
+mod oversized;
+
 use std::{net::SocketAddr, process::Stdio, sync::Arc};
 
 use tokio::{
@@ -153,7 +155,7 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
         unreachable!("stdin and stdout are piped")
     };
 
-    let connect = Upstream::connect((stdout, stdin));
+    let connect = Upstream::connect((oversized::guard(stdout), stdin));
     let upstream = tokio::select! {
         result = connect => result,
         () = ct.cancelled() => return Ok(stop(&mut child, &http_ct, serving).await),

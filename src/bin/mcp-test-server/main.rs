@@ -3,7 +3,7 @@
 //!
 //! Run with `mcp-test-server serve [--fail-init MSG] [--delay-ms N] [--extra-tool NAME] [args…]`.
 //! Tools: `echo`, `add`, `slow` (progress, cancellable), `cancelled` (how many `slow` calls
-//! were cancelled), `env`, `environment`, `read_file`, `eprint`, `flood_stderr`, `log_flood`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
+//! were cancelled), `env`, `environment`, `read_file`, `eprint`, `flood_stderr`, `log_flood`, `big_answer`, `args`, `fail`, `exit`, `sample` (asks the client to sample),
 //! `roots` (asks the client for its roots), `log` (sends a log message), `touch` (sends
 //! `resources/updated`), `add_tool` (adds a tool and sends `tools/list_changed`).
 //! Resources `test://greeting` (text) and `test://blob` (bytes 0..=255); template
@@ -273,6 +273,11 @@ impl TestServer {
         }
         let _ = stderr.write_all(b"\n");
         format!("wrote {count} bytes")
+    }
+
+    #[tool(description = "Answer with a text of `count` bytes")]
+    async fn big_answer(&self, Parameters(Count { count }): Parameters<Count>) -> String {
+        "x".repeat(count)
     }
 
     #[tool(description = "The whole environment, as a JSON object")]

@@ -273,7 +273,11 @@ async fn a_log_flood_while_a_session_stalls_holds_up_nobody() {
     let recorder = meta.service().clone();
     let last = serde_json::Value::from(count - 1);
     eventually("the reading client gets the last log", || {
-        recorder.seen().logs.last().is_some_and(|l| l.data["n"] == last)
+        recorder
+            .seen()
+            .logs
+            .last()
+            .is_some_and(|l| l.data["n"] == last)
     })
     .await;
     let elapsed = started.elapsed();
@@ -296,4 +300,39 @@ async fn a_log_flood_while_a_session_stalls_holds_up_nobody() {
         ],
     );
     assert!(after - before < 32.0, "RSS {before:.1} → {after:.1} MiB");
+}
+
+#[tokio::test]
+async fn an_answer_too_large_to_read_fails_its_call_at_once() {
+    let (daemon, meta, _) = daemon_with_mounted_child("").await;
+    let started = Instant::now();
+    let args = json!({"count": 17 * 1024 * 1024});
+    let error = call_err(&meta, "t_big_answer", args).await;
+    assert!(error.contains("more than the 16777216"), "{error}");
+    // Not at the call timeout (300 s): as soon as the bridge has read the line.
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    // The mount keeps working.
+    assert_eq!(
+        text(&call(&meta, "t_echo", json!({"text": "still"})).await),
+        "still"
+    );
+    let (rss, peak) = rss_mib(daemon.pid());
+    report(
+        "oversized child answer",
+        &[
+            ("answer of", "17 MiB".to_owned()),
+            (
+                "call failed after",
+                format!("{:.2} s", started.elapsed().as_secs_f64()),
+            ),
+            (
+                "daemon RSS after / peak",
+                format!("{rss:.1} / {peak:.1} MiB"),
+            ),
+        ],
+    );
 }
