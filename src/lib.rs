@@ -68,7 +68,7 @@ pub mod sync;
 pub mod tls;
 pub mod upstream;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, with_causes};
 pub use manager::SessionManager;
 pub use model::{
     EphemeralMcpServer, EphemeralMcpServerConfig, LOG_ENV, ProbeConfig, RbacPreset, ServerStatus,

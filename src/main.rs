@@ -113,28 +113,13 @@ fn cancel_on_signal() -> CancellationToken {
 }
 
 fn usage_error(error: &dyn std::error::Error) -> ExitCode {
-    eprintln!("error: {}", chain(error));
+    eprintln!("error: {}", mcp_ephemeral_k8s::with_causes(error));
     ExitCode::from(EXIT_USAGE)
 }
 
 fn failure(error: &dyn std::error::Error) -> ExitCode {
-    eprintln!("error: {}", chain(error));
+    eprintln!("error: {}", mcp_ephemeral_k8s::with_causes(error));
     ExitCode::FAILURE
-}
-
-/// The error and its causes, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn init_tracing(format: LogFormat) {

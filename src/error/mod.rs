@@ -9,7 +9,7 @@ mod mount;
 
 use std::time::Duration;
 
-pub use mount::MountError;
+pub use mount::{MountError, with_causes};
 
 /// Everything that can go wrong while creating, inspecting or deleting an MCP server.
 #[derive(Debug, thiserror::Error)]

@@ -87,9 +87,9 @@ pub enum MountError {
     Server(McpError),
 }
 
-/// `error` followed by those of its causes its message does not already say (the reason
-/// a connection was refused is often three levels down).
-fn with_causes(error: &dyn std::error::Error) -> String {
+/// `error` followed by those of its causes its message does not already say, `: `-separated
+/// (the reason a connection was refused is often three levels down).
+pub fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

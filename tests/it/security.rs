@@ -5,24 +5,6 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
-const ALICE: &str = "alice-token-0123456789abcdef";
-const BOB: &str = "bob-token-0123456789abcdef01";
-
-/// A `POST /mcp` initialize with optional extra headers; returns the status and headers.
-async fn post_initialize(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"}}});
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .json(&body);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.send().await.unwrap()
-}
 
 #[tokio::test]
 async fn missing_or_wrong_tokens_get_401_with_a_bearer_challenge() {

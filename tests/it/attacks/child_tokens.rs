@@ -5,22 +5,13 @@ use serde_json::json;
 
 use crate::support::*;
 
-const ALICE: &str = "alice-token-0123456789abcdef";
-const BOB: &str = "bob-token-0123456789abcdef01";
-
-/// A raw `initialize` POST to `url` with `authorization`; the status it gets.
+/// The status a raw `initialize` POST to `url` gets with `authorization`.
 async fn initialize(url: &str, authorization: Option<&str>) -> u16 {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"}}});
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("accept", "application/json, text/event-stream")
-        .json(&body);
-    if let Some(value) = authorization {
-        request = request.header("authorization", value);
-    }
-    request.send().await.unwrap().status().as_u16()
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|v| ("authorization", v))
+        .into_iter()
+        .collect();
+    post_initialize(url, &headers).await.status().as_u16()
 }
 
 #[tokio::test]

@@ -121,8 +121,6 @@ async fn a_childs_endless_stderr_line_costs_the_daemon_nothing() {
 
 #[tokio::test]
 async fn one_principal_cannot_take_every_server_slot() {
-    const ALICE: &str = "alice-token-0123456789abcdef";
-    const BOB: &str = "bob-token-0123456789abcdef01";
     let tokens = TempFile::with(&format!("alice {ALICE}\nbob {BOB}\n"));
     let args = ["--tokens-file", tokens.path(), "--max-servers", "3"];
     let daemon =
@@ -256,17 +254,7 @@ async fn a_log_flood_while_a_session_stalls_holds_up_nobody() {
     };
     let (daemon, meta, _) = daemon_with_mounted_child("").await;
     // A session of the same principal that never reads its stream gets every log too.
-    let (stalled, endpoint) = crate::reliability::slow_client::stalled_session(&daemon).await;
-    let http = reqwest::Client::new();
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "stalled", "version": "1"}}});
-    http.post(&endpoint).json(&init).send().await.unwrap();
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    http.post(&endpoint)
-        .json(&initialized)
-        .send()
-        .await
-        .unwrap();
+    let (stalled, _) = crate::reliability::slow_client::stalled_session(&daemon).await;
     let (before, _) = rss_mib(daemon.pid());
     let started = Instant::now();
     call_ok(&meta, "t_log_flood", json!({"count": count})).await;

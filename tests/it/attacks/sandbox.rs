@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const ALICE: &str = "alice-token-0123456789abcdef";
 const SECRET: &str = "s3cr3t-value-of-mcp-secret-used";
 
 /// A daemon with `sandbox` (`on` or `off`) whose tokens file lies outside `/tmp`, and

@@ -8,9 +8,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-const ALICE: &str = "alice-token-0123456789abcdef";
-const BOB: &str = "bob-token-0123456789abcdef01";
-
 #[tokio::test]
 async fn principals_see_nothing_of_each_others_mounts() {
     let tokens = TempFile::with(&format!("alice {ALICE}\nbob {BOB}\n"));

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{report, rss_mib, scale};
 use crate::support::*;
 
-/// Reads the stream until the `endpoint` event; returns the stream (never read again)
-/// and the URL to post to.
+/// Opens `GET /sse`, reads it until the `endpoint` event and initializes the session;
+/// returns the stream (never read again) and the URL to post to.
 pub async fn stalled_session(daemon: &Process) -> (impl Sized, String) {
     let response = reqwest::get(daemon.url("/sse")).await.unwrap();
     let mut stream = response.bytes_stream();
@@ -26,15 +26,7 @@ pub async fn stalled_session(daemon: &Process) -> (impl Sized, String) {
         .unwrap()
         .trim()
         .to_owned();
-    (stream, daemon.url(&path))
-}
-
-#[tokio::test]
-async fn a_client_that_never_reads_its_stream_cannot_grow_the_daemon() {
-    let scale = scale();
-    let daemon = Process::daemon(&[]).await;
-    let meta = http_client(&daemon.url("/mcp")).await;
-    let (stream, endpoint) = stalled_session(&daemon).await;
+    let endpoint = daemon.url(&path);
     let http = reqwest::Client::new();
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "stalled", "version": "1"}}});
@@ -45,6 +37,16 @@ async fn a_client_that_never_reads_its_stream_cannot_grow_the_daemon() {
         .send()
         .await
         .unwrap();
+    (stream, endpoint)
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_its_stream_cannot_grow_the_daemon() {
+    let scale = scale();
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let (stream, endpoint) = stalled_session(&daemon).await;
+    let http = reqwest::Client::new();
     let (rss_before, _) = rss_mib(daemon.pid());
 
     let posts = futures::stream::iter(0..scale.stalled_posts)

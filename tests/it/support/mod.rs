@@ -42,6 +42,12 @@ pub const LOOPBACK_URL_MOUNTS: [&str; 4] = [
     "127.0.0.0/8",
 ];
 
+/// The token of principal `alice` in the tests' tokens files.
+pub const ALICE: &str = "alice-token-0123456789abcdef";
+
+/// The token of principal `bob` in the tests' tokens files.
+pub const BOB: &str = "bob-token-0123456789abcdef01";
+
 /// How long a test waits for something that should take milliseconds.
 pub const QUICK: Duration = Duration::from_secs(20);
 
@@ -62,20 +68,7 @@ impl Process {
 
     /// [`Self::daemon`] with the variables `env`.
     pub async fn daemon_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut args = vec![
-            "serve",
-            "--backend",
-            "local",
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-            // The test server is a runtime of its own.
-            "--allow-runtime",
-            ALLOWED_RUNTIMES,
-        ];
-        args.extend_from_slice(extra);
-        Self::start_with_env(&args, env).await
+        Self::start_with_env(&daemon_args(extra), env).await
     }
 
     /// Starts the binary with `args` and waits for its "listening" log line.
@@ -95,16 +88,7 @@ impl Process {
     /// raise it to its hard limit).
     pub async fn daemon_with_open_files(extra: &[&str], files: u64) -> Self {
         let mut command = Command::new(BIN);
-        command.args([
-            "serve",
-            "--backend",
-            "local",
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-        ]);
-        command.args(extra);
+        command.args(daemon_args(extra));
         // SAFETY: setrlimit is async-signal-safe; it runs between fork and exec.
         unsafe {
             command.pre_exec(move || {
@@ -180,6 +164,24 @@ impl Process {
     }
 }
 
+/// `serve` on a free port with JSON logs, the test server allowed, and `extra`.
+fn daemon_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "serve",
+        "--backend",
+        "local",
+        "--port",
+        "0",
+        "--log-format",
+        "json",
+        // The test server is a runtime of its own.
+        "--allow-runtime",
+        ALLOWED_RUNTIMES,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn listening_addr(line: &str) -> Option<SocketAddr> {
     let value: Value = serde_json::from_str(line).ok()?;
     let fields = value.get("fields")?;
@@ -230,9 +232,22 @@ pub async fn http_client_as(url: &str, token: &str) -> RunningService<RoleClient
 
 /// A 2024-11-05 client on legacy SSE.
 pub async fn sse_client(url: &str) -> RunningService<RoleClient, Recorder> {
-    let transport = mcp_ephemeral_k8s::sse::client::SseClientTransport::connect(url)
-        .await
-        .expect("legacy SSE stream opens");
+    sse_client_with(url, http::HeaderMap::new()).await
+}
+
+/// A 2024-11-05 client on legacy SSE sending `headers` on every request.
+pub async fn sse_client_with(
+    url: &str,
+    headers: http::HeaderMap,
+) -> RunningService<RoleClient, Recorder> {
+    mcp_ephemeral_k8s::tls::install_crypto_provider();
+    let transport = mcp_ephemeral_k8s::sse::client::SseClientTransport::connect_with(
+        reqwest::Client::new(),
+        url,
+        headers,
+    )
+    .await
+    .expect("legacy SSE stream opens");
     Recorder::new(ProtocolVersion::V_2024_11_05)
         .serve(transport)
         .await
@@ -251,18 +266,7 @@ pub async fn child_client(server: &Value, sse: bool) -> RunningService<RoleClien
     }
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::AUTHORIZATION, authorization.parse().unwrap());
-    let url = server["sse_url"].as_str().unwrap();
-    let transport = mcp_ephemeral_k8s::sse::client::SseClientTransport::connect_with(
-        reqwest::Client::new(),
-        url,
-        headers,
-    )
-    .await
-    .expect("legacy SSE stream opens");
-    Recorder::new(ProtocolVersion::V_2024_11_05)
-        .serve(transport)
-        .await
-        .expect("initialize over SSE")
+    sse_client_with(server["sse_url"].as_str().unwrap(), headers).await
 }
 
 /// Calls a tool and returns its result (tool errors included).
@@ -470,4 +474,20 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// A `POST /mcp` initialize with optional extra headers; returns the status and headers.
+pub async fn post_initialize(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
 }
