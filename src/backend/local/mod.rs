@@ -5,6 +5,7 @@
 //! not from polling. A child's stderr tail is kept for status and errors. Children get a
 //! parent-death signal, so they stop with the daemon even if it is killed.
 
+mod bwrap;
 mod child;
 mod sandbox;
 

@@ -9,6 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use super::bwrap;
 use crate::{
     error::{Error, Result},
     model::glob_match,
@@ -101,7 +102,7 @@ impl Sandbox {
     /// [`Error::ServerCreation`] when a directory cannot be made, or when the sandbox is
     /// required and `bwrap` is missing or cannot create namespaces here.
     pub fn prepare(settings: &LocalSettings) -> Result<Self> {
-        let bwrap = match (settings.sandbox, probe()) {
+        let bwrap = match (settings.sandbox, bwrap::probe()) {
             (SandboxMode::Off, _) => None,
             (_, Ok(path)) => Some(path),
             (SandboxMode::On, Err(why)) => {
@@ -132,6 +133,8 @@ impl Sandbox {
         hidden.extend(std::env::var_os("HOME").map(PathBuf::from));
         hidden.extend([homes.clone(), caches.clone()]);
         hidden.extend(settings.hidden.iter().filter_map(|p| p.canonicalize().ok()));
+        // Never hide the root itself (a service user's HOME may be `/`).
+        hidden.retain(|p| p.is_absolute() && p.parent().is_some());
         hidden.sort();
         hidden.dedup();
         Ok(Self {
@@ -222,7 +225,7 @@ impl Sandbox {
             .or_insert_with(|| "C.UTF-8".to_owned());
         child_env.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
         let wrap = match &self.bwrap {
-            Some(bwrap) => self.bwrap_args(bwrap, &home, &cache, &path_dirs),
+            Some(bwrap) => bwrap::args(bwrap, &self.hidden, &home, &cache, &path_dirs),
             None => Vec::new(),
         };
         Ok(ChildPlace {
@@ -230,87 +233,6 @@ impl Sandbox {
             env: child_env,
             wrap,
         })
-    }
-
-    fn bwrap_args(
-        &self,
-        bwrap: &Path,
-        home: &Path,
-        cache: &Path,
-        path_dirs: &[PathBuf],
-    ) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "--die-with-parent",
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-            "--tmpfs",
-            "/var/tmp",
-            "--tmpfs",
-            "/run",
-            "--ro-bind-try",
-            "/run/systemd/resolve",
-            "/run/systemd/resolve",
-        ]
-        .map(String::from)
-        .to_vec();
-        args.insert(0, bwrap.display().to_string());
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
-            args.extend(["--cap-drop", "ALL"].map(String::from));
-        }
-        let tmp = Path::new("/tmp");
-        let under_hidden = |path: &Path| {
-            path.starts_with(tmp) || self.hidden.iter().any(|h| h != path && path.starts_with(h))
-        };
-        for path in &self.hidden {
-            if under_hidden(path) || !path.exists() {
-                continue;
-            }
-            let how = if path.is_dir() {
-                "--tmpfs"
-            } else {
-                "--ro-bind"
-            };
-            args.push(how.to_owned());
-            if !path.is_dir() {
-                args.push("/dev/null".to_owned());
-            }
-            args.push(path.display().to_string());
-        }
-        for dir in path_dirs
-            .iter()
-            .filter(|d| self.hidden.iter().any(|h| d.starts_with(h)) || d.starts_with(tmp))
-        {
-            args.extend([
-                "--ro-bind-try".to_owned(),
-                dir.display().to_string(),
-                dir.display().to_string(),
-            ]);
-        }
-        for dir in [home, cache] {
-            args.extend([
-                "--bind".to_owned(),
-                dir.display().to_string(),
-                dir.display().to_string(),
-            ]);
-        }
-        args.extend([
-            "--chdir".to_owned(),
-            home.display().to_string(),
-            "--".to_owned(),
-        ]);
-        args
     }
 
     /// Removes a child's home.
@@ -329,36 +251,8 @@ impl Drop for Sandbox {
     }
 }
 
-/// `bwrap`'s path if it can make the namespaces a child needs here, or why not.
-fn probe() -> std::result::Result<PathBuf, String> {
-    let bwrap = find_program("bwrap").map_err(|_| "bwrap is not installed".to_owned())?;
-    let output = std::process::Command::new(&bwrap)
-        .args([
-            "--die-with-parent",
-            "--unshare-pid",
-            "--ro-bind",
-            "/",
-            "/",
-            "--proc",
-            "/proc",
-        ])
-        .args(["--dev", "/dev", "--tmpfs", "/tmp", "--", "true"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("bwrap cannot be run: {e}"))?;
-    if output.status.success() {
-        Ok(bwrap)
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(format!(
-            "bwrap cannot create namespaces here ({})",
-            stderr.trim()
-        ))
-    }
-}
-
 /// `exec` as a path: itself when it names a file, else the first match on `PATH`.
-fn find_program(exec: &str) -> Result<PathBuf> {
+pub(super) fn find_program(exec: &str) -> Result<PathBuf> {
     let not_found = || {
         Error::ServerCreation(format!(
             "cannot find {exec:?} on the daemon's PATH; install it (uvx comes with uv, npx with \
@@ -411,12 +305,51 @@ fn owner_dir(owner: Option<&str>) -> String {
     format!("h{hash:016x}")
 }
 
-/// Creates `dir` (and its parents) readable by the daemon's user only.
+/// Creates `dir` (and its parents) readable by the daemon's user only, and checks that it
+/// is the daemon's user's and writable by nobody else: under a shared `/tmp` another user
+/// could have made it first, to read or poison what children put there.
 fn private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| Error::io(format!("cannot inspect {}", dir.display()), e))?;
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o022 != 0 {
+        return Err(Error::ServerCreation(format!(
+            "{} is not a directory of the daemon's user writable by it alone; remove it (or \
+             set XDG_CACHE_HOME / TMPDIR elsewhere) and retry",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_someone_else_could_write_is_refused() {
+        let dir = std::env::temp_dir().join(format!("sandbox-test-{}", std::process::id()));
+        private_dir(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = private_dir(&dir).unwrap_err().to_string();
+        assert!(error.contains("writable by it alone"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn owners_get_safe_directory_names() {
+        assert_eq!(owner_dir(Some("alice")), "alice");
+        assert_eq!(owner_dir(None), "unowned");
+        let odd = owner_dir(Some("../../etc"));
+        assert!(odd.starts_with('h') && !odd.contains('/'), "{odd}");
+        assert_eq!(odd, owner_dir(Some("../../etc")), "stable across calls");
+    }
 }
