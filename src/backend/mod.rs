@@ -142,12 +142,18 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     /// How a mount reaches the child when its URL is not directly reachable (Kubernetes,
-    /// from outside the cluster); `None` to connect to the URL.
+    /// from outside the cluster), presenting `authorization` (the child's
+    /// [`Endpoints::authorization`]); `None` to connect to the URL.
     ///
     /// # Errors
     /// [`crate::Error::InvalidInput`] when the child cannot be mounted over `transport` from here.
-    fn connector(&self, job_name: &str, transport: MountTransport) -> Result<Option<Connector>> {
-        let _ = (job_name, transport);
+    fn connector(
+        &self,
+        job_name: &str,
+        transport: MountTransport,
+        authorization: Option<&str>,
+    ) -> Result<Option<Connector>> {
+        let _ = (job_name, transport, authorization);
         Ok(None)
     }
 }

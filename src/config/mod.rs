@@ -317,7 +317,11 @@ impl ServeConfig {
             .limits
             .max_lifetime
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let secret_files = [&args.security.auth_token_file, &args.security.tokens_file];
+        let secret_files = [
+            &args.security.auth_token_file,
+            &args.security.tokens_file,
+            &args.security.child_key_file,
+        ];
         let hidden = secret_files.into_iter().flatten().cloned().collect();
         Ok(Self {
             guard,
@@ -337,6 +341,7 @@ impl ServeConfig {
                 owner: args.owner.clone(),
                 ttl_seconds_after_finished: i32::try_from(args.job_ttl).unwrap_or(i32::MAX),
                 active_deadline_seconds,
+                tokens: args.security.child_tokens()?,
             },
             gc: args.gc,
             cors,

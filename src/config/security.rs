@@ -8,6 +8,7 @@ use clap::Args;
 use super::{Error, invalid};
 use crate::{
     address::AddressFilter,
+    backend::kubernetes::{ChildTokens, MIN_KEY_LEN},
     http::{CorsPolicy, Guard, ListenerLimits, Tokens},
     model::{LOCAL, Principal, SessionLimits},
     policy::{DEFAULT_ENV_REFS, DEFAULT_RUNTIMES, Limits, Policy},
@@ -77,6 +78,11 @@ pub struct SecurityArgs {
     /// (patterns). Default: none.
     #[arg(long, value_delimiter = ',', env = "MCP_EPHEMERAL_K8S_ALLOW_SECRET")]
     pub allow_secret: Vec<String>,
+    /// File holding the key (at least 32 characters, e.g. `openssl rand -hex 32`) that
+    /// Kubernetes children's tokens are derived from, so that a restarted daemon still
+    /// reaches the children it adopts. Default: a random key for this run.
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_CHILD_KEY_FILE")]
+    pub child_key_file: Option<PathBuf>,
     /// Most children running at once (0: unlimited).
     #[arg(long, default_value_t = 32, env = "MCP_EPHEMERAL_K8S_MAX_SERVERS")]
     pub max_servers: usize,
@@ -303,6 +309,27 @@ impl SecurityArgs {
             }
         }
         Ok(Tokens::new(tokens))
+    }
+}
+
+impl SecurityArgs {
+    /// The key of Kubernetes children's tokens: `--child-key-file`'s, or a random one.
+    ///
+    /// # Errors
+    /// When the file cannot be read or holds a key shorter than [`MIN_KEY_LEN`].
+    pub fn child_tokens(&self) -> Result<ChildTokens, Error> {
+        let Some(path) = &self.child_key_file else {
+            return Ok(ChildTokens::default());
+        };
+        let key = read("--child-key-file", path)?;
+        let key = key.trim();
+        if key.len() < MIN_KEY_LEN {
+            let reason = format!(
+                "the key must have at least {MIN_KEY_LEN} characters (e.g. openssl rand -hex 32)"
+            );
+            return Err(invalid("--child-key-file", path.display(), reason));
+        }
+        Ok(ChildTokens::from_key(key.as_bytes()))
     }
 }
 

@@ -18,7 +18,7 @@ use axum::{
 };
 
 use super::CorsPolicy;
-use crate::model::{LOCAL, Principal};
+use crate::model::{LOCAL, PROXIED_AUTHORIZATION, Principal};
 
 /// The accepted bearer tokens and whom each names; none means no authentication.
 #[derive(Clone, Default)]
@@ -180,7 +180,8 @@ fn unauthorized(presented: bool) -> Response {
     } else {
         format!("Bearer realm=\"{REALM}\"")
     };
-    let text = "a valid bearer token is required: send Authorization: Bearer <token>";
+    let text = "a valid bearer token is required: send Authorization: Bearer <token> (or, \
+                through a proxy that consumes Authorization, X-MCP-Authorization: Bearer <token>)";
     let mut response = (StatusCode::UNAUTHORIZED, text).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response
@@ -190,8 +191,13 @@ fn unauthorized(presented: bool) -> Response {
     response
 }
 
+/// The token of `Authorization: Bearer <token>`, or of the same value in
+/// [`PROXIED_AUTHORIZATION`] when a proxy in between consumed `Authorization`.
 fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
-    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .or_else(|| headers.get(PROXIED_AUTHORIZATION))?
+        .as_bytes();
     let (scheme, token) = value.split_at_checked(7)?;
     scheme
         .eq_ignore_ascii_case(b"bearer ")
@@ -267,6 +273,26 @@ mod tests {
         let open = Tokens::default();
         assert!(open.can_connect_as("anonymous"));
         assert!(!open.can_connect_as("alice"));
+    }
+
+    #[test]
+    fn the_token_may_come_through_a_proxy_that_consumed_authorization() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(
+            PROXIED_AUTHORIZATION,
+            HeaderValue::from_static("Bearer proxied"),
+        );
+        assert_eq!(bearer(&headers), Some(&b"proxied"[..]));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer own"),
+        );
+        assert_eq!(
+            bearer(&headers),
+            Some(&b"own"[..]),
+            "Authorization comes first"
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl SessionManager {
         };
         let connector = self
             .backend
-            .connector(job_name, transport)?
+            .connector(job_name, transport, server.authorization.as_deref())?
             .unwrap_or_else(|| {
                 let reach = Reach {
                     authorization: server.authorization.clone(),

@@ -256,6 +256,12 @@ impl EphemeralMcpServerConfig {
         })
     }
 
+    /// Whether the child runs the bridge (a runtime and a package), rather than an image
+    /// that serves MCP itself.
+    pub fn uses_bridge(&self) -> bool {
+        self.runtime_exec.is_some() && self.runtime_mcp.is_some()
+    }
+
     /// The arguments of `mcp-ephemeral-k8s` that run this server behind the bridge:
     /// `bridge --host H --port P -- <exec> <mcp> <args…>`. `None` for image-only servers.
     /// This is the one place the child's command line is built, for every backend.

@@ -53,10 +53,24 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{host}{path}")
 }
 
+/// The header that carries a bearer token (`Bearer <token>`, as `Authorization` would)
+/// through a proxy that consumes `Authorization` itself, as the Kubernetes API server's
+/// service proxy and `kubectl proxy` do. Every guard accepts it when `Authorization` is
+/// absent.
+pub const PROXIED_AUTHORIZATION: &str = "x-mcp-authorization";
+
 /// A new random token (256 bits, hex), for a child's bridge.
 pub fn new_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&rand::random::<[u8; 32]>())
+}
+
+/// `bytes` as lowercase hex digits.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 #[cfg(test)]

@@ -380,10 +380,13 @@ async fn the_kubernetes_backend_without_a_cluster_says_what_to_do() {
 
 #[tokio::test]
 async fn invalid_settings_exit_64_before_binding() {
+    let short_key = TempFile::with("too short to be a key\n");
     for (flag, value) in [
         ("--owner", "not a label!"),
         ("--namespace", "Bad_NS"),
         ("--allow-origins", "localhost"),
+        ("--child-key-file", short_key.path()),
+        ("--child-key-file", "/nonexistent/child-key"),
     ] {
         let output = tokio::process::Command::new(BIN)
             .args(["serve", flag, value])

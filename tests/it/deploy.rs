@@ -228,15 +228,22 @@ fn daemon_command(files: &[(&str, &str)]) -> (Vec<String>, Vec<(String, String)>
 #[tokio::test]
 async fn the_deployment_serves_with_the_token_from_its_secret() {
     const TOKEN_PATH: &str = "/var/run/secrets/mcp-ephemeral-k8s/token";
+    const KEY_PATH: &str = "/var/run/secrets/mcp-ephemeral-k8s/child-key";
     let token = crate::support::TempFile::with("a-token-from-the-secret-0123456789\n");
-    let (mut args, env) = daemon_command(&[(TOKEN_PATH, token.path())]);
+    let key = crate::support::TempFile::with(&format!("{}\n", "k".repeat(64)));
+    let (mut args, env) = daemon_command(&[(TOKEN_PATH, token.path()), (KEY_PATH, key.path())]);
     let port = args.iter().position(|a| a == "--port").unwrap() + 1;
     args[port] = "0".to_owned();
-    assert!(
-        env.iter()
-            .any(|(name, value)| name == "MCP_EPHEMERAL_K8S_AUTH_TOKEN_FILE"
-                && value == token.path())
-    );
+    for (variable, file) in [
+        ("MCP_EPHEMERAL_K8S_AUTH_TOKEN_FILE", &token),
+        ("MCP_EPHEMERAL_K8S_CHILD_KEY_FILE", &key),
+    ] {
+        assert!(
+            env.iter()
+                .any(|(name, value)| name == variable && value == file.path()),
+            "{variable}"
+        );
+    }
     // As deployed (on 0.0.0.0), but on the local backend and any free port.
     let mut command = tokio::process::Command::new(crate::support::BIN);
     command.args(&args).args(["--backend", "local"]);

@@ -14,7 +14,7 @@ use mcp_ephemeral_k8s::{
         Backend,
         kubernetes::{Access, JobSettings, KubernetesBackend},
     },
-    model::MountTransport,
+    model::{BRIDGE_TOKEN_ENV, MountTransport},
 };
 use rmcp::model::CallToolRequestParams;
 
@@ -22,7 +22,8 @@ use crate::support::*;
 
 const JOB: &str = "time-1-abcdefgh";
 
-/// An API server that proxies `…/services/{JOB}:mcp/proxy/<rest>` to `target/<rest>`.
+/// An API server that proxies `…/services/{JOB}:mcp/proxy/<rest>` to `target/<rest>`,
+/// keeping `Authorization` for itself as the real one does.
 fn api_server(target: String) -> kube::Client {
     let http = reqwest::Client::new();
     let prefix = format!("/api/v1/namespaces/agents/services/{JOB}:mcp/proxy");
@@ -40,7 +41,9 @@ fn api_server(target: String) -> kube::Client {
                 .request(parts.method, format!("{target}{rest}"))
                 .body(body);
             for (name, value) in &parts.headers {
-                forward = forward.header(name, value);
+                if name != http::header::AUTHORIZATION {
+                    forward = forward.header(name, value);
+                }
             }
             let response = forward.send().await.unwrap();
             let mut reply = Response::builder().status(response.status());
@@ -61,7 +64,8 @@ fn api_server(target: String) -> kube::Client {
 
 #[tokio::test]
 async fn mounting_from_outside_the_cluster_goes_through_the_api_server_proxy() {
-    let bridge = test_bridge(&[]).await;
+    let token = "t".repeat(64);
+    let bridge = test_bridge_with_env("0", &[], &[(BRIDGE_TOKEN_ENV, &token)]).await;
     wait_healthy(&bridge.url("/health")).await;
     let access = Access::ApiServerProxy {
         cluster_url: "https://cluster.example:6443".into(),
@@ -72,12 +76,24 @@ async fn mounting_from_outside_the_cluster_goes_through_the_api_server_proxy() {
         JobSettings::default(),
         access,
     );
-    let connector = backend
-        .connector(JOB, MountTransport::StreamableHttp)
-        .unwrap()
-        .expect("outside the cluster mounts use the proxy");
+    let connector = |authorization: Option<&str>| {
+        backend
+            .connector(JOB, MountTransport::StreamableHttp, authorization)
+            .unwrap()
+            .expect("outside the cluster mounts use the proxy")
+    };
+    // The bridge's token reaches it past the API server, which keeps `Authorization`.
+    let wrong = format!("Bearer {}", "w".repeat(64));
+    for refused in [None, Some(wrong.as_str())] {
+        let error = connector(refused)().await.err().unwrap().to_string();
+        assert!(error.contains("401"), "{error}");
+    }
+    let connector = connector(Some(&format!("Bearer {token}")));
     // Legacy SSE cannot go through the proxy: refused, saying what to use instead.
-    let refused = backend.connector(JOB, MountTransport::Sse).err().unwrap();
+    let refused = backend
+        .connector(JOB, MountTransport::Sse, None)
+        .err()
+        .unwrap();
     assert!(
         refused
             .to_string()

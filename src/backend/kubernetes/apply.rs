@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::{
     batch::v1::Job,
-    core::v1::{Service, ServiceAccount},
+    core::v1::{Secret, Service, ServiceAccount},
     rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding},
 };
 use kube::{
@@ -29,6 +29,16 @@ impl KubernetesBackend {
         let post = PostParams::default();
         if let Some(rbac) = &objects.rbac {
             self.check_preset_role(&rbac.cluster_role).await?;
+        }
+        if let Some(secret) = &objects.secret {
+            // First: the pod cannot start without the token it reads from it.
+            self.api::<Secret>()
+                .create(&post, secret)
+                .await
+                .map_err(|e| errors::map(e, self.op("create", "secrets", name)))?;
+            made.push(Made::Secret);
+        }
+        if let Some(rbac) = &objects.rbac {
             self.api::<ServiceAccount>()
                 .create(&post, &rbac.service_account)
                 .await
@@ -115,6 +125,11 @@ impl KubernetesBackend {
                     .delete(name, &DeleteParams::default())
                     .await
                     .map(drop),
+                Made::Secret => self
+                    .api::<Secret>()
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(drop),
             };
             match result {
                 Ok(()) => removed.push(format!("{} {name}", object.kind())),
@@ -133,7 +148,7 @@ impl KubernetesBackend {
     /// must not depend on what this daemon remembers (it may have been restarted), nor call
     /// the API for kinds the daemon has no permission for.
     pub(super) fn everything(&self) -> Vec<Made> {
-        let mut made = Vec::new();
+        let mut made = vec![Made::Secret];
         if self.settings.rbac_presets != RbacPresets::Off {
             made.extend([Made::ServiceAccount, Made::RoleBinding]);
         }
@@ -148,6 +163,7 @@ impl KubernetesBackend {
 /// One kind of object created for a child, in creation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Made {
+    Secret,
     ServiceAccount,
     RoleBinding,
     ClusterRoleBinding,
@@ -158,6 +174,7 @@ pub(super) enum Made {
 impl Made {
     pub(super) fn kind(self) -> &'static str {
         match self {
+            Self::Secret => "Secret",
             Self::ServiceAccount => "ServiceAccount",
             Self::RoleBinding => "RoleBinding",
             Self::ClusterRoleBinding => "ClusterRoleBinding",
@@ -168,6 +185,7 @@ impl Made {
 
     pub(super) fn resource(self) -> &'static str {
         match self {
+            Self::Secret => "secrets",
             Self::ServiceAccount => "serviceaccounts",
             Self::RoleBinding => "rolebindings",
             Self::ClusterRoleBinding => "clusterrolebindings",

@@ -29,6 +29,13 @@ pub const SHARED_ANNOTATION: &str = "mcp-ephemeral-k8s.io/shared";
 /// restarted daemon mounts it again.
 pub const MOUNT_ANNOTATION: &str = "mcp-ephemeral-k8s.io/mount";
 
+/// Annotation naming the key the child's token was derived from
+/// ([`super::tokens::ChildTokens::key_id`]); absent when its bridge demands no token.
+pub const TOKEN_KEY_ANNOTATION: &str = "mcp-ephemeral-k8s.io/token-key";
+
+/// The key, in the child's Secret, of the token its bridge demands.
+pub const TOKEN_SECRET_KEY: &str = "token";
+
 /// The labels of every object of child `name`.
 pub fn labels(name: &str, owner: &str) -> BTreeMap<String, String> {
     BTreeMap::from([

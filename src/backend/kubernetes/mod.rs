@@ -17,6 +17,7 @@ pub mod rbac;
 pub mod service_proxy;
 mod settings;
 pub mod status;
+mod tokens;
 
 #[cfg(test)]
 mod tests;
@@ -40,9 +41,10 @@ use crate::{
 use errors::Op;
 use labels::{
     CONFIG_ANNOTATION, MOUNT_ANNOTATION, OWNER_ANNOTATION, PRESET_ANNOTATION, SHARED_ANNOTATION,
-    instance_selector,
+    TOKEN_KEY_ANNOTATION, instance_selector,
 };
 pub use settings::{JobSettings, RbacPresets};
+pub use tokens::{ChildTokens, MIN_KEY_LEN};
 
 /// How long `delete` with `wait` waits for the Job to disappear.
 const DELETE_WAIT: Duration = Duration::from_secs(60);
@@ -149,13 +151,22 @@ impl KubernetesBackend {
         }
     }
 
-    /// Where child `job_name` listening on `port` is reached.
-    fn endpoints(&self, job_name: &str, port: u16) -> Endpoints {
+    /// The token child `job_name`'s bridge demands.
+    fn token(&self, job_name: &str) -> String {
+        self.settings.tokens.token(&self.namespace, job_name)
+    }
+
+    /// Where child `job_name` listening on `port` is reached, and with what `token`.
+    fn endpoints(&self, job_name: &str, port: u16, token: Option<String>) -> Endpoints {
+        let authorization = token.map(|t| format!("Bearer {t}"));
         match &self.access {
-            Access::ServiceDns => Endpoints::of_bridge(&format!(
-                "http://{job_name}.{}.svc.cluster.local:{port}",
-                self.namespace
-            )),
+            Access::ServiceDns => Endpoints {
+                authorization,
+                ..Endpoints::of_bridge(&format!(
+                    "http://{job_name}.{}.svc.cluster.local:{port}",
+                    self.namespace
+                ))
+            },
             Access::ApiServerProxy { cluster_url } => {
                 let path = |endpoint| {
                     service_proxy::service_proxy_path(&self.namespace, job_name, endpoint)
@@ -163,7 +174,7 @@ impl KubernetesBackend {
                 Endpoints {
                     url: format!("{cluster_url}{}", path("mcp")),
                     sse_url: format!("{cluster_url}{}", path("sse")),
-                    authorization: None,
+                    authorization,
                 }
             }
         }
@@ -201,7 +212,8 @@ impl Backend for KubernetesBackend {
             }
             return Err(error);
         }
-        Ok(self.endpoints(job_name, config.port))
+        let token = config.uses_bridge().then(|| self.token(job_name));
+        Ok(self.endpoints(job_name, config.port, token))
     }
 
     async fn wait_ready(
@@ -242,7 +254,7 @@ impl Backend for KubernetesBackend {
         let port = config_of(&job).map_or(crate::model::DEFAULT_CHILD_PORT, |c| c.port);
         Ok(status::summarize(
             job_name,
-            &self.endpoints(job_name, port).url,
+            &self.endpoints(job_name, port, None).url,
             &job,
             &pods,
             log_tail,
@@ -311,7 +323,23 @@ impl Backend for KubernetesBackend {
             }
             let config = config_of(&job).unwrap_or_default();
             let annotations = job.metadata.annotations.clone().unwrap_or_default();
-            let endpoints = self.endpoints(&name, config.port);
+            let token = match annotations.get(TOKEN_KEY_ANNOTATION) {
+                // An image that serves MCP itself, or a bridge that demands no token.
+                None => None,
+                Some(id) if id == self.settings.tokens.key_id() => Some(self.token(&name)),
+                Some(_) if gc => {
+                    tracing::warn!(job_name = %name, "removing a child whose token was derived from another key (set --child-key-file to keep children across restarts)");
+                    if let Err(e) = self.delete(&name, false).await {
+                        tracing::warn!(job_name = %name, cause = %e, "could not remove it");
+                    }
+                    continue;
+                }
+                Some(_) => {
+                    tracing::warn!(job_name = %name, "adopting a child whose token was derived from another key: it cannot be mounted (set --child-key-file to keep children across restarts)");
+                    None
+                }
+            };
+            let endpoints = self.endpoints(&name, config.port, token);
             let now = crate::model::unix_now();
             let created = job.metadata.creation_timestamp.as_ref();
             let created_secs =
@@ -359,7 +387,12 @@ impl Backend for KubernetesBackend {
             .map_err(|e| errors::map(e, self.op("patch", "jobs", job_name)))
     }
 
-    fn connector(&self, job_name: &str, transport: MountTransport) -> Result<Option<Connector>> {
+    fn connector(
+        &self,
+        job_name: &str,
+        transport: MountTransport,
+        authorization: Option<&str>,
+    ) -> Result<Option<Connector>> {
         if self.access == Access::ServiceDns {
             // In the cluster the Service URL works.
             return Ok(None);
@@ -373,14 +406,13 @@ impl Backend for KubernetesBackend {
                  (the default)",
             ));
         }
-        let client = self.client.clone();
+        let client = service_proxy::KubeProxyClient::new(self.client.clone(), authorization);
         let uri: Arc<str> =
             service_proxy::service_proxy_path(&self.namespace, job_name, "mcp").into();
         Ok(Some(Arc::new(move || {
             let (client, uri) = (client.clone(), uri.clone());
             Box::pin(async move {
-                let connect =
-                    Upstream::connect_http(service_proxy::KubeProxyClient::new(client), uri);
+                let connect = Upstream::connect_http(client, uri);
                 upstream::within(
                     upstream::CONNECT_TIMEOUT,
                     "through the API server proxy ",

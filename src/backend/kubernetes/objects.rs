@@ -1,6 +1,7 @@
 //! The Kubernetes objects of one child, built from its configuration: a Job running the
-//! bridge (or an image that serves MCP itself), a Service in front of it, and — only when an
-//! RBAC preset is asked for — a ServiceAccount with a Role (or ClusterRole) and binding.
+//! bridge (or an image that serves MCP itself), a Service in front of it, the Secret holding
+//! the token the bridge demands, and — only when an RBAC preset is asked for — a
+//! ServiceAccount with a Role (or ClusterRole) and binding.
 //!
 //! Pure functions, so the objects can be checked without a cluster (see the golden files).
 
@@ -12,7 +13,8 @@ use k8s_openapi::{
         core::v1::{
             Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
             PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-            SeccompProfile, SecretKeySelector, SecurityContext, Service, ServicePort, ServiceSpec,
+            SeccompProfile, Secret, SecretKeySelector, SecurityContext, Service, ServicePort,
+            ServiceSpec,
         },
     },
     apimachinery::pkg::{
@@ -24,14 +26,14 @@ use super::{
     JobSettings,
     labels::{
         CONFIG_ANNOTATION, INSTANCE, MANAGED_BY, OWNER_ANNOTATION, PRESET_ANNOTATION,
-        SHARED_ANNOTATION, labels,
+        SHARED_ANNOTATION, TOKEN_KEY_ANNOTATION, TOKEN_SECRET_KEY, labels,
     },
     rbac::{self, Rbac},
 };
 use crate::{
     backend::ChildMeta,
     error::Result,
-    model::{DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig},
+    model::{BRIDGE_TOKEN_ENV, DEFAULT_RUNTIME_IMAGE, EphemeralMcpServerConfig},
 };
 
 /// The name of the container, and of its port (the Service targets it by name).
@@ -51,6 +53,9 @@ pub struct ChildObjects {
     pub job: Job,
     /// The Service in front of its pod.
     pub service: Service,
+    /// The token its bridge demands, which the pod reads as [`BRIDGE_TOKEN_ENV`]; `None`
+    /// for an image that serves MCP itself (it demands what it demands).
+    pub secret: Option<Secret>,
     /// The ServiceAccount and permissions, when an RBAC preset was asked for.
     pub rbac: Option<Rbac>,
 }
@@ -80,11 +85,44 @@ pub fn build(
         .as_ref()
         .map(|sa| rbac::build(name, namespace, sa, &labels(name, &settings.owner)));
     let job = job(name, namespace, config, meta, settings, rbac.is_some())?;
+    let secret = config
+        .uses_bridge()
+        .then(|| token_secret(name, namespace, settings));
     Ok(ChildObjects {
         service: service(name, namespace, config, settings),
         job,
+        secret,
         rbac,
     })
+}
+
+/// The Secret `name` holding the token of child `name`.
+fn token_secret(name: &str, namespace: &str, settings: &JobSettings) -> Secret {
+    Secret {
+        metadata: meta(name, namespace, settings),
+        type_: Some("Opaque".to_owned()),
+        string_data: Some(BTreeMap::from([(
+            TOKEN_SECRET_KEY.to_owned(),
+            settings.tokens.token(namespace, name),
+        )])),
+        ..Secret::default()
+    }
+}
+
+/// `name` read from `key` of Secret `secret`.
+fn from_secret(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_owned(),
+                key: key.to_owned(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
 }
 
 fn job(
@@ -107,7 +145,6 @@ fn job(
     if child.ownership.shared {
         annotations.insert(SHARED_ANNOTATION.to_owned(), "true".to_owned());
     }
-    metadata.annotations = Some(annotations);
     let image = if config.image == DEFAULT_RUNTIME_IMAGE {
         settings.runtime_image.clone()
     } else {
@@ -120,23 +157,12 @@ fn job(
         ),
         None => (config.entrypoint.clone(), None),
     };
-    let env: Vec<EnvVar> = config
+    let mut env: Vec<EnvVar> = config
         .env
         .iter()
         .map(|(name, value)| match crate::secrets::secret_ref(value) {
             // Kubernetes reads the Secret into the pod; its value never passes here.
-            Some(secret) => EnvVar {
-                name: name.clone(),
-                value_from: Some(EnvVarSource {
-                    secret_key_ref: Some(SecretKeySelector {
-                        name: secret.name,
-                        key: secret.key,
-                        optional: Some(false),
-                    }),
-                    ..EnvVarSource::default()
-                }),
-                ..EnvVar::default()
-            },
+            Some(secret) => from_secret(name, &secret.name, &secret.key),
             None => EnvVar {
                 name: name.clone(),
                 value: Some(value.clone()),
@@ -144,6 +170,15 @@ fn job(
             },
         })
         .collect();
+    if args.is_some() {
+        // The bridge reads it and keeps it from the command; callers cannot set this name.
+        env.push(from_secret(BRIDGE_TOKEN_ENV, name, TOKEN_SECRET_KEY));
+        annotations.insert(
+            TOKEN_KEY_ANNOTATION.to_owned(),
+            settings.tokens.key_id().to_owned(),
+        );
+    }
+    metadata.annotations = Some(annotations);
     let probe = &config.probe_config;
     let container = Container {
         name: CONTAINER.to_owned(),

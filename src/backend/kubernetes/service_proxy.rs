@@ -19,6 +19,7 @@ use sse_stream::{Error as SseError, Sse, SseStream};
 use rmcp::transport::common::http_header::HEADER_SESSION_ID;
 
 use super::objects::PORT_NAME;
+use crate::model::PROXIED_AUTHORIZATION;
 
 /// Lowercase: `HeaderName::from_static` takes only lowercase names.
 const LAST_EVENT_ID: &str = "last-event-id";
@@ -34,12 +35,24 @@ pub fn service_proxy_path(namespace: &str, job_name: &str, endpoint: &str) -> St
 #[derive(Clone)]
 pub struct KubeProxyClient {
     client: kube::Client,
+    authorization: Option<HeaderValue>,
 }
 
 impl KubeProxyClient {
-    /// A client sending through `client`.
-    pub fn new(client: kube::Client) -> Self {
-        Self { client }
+    /// A client sending through `client`, presenting `authorization` (`Bearer <token>`) to
+    /// the child as [`PROXIED_AUTHORIZATION`]: the API server takes `Authorization` for
+    /// itself and does not pass it on.
+    pub fn new(client: kube::Client, authorization: Option<&str>) -> Self {
+        let authorization = authorization
+            .and_then(|v| HeaderValue::from_str(v).ok())
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            });
+        Self {
+            client,
+            authorization,
+        }
     }
 
     /// Sends one MCP HTTP request through the API server.
@@ -57,6 +70,9 @@ impl KubeProxyClient {
             .header(header::ACCEPT, format!("{EVENT_STREAM}, {JSON}"));
         if let Some(session) = session_id {
             builder = builder.header(HEADER_SESSION_ID, session);
+        }
+        if let Some(authorization) = &self.authorization {
+            builder = builder.header(PROXIED_AUTHORIZATION, authorization);
         }
         for (name, value) in custom_headers {
             builder = builder.header(name, value);

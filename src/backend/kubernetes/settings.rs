@@ -1,5 +1,6 @@
 //! [`JobSettings`]: what the daemon decides for every child's objects, whatever the request.
 
+use super::tokens::ChildTokens;
 use crate::model::DEFAULT_RUNTIME_IMAGE;
 
 /// Which RBAC presets children may ask for (`--rbac-presets`), matching what the daemon's
@@ -28,6 +29,8 @@ pub struct JobSettings {
     pub ttl_seconds_after_finished: i32,
     /// Hard limit on a child's life, in seconds.
     pub active_deadline_seconds: Option<i64>,
+    /// The key of the tokens children's bridges demand (`--child-key-file`).
+    pub tokens: ChildTokens,
 }
 
 impl Default for JobSettings {
@@ -38,6 +41,7 @@ impl Default for JobSettings {
             owner: "mcp-ephemeral-k8s".to_owned(),
             ttl_seconds_after_finished: 300,
             active_deadline_seconds: None,
+            tokens: ChildTokens::default(),
         }
     }
 }

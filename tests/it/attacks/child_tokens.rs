@@ -7,10 +7,12 @@ use crate::support::*;
 
 /// The status a raw `initialize` POST to `url` gets with `authorization`.
 async fn initialize(url: &str, authorization: Option<&str>) -> u16 {
-    let headers: Vec<(&str, &str)> = authorization
-        .map(|v| ("authorization", v))
-        .into_iter()
-        .collect();
+    initialize_with(url, "authorization", authorization).await
+}
+
+/// The status a raw `initialize` POST to `url` gets with `value` in `header`.
+async fn initialize_with(url: &str, header: &str, value: Option<&str>) -> u16 {
+    let headers: Vec<(&str, &str)> = value.map(|v| (header, v)).into_iter().collect();
     post_initialize(url, &headers).await.status().as_u16()
 }
 
@@ -41,6 +43,15 @@ async fn a_child_answers_only_its_token_which_only_its_owner_sees() {
     let health = url.replace("/mcp", "/health");
     assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
     assert_eq!(initialize(url, Some(authorization)).await, 200);
+    // Through a proxy that keeps `Authorization` (the Kubernetes API server), the same value
+    // goes in X-MCP-Authorization; a wrong one there is refused as well.
+    let proxied = "x-mcp-authorization";
+    assert_eq!(
+        initialize_with(url, proxied, Some(authorization)).await,
+        200
+    );
+    let wrong = format!("Bearer {BOB}");
+    assert_eq!(initialize_with(url, proxied, Some(&wrong)).await, 401);
     let child = child_client(&server, false).await;
     assert_eq!(
         text(&call(&child, "echo", json!({"text": "hi"})).await),

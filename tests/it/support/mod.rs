@@ -391,6 +391,11 @@ pub async fn test_bridge(args: &[&str]) -> Process {
 
 /// A bridge on loopback port `port` serving the test server with `args` (its flags).
 pub async fn test_bridge_on(port: &str, args: &[&str]) -> Process {
+    test_bridge_with_env(port, args, &[]).await
+}
+
+/// [`test_bridge_on`] with `env` added to the bridge's environment.
+pub async fn test_bridge_with_env(port: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
     let mut argv = vec![
         "--log-format",
         "json",
@@ -404,7 +409,7 @@ pub async fn test_bridge_on(port: &str, args: &[&str]) -> Process {
         "serve",
     ];
     argv.extend_from_slice(args);
-    Process::start(&argv).await
+    Process::start_with_env(&argv, env).await
 }
 
 /// Waits until `url` answers 200 (a bridge finished starting its server).

@@ -5,10 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Expect, NS, backend, default_objects, verified};
 use crate::{
-    backend::{
-        Backend, ChildMeta, Endpoints, Progress,
-        kubernetes::{JobSettings, KubernetesBackend},
-    },
+    backend::{Backend, ChildMeta, Endpoints, Progress, kubernetes::KubernetesBackend},
     error::Error,
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
 };
@@ -47,9 +44,27 @@ fn path(group: &str, resource: &str) -> String {
 }
 
 #[tokio::test]
-async fn create_posts_the_job_then_the_service() {
+async fn create_posts_the_token_secret_then_the_job_then_the_service() {
     let objects = default_objects(JOB, &config());
+    let secret = json(objects.secret.as_ref().unwrap());
+    let token = super::settings().tokens.token(NS, JOB);
+    assert_eq!(secret["stringData"], json!({"token": token}));
+    let env = &json(&objects.job)["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert!(
+        env.as_array()
+            .unwrap()
+            .contains(&json!({"name": "MCP_EPHEMERAL_K8S_BRIDGE_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": JOB, "key": "token", "optional": false}}})),
+        "{env}"
+    );
+    assert!(
+        !json(&objects.job).to_string().contains(&token),
+        "never in the Job"
+    );
     let (backend, verifier) = backend(vec![
+        Expect::post(path("/api/v1", "secrets"))
+            .body(secret.clone())
+            .reply(secret),
         Expect::post(path("/apis/batch/v1", "jobs"))
             .body(json(&objects.job))
             .reply(json(&objects.job)),
@@ -67,6 +82,24 @@ async fn create_posts_the_job_then_the_service() {
         endpoints.sse_url,
         format!("http://{JOB}.{NS}.svc.cluster.local:8080/sse")
     );
+    assert_eq!(endpoints.authorization, Some(format!("Bearer {token}")));
+}
+
+#[tokio::test]
+async fn an_image_that_serves_mcp_itself_gets_no_token() {
+    let config = EphemeralMcpServerConfig {
+        image: "ghcr.io/example/mcp:1".into(),
+        ..EphemeralMcpServerConfig::default()
+    };
+    let objects = default_objects(JOB, &config);
+    assert!(objects.secret.is_none());
+    let (backend, verifier) = backend(vec![
+        Expect::post(path("/apis/batch/v1", "jobs")).body(json(&objects.job)),
+        Expect::post(path("/api/v1", "services")),
+    ]);
+    let endpoints = create(&backend, &config).await.unwrap();
+    verified(verifier).await;
+    assert_eq!(endpoints.authorization, None);
 }
 
 #[tokio::test]
@@ -88,6 +121,7 @@ async fn an_rbac_preset_adds_a_service_account_and_a_binding_to_the_preset_role(
             .reply(json(
                 &crate::backend::kubernetes::rbac::preset_cluster_role(RbacPreset::Minimal),
             )),
+        Expect::post(path("/api/v1", "secrets")),
         Expect::post(path("/api/v1", "serviceaccounts")).body(json(&rbac.service_account)),
         Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")).body(binding),
         Expect::post(path("/apis/batch/v1", "jobs")).body(json(&objects.job)),
@@ -117,6 +151,7 @@ async fn a_preset_whose_role_is_not_installed_is_refused_before_anything_is_made
 async fn a_failed_step_rolls_back_what_was_made() {
     let (backend, verifier) = backend(vec![
         Expect::get("/apis/rbac.authorization.k8s.io/v1/clusterroles/mcp-ephemeral-k8s-minimal"),
+        Expect::post(path("/api/v1", "secrets")),
         Expect::post(path("/api/v1", "serviceaccounts")),
         Expect::post(path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")),
         Expect::post(path("/apis/batch/v1", "jobs"))
@@ -126,6 +161,7 @@ async fn a_failed_step_rolls_back_what_was_made() {
             path("/apis/rbac.authorization.k8s.io/v1", "rolebindings")
         )),
         Expect::delete(format!("{}/{JOB}", path("/api/v1", "serviceaccounts"))),
+        Expect::delete(format!("{}/{JOB}", path("/api/v1", "secrets"))),
     ]);
     let error = create(&backend, &with_rbac()).await.unwrap_err();
     verified(verifier).await;
@@ -138,10 +174,12 @@ async fn a_failed_step_rolls_back_what_was_made() {
 #[tokio::test]
 async fn a_failed_service_deletes_the_job_in_the_foreground() {
     let (backend, verifier) = backend(vec![
+        Expect::post(path("/api/v1", "secrets")),
         Expect::post(path("/apis/batch/v1", "jobs")),
         Expect::post(path("/api/v1", "services")).fail(409, "services \"x\" already exists"),
         Expect::delete(format!("{}/{JOB}", path("/apis/batch/v1", "jobs")))
             .body(json!({"propagationPolicy": "Foreground"})),
+        Expect::delete(format!("{}/{JOB}", path("/api/v1", "secrets"))),
     ]);
     let error = create(&backend, &config()).await.unwrap_err();
     verified(verifier).await;
@@ -175,7 +213,9 @@ async fn api_failures_say_what_to_do() {
     ];
     for (code, message, expected) in cases {
         let (backend, verifier) = backend(vec![
+            Expect::post(path("/api/v1", "secrets")),
             Expect::post(path("/apis/batch/v1", "jobs")).fail(code, message),
+            Expect::delete(format!("{}/{JOB}", path("/api/v1", "secrets"))),
         ]);
         let error = create(&backend, &config()).await.unwrap_err();
         verified(verifier).await;
@@ -194,7 +234,7 @@ async fn an_unreachable_api_server_is_named() {
     let backend = KubernetesBackend::new(
         client,
         NS,
-        JobSettings::default(),
+        super::settings(),
         crate::backend::kubernetes::Access::ServiceDns,
     );
     let error = create(&backend, &config()).await.unwrap_err();

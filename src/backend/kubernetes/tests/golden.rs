@@ -30,7 +30,7 @@ fn fixture(cluster_wide: bool) -> objects::ChildObjects {
     let settings = JobSettings {
         runtime_image: "ghcr.io/mcp-ephemeral-k8s/runtime:test".into(),
         active_deadline_seconds: Some(86_400),
-        ..JobSettings::default()
+        ..super::settings()
     };
     objects::build(JOB, NS, &config, &time_meta(), &settings).unwrap()
 }
@@ -64,6 +64,7 @@ fn golden_job_service_and_namespaced_rbac() {
     let objects = fixture(false);
     check_golden("job.yaml", &objects.job);
     check_golden("service.yaml", &objects.service);
+    check_golden("secret.yaml", &objects.secret.unwrap());
     let rbac = objects.rbac.unwrap();
     check_golden("serviceaccount.yaml", &rbac.service_account);
     let Binding::Namespaced(binding) = rbac.binding else {
@@ -152,6 +153,7 @@ fn secret_references_become_secret_key_refs() {
         serde_json::json!([
             {"name": "GITHUB_TOKEN", "valueFrom": {"secretKeyRef": {"name": "github", "key": "token", "optional": false}}},
             {"name": "PLAIN", "value": "value"},
+            {"name": "MCP_EPHEMERAL_K8S_BRIDGE_TOKEN", "valueFrom": {"secretKeyRef": {"name": JOB, "key": "token", "optional": false}}},
         ])
     );
 }

@@ -143,16 +143,21 @@ async fn status_summarizes_the_job_and_its_pods() {
 }
 
 fn delete_everything() -> Vec<Expect> {
+    delete_everything_of(JOB)
+}
+
+fn delete_everything_of(job: &str) -> Vec<Expect> {
     vec![
-        Expect::delete(format!("/api/v1/namespaces/{NS}/services/{JOB}")),
-        Expect::delete(format!("/apis/batch/v1/namespaces/{NS}/jobs/{JOB}"))
+        Expect::delete(format!("/api/v1/namespaces/{NS}/services/{job}")),
+        Expect::delete(format!("/apis/batch/v1/namespaces/{NS}/jobs/{job}"))
             .body(json!({"propagationPolicy": "Foreground"})),
         Expect::delete(format!(
-            "/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings/{JOB}"
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings/{job}"
         ))
         .fail(404, "not found"),
-        Expect::delete(format!("/api/v1/namespaces/{NS}/serviceaccounts/{JOB}"))
+        Expect::delete(format!("/api/v1/namespaces/{NS}/serviceaccounts/{job}"))
             .fail(404, "not found"),
+        Expect::delete(format!("/api/v1/namespaces/{NS}/secrets/{job}")),
     ]
 }
 
@@ -161,7 +166,14 @@ async fn delete_removes_every_kind_of_object_and_accepts_missing_ones() {
     let (backend, verifier) = backend(delete_everything());
     let removed = backend.delete(JOB, false).await.unwrap();
     verified(verifier).await;
-    assert_eq!(removed, [format!("Service {JOB}"), format!("Job {JOB}")]);
+    assert_eq!(
+        removed,
+        [
+            format!("Service {JOB}"),
+            format!("Job {JOB}"),
+            format!("Secret {JOB}")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -173,23 +185,36 @@ async fn a_restarted_daemon_adopts_running_children_and_removes_finished_ones() 
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": "other-2-zzzzzzzz", "namespace": NS, "creationTimestamp": "2026-11-29T09:00:00Z",
                      "annotations": {"mcp-ephemeral-k8s.io/config": config, "mcp-ephemeral-k8s.io/mount": "time",
-                                     "mcp-ephemeral-k8s.io/preset": "time"}},
+                                     "mcp-ephemeral-k8s.io/preset": "time",
+                                     "mcp-ephemeral-k8s.io/token-key": super::settings().tokens.key_id()}},
         "status": {"active": 1}
     });
     let finished = json!({
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": JOB, "namespace": NS},
         "status": {"conditions": [{"type": "Failed", "status": "True"}]}
     });
+    // A child whose token came from another key (a daemon without --child-key-file) cannot
+    // be reached: it goes too.
+    let stale = "stale-3-yyyyyyyy";
+    let foreign_key = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": stale, "namespace": NS,
+                     "annotations": {"mcp-ephemeral-k8s.io/token-key": "0123456789abcdef"}},
+        "status": {"active": 1}
+    });
     let mut expected = vec![Expect::get(format!("/apis/batch/v1/namespaces/{NS}/jobs"))
         .query("labelSelector=app.kubernetes.io/managed-by=mcp-ephemeral-k8s,mcp-ephemeral-k8s.io/owner=mcp-ephemeral-k8s")
-        .reply(list("JobList", vec![running, finished]))];
+        .reply(list("JobList", vec![running, finished, foreign_key]))];
     expected.extend(delete_everything());
+    expected.extend(delete_everything_of(stale));
     let (backend, verifier) = backend(expected);
     let adopted = backend.adopt(true).await.unwrap();
     verified(verifier).await;
     assert_eq!(adopted.len(), 1);
     let child = &adopted[0];
     assert_eq!(child.server.job_name, "other-2-zzzzzzzz");
+    let token = super::settings().tokens.token(NS, "other-2-zzzzzzzz");
+    assert_eq!(child.server.authorization, Some(format!("Bearer {token}")));
     assert_eq!(
         child.server.config.runtime_mcp.as_deref(),
         Some("mcp-server-time")

@@ -18,6 +18,15 @@ use crate::{backend::ChildMeta, model::EphemeralMcpServerConfig};
 /// The namespace every test works in.
 pub const NS: &str = "agents";
 
+/// The daemon's settings in every test: the defaults, with a fixed key for children's
+/// tokens so the objects are the same on every run.
+pub fn settings() -> JobSettings {
+    JobSettings {
+        tokens: super::ChildTokens::from_key(b"the key of the tests, 32 bytes or more"),
+        ..JobSettings::default()
+    }
+}
+
 /// One request the API server expects, and its reply.
 pub struct Expect {
     pub method: Method,
@@ -110,7 +119,7 @@ impl Expect {
 /// A backend on a mocked API server that answers `expected` in order; the returned task
 /// fails if a request differs or an expected one never comes.
 pub fn backend(expected: Vec<Expect>) -> (KubernetesBackend, tokio::task::JoinHandle<()>) {
-    let (backend, verifier, _) = backend_with(expected, JobSettings::default());
+    let (backend, verifier, _) = backend_with(expected, settings());
     (backend, verifier)
 }
 
@@ -241,12 +250,5 @@ pub fn list(kind: &str, items: Vec<Value>) -> Value {
 
 /// The objects the backend builds for `config` as child `job`, with the default settings.
 pub fn default_objects(job: &str, config: &EphemeralMcpServerConfig) -> objects::ChildObjects {
-    objects::build(
-        job,
-        NS,
-        config,
-        &ChildMeta::default(),
-        &JobSettings::default(),
-    )
-    .unwrap()
+    objects::build(job, NS, config, &ChildMeta::default(), &settings()).unwrap()
 }

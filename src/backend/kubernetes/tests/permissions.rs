@@ -84,6 +84,9 @@ async fn lifecycle(presets: RbacPresets) -> BTreeSet<Permission> {
             Expect::get(format!("{RBAC}/clusterroles/mcp-ephemeral-k8s-minimal"))
                 .reply(serde_json::to_value(preset_cluster_role(RbacPreset::Minimal)).unwrap()),
         );
+    }
+    expected.push(Expect::post(path("/api/v1", "secrets")));
+    if presets != RbacPresets::Off {
         expected.push(Expect::post(path("/api/v1", "serviceaccounts")));
         if presets == RbacPresets::ClusterWide {
             expected.push(Expect::post(format!("{RBAC}/clusterrolebindings")));
@@ -124,6 +127,10 @@ async fn lifecycle(presets: RbacPresets) -> BTreeSet<Permission> {
             path("/api/v1", "serviceaccounts")
         )));
     }
+    expected.push(Expect::delete(format!(
+        "{}/{JOB}",
+        path("/api/v1", "secrets")
+    )));
     expected.extend([
         Expect::get(path("/apis/batch/v1", "jobs"))
             .query(&format!("fieldSelector=metadata.name={JOB}"))
@@ -134,7 +141,7 @@ async fn lifecycle(presets: RbacPresets) -> BTreeSet<Permission> {
     ]);
     let settings = JobSettings {
         rbac_presets: presets,
-        ..JobSettings::default()
+        ..super::settings()
     };
     let (backend, verifier, seen) = backend_with(expected, settings);
     backend
