@@ -23,6 +23,8 @@ const EXIT_USAGE: u8 = 64;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
+    // Before the runtime's threads start: what a flood allocated goes back when freed.
+    mcp_ephemeral_k8s::process::give_back_large_buffers();
     mcp_ephemeral_k8s::tls::install_crypto_provider();
     let command = cli.command.unwrap_or(Command::Serve(Box::default()));
     // A bridge proxies one stdio server, which handles one message at a time anyway: one

@@ -49,6 +49,25 @@ pub fn forbid_inspection() -> bool {
     false
 }
 
+/// Largest allocation glibc serves from its heap; larger ones get pages of their own.
+const MMAP_THRESHOLD: i32 = 256 * 1024;
+
+/// Makes memory that a flood made this process allocate go back to the system once freed.
+/// glibc raises its mmap threshold each time a large block is freed (up to 32 MiB), so
+/// after one 16 MiB message, buffers of that size come from the heap and stay resident;
+/// a fixed threshold keeps every large buffer in pages of its own, unmapped when freed.
+/// Messages are small on the hot path, so this costs nothing there. Returns whether the
+/// allocator took the setting (always false off glibc).
+pub fn give_back_large_buffers() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's parameters; called before other threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    false
+}
+
 /// Sends `signal` to every process in group `pgid`. A group that no longer exists is fine.
 ///
 /// # Errors

@@ -98,6 +98,17 @@ impl SseClientTransport {
                 status,
             });
         }
+        let is_stream = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        if !is_stream {
+            // Not read either: whatever it is, it is not the stream asked for.
+            return Err(SseClientError::NoEndpoint {
+                url: crate::model::redact_url(url),
+                reason: "the answer is not an event stream (content type text/event-stream)".into(),
+            });
+        }
         let base = response.url().clone();
         let bytes = bounded_events(response.bytes_stream(), MAX_EVENT_BYTES);
         let mut events = SseStream::from_bytes_stream(bytes).boxed();

@@ -24,7 +24,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// The server did not complete `initialize` (it exited, or spoke something else).
-    #[error("the MCP server did not complete initialize: {0}")]
+    #[error("the MCP server did not complete initialize: {}", describe(.0))]
     Initialize(Box<ClientInitializeError>),
     /// The legacy SSE stream could not be opened.
     #[error("{0}")]
@@ -45,6 +45,28 @@ pub enum UpstreamError {
 impl From<ClientInitializeError> for UpstreamError {
     fn from(error: ClientInitializeError) -> Self {
         Self::Initialize(Box::new(error))
+    }
+}
+
+/// Longest part of a server's own error message that an error repeats.
+const MAX_QUOTED: usize = 200;
+
+/// What went wrong in `initialize`, in words for the caller: no transport type names, and
+/// nothing of what the server sent but the message of a JSON-RPC error it gave (cut short).
+fn describe(error: &ClientInitializeError) -> String {
+    match error {
+        ClientInitializeError::TransportError { error, context } => {
+            format!("{} ({context})", error.error)
+        }
+        ClientInitializeError::ExpectedInitResponse(_)
+        | ClientInitializeError::ExpectedInitResult(_) => {
+            "it answered initialize with something other than an initialize result".to_owned()
+        }
+        ClientInitializeError::JsonRpcError(data) => {
+            let message: String = data.message.chars().take(MAX_QUOTED).collect();
+            format!("it refused with error {}: {message}", data.code.0)
+        }
+        other => other.to_string(),
     }
 }
 

@@ -110,9 +110,11 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> 
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
         self.note(session_id.as_ref(), &custom_headers);
-        self.inner
-            .post_message(uri, message, session_id, auth_header, custom_headers)
-            .await
+        quiet(
+            self.inner
+                .post_message(uri, message, session_id, auth_header, custom_headers)
+                .await,
+        )
     }
 
     async fn post_message_with_max_sse_event_size(
@@ -125,16 +127,18 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> 
         max_sse_event_size: usize,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
         self.note(session_id.as_ref(), &custom_headers);
-        self.inner
-            .post_message_with_max_sse_event_size(
-                uri,
-                message,
-                session_id,
-                auth_header,
-                custom_headers,
-                max_sse_event_size,
-            )
-            .await
+        quiet(
+            self.inner
+                .post_message_with_max_sse_event_size(
+                    uri,
+                    message,
+                    session_id,
+                    auth_header,
+                    custom_headers,
+                    max_sse_event_size,
+                )
+                .await,
+        )
     }
 
     async fn post_message_with_response_limits(
@@ -147,16 +151,18 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> 
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
         self.note(session_id.as_ref(), &custom_headers);
-        self.inner
-            .post_message_with_response_limits(
-                uri,
-                message,
-                session_id,
-                auth_header,
-                custom_headers,
-                limits,
-            )
-            .await
+        quiet(
+            self.inner
+                .post_message_with_response_limits(
+                    uri,
+                    message,
+                    session_id,
+                    auth_header,
+                    custom_headers,
+                    limits,
+                )
+                .await,
+        )
     }
 
     async fn delete_session(
@@ -166,9 +172,11 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> 
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<Self::Error>> {
-        self.inner
-            .delete_session(uri, session_id, auth_header, custom_headers)
-            .await
+        quiet(
+            self.inner
+                .delete_session(uri, session_id, auth_header, custom_headers)
+                .await,
+        )
     }
 
     async fn get_stream(
@@ -179,9 +187,11 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> 
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
-        self.inner
-            .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
-            .await
+        quiet(
+            self.inner
+                .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
+                .await,
+        )
     }
 
     async fn get_stream_with_max_sse_event_size(
@@ -193,17 +203,46 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> 
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
-        self.inner
-            .get_stream_with_max_sse_event_size(
-                uri,
-                session_id,
-                last_event_id,
-                auth_header,
-                custom_headers,
-                max_sse_event_size,
-            )
-            .await
+        quiet(
+            self.inner
+                .get_stream_with_max_sse_event_size(
+                    uri,
+                    session_id,
+                    last_event_id,
+                    auth_header,
+                    custom_headers,
+                    max_sse_event_size,
+                )
+                .await,
+        )
     }
+}
+
+/// `result` with no text the server chose in its error: rmcp keeps the start of an error
+/// status's body, or of a success body that is not JSON-RPC, in
+/// [`StreamableHttpError::UnexpectedServerResponse`], and a URL mount's caller must not read
+/// what the daemon reached through it (an internal service's reply, say). The status stays.
+fn quiet<T, E>(result: Result<T, StreamableHttpError<E>>) -> Result<T, StreamableHttpError<E>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    result.map_err(|error| match error {
+        StreamableHttpError::UnexpectedServerResponse(text) => {
+            let status = text
+                .strip_prefix("HTTP ")
+                .and_then(|rest| rest.split_once(':'))
+                .map(|(status, _)| format!("HTTP {status} (its body is not shown)"));
+            let said = status.unwrap_or_else(|| {
+                let known = ["empty sse stream", "expect initialized, accepted"];
+                match known.iter().find(|k| text == **k) {
+                    Some(known) => (*known).to_owned(),
+                    None => "an answer that is not JSON-RPC (not shown)".to_owned(),
+                }
+            });
+            StreamableHttpError::UnexpectedServerResponse(said.into())
+        }
+        other => other,
+    })
 }
 
 /// Posts to a streamable-HTTP upstream on the session [`SessionCapture`] saw.
@@ -227,18 +266,19 @@ impl<C: StreamableHttpClient + Sync> SessionPost for HttpSessionPost<C> {
             let session = lock(&self.session)
                 .clone()
                 .ok_or_else(|| PostError::Post("no session yet".into()))?;
-            let response = self
-                .client
-                .post_message_with_response_limits(
-                    self.uri.clone(),
-                    message,
-                    Some(session.id),
-                    None,
-                    session.headers,
-                    StreamableHttpResponseLimits::default(),
-                )
-                .await
-                .map_err(|e| PostError::Post(e.to_string()))?;
+            let response = quiet(
+                self.client
+                    .post_message_with_response_limits(
+                        self.uri.clone(),
+                        message,
+                        Some(session.id),
+                        None,
+                        session.headers,
+                        StreamableHttpResponseLimits::default(),
+                    )
+                    .await,
+            )
+            .map_err(|e| PostError::Post(e.to_string()))?;
             Ok(match response {
                 StreamableHttpPostResponse::Accepted => stream::empty().boxed(),
                 StreamableHttpPostResponse::Json(message, _) => {

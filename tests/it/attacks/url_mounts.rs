@@ -9,7 +9,7 @@ use tokio::{
     net::TcpListener,
 };
 
-use crate::support::*;
+use crate::{reliability::rss_mib, support::*};
 
 /// A server on loopback answering every request with `response` (a whole HTTP response),
 /// recording the request lines it got.
@@ -94,13 +94,25 @@ async fn redirects_are_not_followed_and_error_bodies_never_come_back() {
     let location = format!("location: {target}/mcp\r\n");
     let (redirecting, _) = canned(response("307 Temporary Redirect", &location, "")).await;
     let secret = r#"{"internal_secret": "s3cr3t-from-inside"}"#;
-    let (failing, _) = canned(response("500 Internal Server Error", "", secret)).await;
-    for (url, transport) in [
+    let json = "content-type: application/json\r\n";
+    let text = "content-type: text/plain\r\n";
+    let mut urls = vec![
         (format!("{redirecting}/mcp"), "streamable-http"),
         (format!("{redirecting}/sse"), "sse"),
-        (format!("{failing}/mcp"), "streamable-http"),
-        (format!("{failing}/sse"), "sse"),
+    ];
+    // Whatever the status and type, a reply that is not MCP never comes back in the error.
+    for (status, headers) in [
+        ("500 Internal Server Error", ""),
+        ("404 Not Found", text),
+        ("400 Bad Request", json),
+        ("200 OK", json),
+        ("200 OK", text),
     ] {
+        let (failing, _) = canned(response(status, headers, secret)).await;
+        urls.push((format!("{failing}/mcp"), "streamable-http"));
+        urls.push((format!("{failing}/sse"), "sse"));
+    }
+    for (url, transport) in urls {
         let args = json!({"url": url, "transport": transport});
         let error = call_err(&meta, "mount_mcp_server", args).await;
         assert!(!error.contains("s3cr3t"), "{url}: {error}");
@@ -126,4 +138,89 @@ async fn an_sse_endpoint_on_another_origin_is_refused() {
         reached.lock().unwrap().is_empty(),
         "a message went to another origin"
     );
+}
+
+/// A server on loopback that answers every request with `head`, then `bytes` of `x` (never
+/// a line end) for as long as the client reads.
+async fn flooding(head: String, bytes: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let head = head.clone();
+            tokio::spawn(async move {
+                let _ = socket.read(&mut vec![0; 8192]).await;
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut sent = 0;
+                let mut ok = socket.write_all(head.as_bytes()).await.is_ok();
+                while ok && sent < bytes {
+                    ok = socket.write_all(&chunk).await.is_ok();
+                    sent += chunk.len();
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn floods_from_a_mounted_server_are_cut_off_and_cost_little() {
+    let bytes: usize = if std::env::var("RELIABILITY").is_ok_and(|v| v == "full") {
+        300 << 20
+    } else {
+        64 << 20
+    };
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let sized = |status: &str, kind: &str| {
+        format!("HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {bytes}\r\n\r\n")
+    };
+    let stream =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\ndata: ";
+    let cases = [
+        (
+            "an error body",
+            sized("500 Internal Server Error", "text/plain"),
+        ),
+        (
+            "a client error body",
+            sized("400 Bad Request", "text/plain"),
+        ),
+        ("a JSON body", sized("200 OK", "application/json")),
+        ("an unterminated SSE event", stream.to_owned()),
+    ];
+    let (before, _) = rss_mib(daemon.pid());
+    let mut figures = Vec::new();
+    for (what, head) in cases {
+        let base = flooding(head, bytes).await;
+        for transport in ["streamable-http", "sse"] {
+            let url = format!("{base}/{}", if transport == "sse" { "sse" } else { "mcp" });
+            let started = std::time::Instant::now();
+            let args = json!({"url": url, "transport": transport});
+            let error = call_err(&meta, "mount_mcp_server", args).await;
+            assert!(!error.contains("xxxx"), "{what} over {transport}: {error}");
+            figures.push((what, transport, started.elapsed()));
+        }
+    }
+    let (after, peak) = rss_mib(daemon.pid());
+    let slowest = figures.iter().map(|f| f.2).max().unwrap_or_default();
+    crate::reliability::report(
+        "floods from a URL-mounted server",
+        &[
+            (
+                "replies of (error body, client error body, JSON body, unterminated SSE event; each over streamable HTTP and legacy SSE)",
+                format!("{} MiB", bytes >> 20),
+            ),
+            (
+                "slowest mount to fail",
+                format!("{:.2} s", slowest.as_secs_f64()),
+            ),
+            (
+                "daemon RSS before / after / peak",
+                format!("{before:.1} / {after:.1} / {peak:.1} MiB"),
+            ),
+        ],
+    );
+    // Each reply is read at most up to its limit (16 MiB), and that memory is given back.
+    assert!(after - before < 16.0, "RSS {before:.1} → {after:.1} MiB");
 }
