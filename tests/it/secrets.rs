@@ -25,6 +25,12 @@ async fn env_references_reach_the_child_and_no_secret_is_ever_shown() {
     // The child has the value...
     let from_daemon = call(&meta, "t_env", json!({"name": "FROM_DAEMON"})).await;
     assert_eq!(text(&from_daemon), SECRET);
+    // ...and may echo it on stderr, which the daemon keeps as the log tail...
+    call_ok(&meta, "t_eprint", json!({"text": format!("key={SECRET}")})).await;
+    eventually("the echo reaches the log tail", || {
+        daemon.log_text().contains("key=<redacted>")
+    })
+    .await;
     // ...and nothing the daemon says contains it.
     let mut shown = vec![server.to_string()];
     for (tool, args) in [
