@@ -2,11 +2,13 @@
 //! legacy SSE (`GET /sse` + `POST /messages/`) and streamable HTTP (`/mcp`), used by both
 //! the daemon (serving the meta tools) and the bridge (serving one child).
 //!
-//! Parts: [`cors`] (the `--allow-origins` policy), [`guard`] (authentication and
+//! Parts: [`answers`] (answers a client can act on where rmcp's would not), [`cors`] (the
+//! `--allow-origins` policy), [`guard`] (authentication and
 //! `Host`/`Origin`), [`session_owner`] (a `/mcp` session answers only its principal), [`streamable`] (`/mcp` on rmcp), [`stdio`] (the same handler on
 //! stdin/stdout), and [`shutdown_signal`]. It knows nothing of what it serves: the caller
 //! hands it the handler factory and, optionally, a layer in front of the MCP routes.
 
+pub mod answers;
 pub mod cors;
 pub mod guard;
 pub mod listener;
@@ -130,8 +132,10 @@ where
 {
     let (mcp_service, mcp_sessions) = streamable::service(factory.clone(), options);
     let owners = session_owner::SessionOwners::new(options.sessions, mcp_sessions);
-    let mcp = Router::new()
+    let streamable = Router::new()
         .nest_service("/mcp", mcp_service)
+        .layer(middleware::from_fn(answers::streamable));
+    let mcp = streamable
         .merge(crate::sse::server::router(
             factory,
             options.ct.clone(),
@@ -144,6 +148,10 @@ where
         // Bodies read without an extractor (the legacy SSE POST) are limited too.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             options.max_body_bytes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            options.max_body_bytes,
+            answers::too_large,
         ))
         .layer(middleware::from_fn_with_state(
             readiness.clone(),

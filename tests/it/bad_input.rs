@@ -249,6 +249,22 @@ async fn invalid_json_rpc_is_rejected_on_both_http_transports() {
             response.status()
         );
     }
+    // A body that is not JSON, whatever its declared type: 400 with the JSON-RPC parse
+    // error, which a client can act on (not 415, which says to change the content type).
+    for content_type in ["application/json", "text/plain"] {
+        let response = http
+            .post(daemon.url("/mcp"))
+            .header("content-type", content_type)
+            .header("accept", "application/json, text/event-stream")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{content_type}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], -32700, "{error}");
+        assert_eq!(error["id"], Value::Null, "{error}");
+    }
 
     // Legacy SSE: open a session to get its endpoint.
     let transport =
@@ -292,9 +308,11 @@ async fn invalid_json_rpc_is_rejected_on_both_http_transports() {
 async fn oversized_bodies_get_413_on_both_http_transports() {
     let daemon = Process::daemon(&["--max-body-bytes", "4096"]).await;
     let http = reqwest::Client::new();
+    // 10 MB: the client is still sending when the daemon answers; it must read the 413,
+    // not a reset connection.
     let big = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#,
-        "x".repeat(10_000)
+        "x".repeat(10_000_000)
     );
     let response = http
         .post(daemon.url("/mcp"))
@@ -305,6 +323,8 @@ async fn oversized_bodies_get_413_on_both_http_transports() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    let said = response.text().await.unwrap();
+    assert!(said.contains("--max-body-bytes"), "{said}");
     let transport =
         mcp_ephemeral_k8s::sse::client::SseClientTransport::connect(&daemon.url("/sse"))
             .await

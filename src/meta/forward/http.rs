@@ -45,7 +45,7 @@ use tower::{Layer, Service};
 
 use super::{
     RoutedCall,
-    response::{json_response, rmcp_refuses, sse_response, unreadable_body},
+    response::{json_response, rmcp_refuses, sse_response},
 };
 use crate::{
     manager::SessionManager,
@@ -89,7 +89,7 @@ impl MountedCalls {
         // The body limit layer in front caps what this reads.
         let bytes = match axum::body::to_bytes(body, usize::MAX).await {
             Ok(bytes) => bytes,
-            Err(e) => return unreadable_body(&e),
+            Err(e) => return crate::http::answers::unreadable(&e),
         };
         let message = decode::client_message(&bytes).ok();
         match message.and_then(|message| self.take(&session_id, message, &parts)) {

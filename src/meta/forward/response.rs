@@ -42,25 +42,6 @@ pub(super) fn rmcp_refuses(headers: &HeaderMap) -> bool {
     unknown_version || !accepts("application/json") || !accepts("text/event-stream")
 }
 
-/// `413` when the body was over the limit, `400` when it could not be read.
-pub(super) fn unreadable_body(error: &axum::Error) -> Response {
-    let too_large = std::error::Error::source(error)
-        .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-    if too_large {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large",
-        )
-            .into_response()
-    } else {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("cannot read the request body: {error}"),
-        )
-            .into_response()
-    }
-}
-
 /// A JSON-RPC answer as a `200 application/json` response, as streamable HTTP allows for a
 /// request whose answer needs no stream.
 pub(super) fn json_response(message: &ServerJsonRpcMessage) -> Response {
