@@ -82,6 +82,12 @@ pub enum MountError {
         /// Why.
         reason: String,
     },
+    /// The mount was removed (unmounted, or its server deleted) while a call was in flight.
+    #[error("{label} was removed while the call was in flight; its tools are gone")]
+    Removed {
+        /// The mount.
+        label: String,
+    },
     /// The server answered with an error.
     #[error("{0}")]
     Server(McpError),

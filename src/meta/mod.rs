@@ -295,7 +295,7 @@ impl MetaServer {
         let who = principal(&context);
         let name = params.name.to_string();
         let routed = forward::RoutedCall::route(&self.manager, params, &who)
-            .ok_or_else(|| forward::unknown_tool(&name))?;
+            .ok_or_else(|| forward::unknown_tool(&self.manager, &name, &who))?;
         let caller = Caller::of(&context, true);
         Ok(routed.answer(&self.manager, caller, &context.ct).await)
     }

@@ -338,13 +338,14 @@ impl MetaServer {
             &params.name,
             "pass a tool name from list_mounted_tools",
         )?;
-        let mut call = CallToolRequestParams::new(name);
+        let mut call = CallToolRequestParams::new(name.clone());
         call.arguments = params.arguments;
-        let Some(routed) = RoutedCall::route(&self.manager, call, &principal(&context)) else {
-            return Err(format!(
-                "no mounted tool {:?}; list_mounted_tools shows the mounted tools",
-                params.name
-            ));
+        let who = principal(&context);
+        let Some(routed) = RoutedCall::route(&self.manager, call, &who) else {
+            let gone = self.manager.mounts().explain_gone(&name, &who);
+            return Err(gone.unwrap_or_else(|| {
+                format!("no mounted tool {name:?}; list_mounted_tools shows the mounted tools")
+            }));
         };
         let caller = Caller::of(&context, true);
         routed.call(&self.manager, caller, &context.ct).await

@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod cycle;
+mod departed;
 mod mounted;
 pub mod names;
 mod table;
@@ -75,6 +76,7 @@ impl Mounts {
                 limits,
                 tasks,
                 entries: RwLock::default(),
+                departed: departed::Departed::default(),
             }),
         }
     }
@@ -154,14 +156,15 @@ impl Mounts {
         job_name: Option<&str>,
         who: &Principal,
     ) -> Result<Vec<MountInfo>, Error> {
-        let removed = self.shared.remove(|m| {
+        let matches = |m: &Mount| {
             m.ownership.allows(who)
                 && match (name, job_name) {
                     (Some(name), _) => m.name.as_deref() == Some(name),
                     (None, Some(job)) => m.job_name.as_deref() == Some(job),
                     (None, None) => true,
                 }
-        });
+        };
+        let removed = self.shared.remove(matches, departed::Why::Unmounted);
         if removed.is_empty() {
             return Err(Error::NotFound(match (name, job_name) {
                 (Some(name), _) => format!(
@@ -179,15 +182,22 @@ impl Mounts {
 
     /// Removes the mounts of a child that is being deleted (none is fine).
     pub async fn unmount_job(&self, job_name: &str) -> Vec<MountInfo> {
-        let removed = self
-            .shared
-            .remove(|m| m.job_name.as_deref() == Some(job_name));
+        let removed = self.shared.remove(
+            |m| m.job_name.as_deref() == Some(job_name),
+            departed::Why::ServerDeleted(job_name),
+        );
         if !removed.is_empty() {
             self.shared
                 .notify_lists_changed(&ownerships(&removed))
                 .await;
         }
         removed
+    }
+
+    /// Why `tool` is gone, when it belonged to a mount `who` could see that was removed
+    /// lately (unmounted, or its server deleted).
+    pub fn explain_gone(&self, tool: &str, who: &Principal) -> Option<String> {
+        self.shared.departed.explain(tool, who)
     }
 
     /// Every mount `who` may see.
@@ -326,11 +336,18 @@ impl Mounts {
         match upstream.forward(request, caller, ct, timeout).await {
             Ok(result) => Ok(result),
             Err(ServiceError::McpError(e)) => Err(Error::Server(e)),
+            Err(_) if mount.is_removed() => Err(Error::Removed {
+                label: mount.label(),
+            }),
             Err(e) if mounted::is_connection_error(&e) => {
                 mount.report_broken(&e);
                 Err(Error::Unavailable {
                     label: mount.label(),
-                    reason: format!("the connection to {} failed ({e})", redact_url(&mount.url)),
+                    reason: format!(
+                        "the connection to {} failed ({})",
+                        redact_url(&mount.url),
+                        crate::upstream::describe(&e)
+                    ),
                 })
             }
             Err(e) => Err(Error::Server(crate::upstream::upstream_error(

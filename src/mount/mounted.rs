@@ -142,7 +142,7 @@ impl Mount {
 
     /// Records that a call found the connection gone, so the mount reconnects.
     pub fn report_broken(&self, error: &ServiceError) {
-        self.mark_broken(error.to_string());
+        self.mark_broken(crate::upstream::describe(error));
         self.broken.notify_one();
     }
 
@@ -192,6 +192,11 @@ impl Mount {
     /// When a call last went through it (or when it was made).
     pub fn last_used(&self) -> Instant {
         *crate::sync::lock(&self.last_used)
+    }
+
+    /// Whether the mount was removed (closed for good).
+    pub fn is_removed(&self) -> bool {
+        self.ct.is_cancelled()
     }
 
     /// Ends the mount: its task and its session.

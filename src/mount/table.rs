@@ -9,7 +9,10 @@ use rmcp::model::{
     ToolListChangedNotification,
 };
 
-use super::{Catalog, Error, Mount, MountRequest};
+use super::{
+    Catalog, Error, Mount, MountRequest,
+    departed::{Departed, Why},
+};
 use crate::{
     model::{MountInfo, Ownership},
     policy::Limits,
@@ -30,6 +33,8 @@ pub struct MountTable {
     pub(super) tasks: tokio_util::task::TaskTracker,
     /// Mounts, oldest first. A std lock: never held across an `.await`.
     pub(super) entries: RwLock<Vec<Arc<Mount>>>,
+    /// Mounts removed lately, to explain calls to their tools.
+    pub(super) departed: Departed,
 }
 
 impl MountTable {
@@ -118,7 +123,8 @@ impl MountTable {
         catalog.remove_taken(&tool_taken, &prompt_taken)
     }
 
-    pub(super) fn remove(&self, matches: impl Fn(&Mount) -> bool) -> Vec<MountInfo> {
+    /// Removes the mounts that `matches`, remembering `why` for calls to their tools.
+    pub(super) fn remove(&self, matches: impl Fn(&Mount) -> bool, why: Why<'_>) -> Vec<MountInfo> {
         let removed: Vec<Arc<Mount>> = {
             let mut entries = self.write();
             let (removed, kept) = entries.drain(..).partition(|m| matches(m));
@@ -129,6 +135,7 @@ impl MountTable {
             .iter()
             .map(|mount| {
                 mount.close();
+                self.departed.record(mount, why);
                 tracing::info!(mount = %mount.label(), "unmounted");
                 mount.info()
             })

@@ -68,9 +68,22 @@ pub fn upstream_error(what: &str, error: ServiceError) -> McpError {
             McpError::internal_error(format!("{what}: no answer within {timeout:?}"), None)
         }
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => McpError::internal_error(
-            format!("{what}: the connection to the MCP server is closed ({error})"),
+            format!(
+                "{what}: the connection to the MCP server is closed ({})",
+                describe(&error)
+            ),
             None,
         ),
         other => McpError::internal_error(format!("{what}: {other}"), None),
+    }
+}
+
+/// `error` in words for a person: a transport failure says what failed, without the
+/// transport's type name that rmcp puts first.
+pub fn describe(error: &ServiceError) -> String {
+    match error {
+        ServiceError::TransportSend(e) => e.error.to_string(),
+        ServiceError::TransportClosed => "the connection was closed".to_owned(),
+        other => other.to_string(),
     }
 }

@@ -289,12 +289,23 @@ async fn unnamed_mounts_merge_names_and_can_be_removed() {
 async fn deleting_a_server_unmounts_it_first() {
     let (_daemon, meta, mounted) = daemon_with_mounted_child("").await;
     let before = meta.service().seen().tools_changed;
+    let peer = meta.peer().clone();
+    let in_flight = tokio::spawn(async move {
+        call_err(&peer, "t_slow", json!({"millis": 20_000, "steps": 0})).await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     call_ok(
         &meta,
         "delete_mcp_server",
         json!({"job_name": mounted["job_name"]}),
     )
     .await;
+    // The call in flight learns that its mount went away, not that it will come back.
+    let error = in_flight.await.unwrap();
+    assert!(
+        error.contains("mount \"t\" was removed while the call was in flight"),
+        "{error}"
+    );
     let recorder = meta.service().clone();
     eventually("list_changed after delete", || {
         recorder.seen().tools_changed > before
@@ -303,6 +314,18 @@ async fn deleting_a_server_unmounts_it_first() {
     assert!(!tool_names(&meta).await.contains(&"t_echo".to_owned()));
     let error = call_err(&meta, "remove_mcp_server_mount", json!({"name": "t"})).await;
     assert!(error.contains("No mounted server found"), "{error}");
+    // A call to one of its tools (from a client that did not refresh) says what happened,
+    // on the MCP route and through call_mounted_tool alike.
+    let job_name = mounted["job_name"].as_str().unwrap();
+    let gone = meta
+        .call_tool(rmcp::model::CallToolRequestParams::new("t_echo"))
+        .await
+        .unwrap_err()
+        .to_string();
+    let expected = format!("mount \"t\" was removed (its server {job_name} was deleted)");
+    assert!(gone.contains(&expected), "{gone}");
+    let gone = call_err(&meta, "call_mounted_tool", json!({"name": "t_echo"})).await;
+    assert!(gone.contains(&expected), "{gone}");
 }
 
 #[tokio::test]

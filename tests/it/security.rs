@@ -174,6 +174,23 @@ async fn children_belong_to_their_creator_unless_shared() {
     assert!(error.contains("No mounted server found"), "{error}");
     assert!(tool_names(&alice).await.contains(&"p_echo".to_owned()));
     call_ok(&bob, "delete_mcp_server", json!({"job_name": shared_name})).await;
+    // Alice removing her mount tells bob nothing: to him the tool never was.
+    call_ok(&alice, "remove_mcp_server_mount", json!({"name": "p"})).await;
+    let unknown = bob
+        .call_tool(rmcp::model::CallToolRequestParams::new("p_echo"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("unknown tool"), "{unknown}");
+    let gone = alice
+        .call_tool(rmcp::model::CallToolRequestParams::new("p_echo"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        gone.contains("mount \"p\" was removed (it was unmounted)"),
+        "{gone}"
+    );
 
     let log = daemon.log_text();
     let audit = |principal: &str, action: &str, outcome: &str| {

@@ -88,12 +88,18 @@ impl RoutedCall {
     }
 }
 
-/// The error a client gets for a tool nobody serves.
-pub(super) fn unknown_tool(name: &str) -> McpError {
-    McpError::invalid_params(
-        format!("unknown tool {name:?}; call tools/list to see the tools"),
-        None,
-    )
+/// The error `who` gets for a tool nobody serves: why it is gone, when it belonged to a
+/// mount removed lately, else that it is unknown.
+pub(super) fn unknown_tool(
+    manager: &SessionManager,
+    name: &str,
+    who: &crate::model::Principal,
+) -> McpError {
+    let text = manager
+        .mounts()
+        .explain_gone(name, who)
+        .unwrap_or_else(|| format!("unknown tool {name:?}; call tools/list to see the tools"));
+    McpError::invalid_params(text, None)
 }
 
 /// An error's text, with the child's state when the mount is unavailable, so the user
