@@ -13,13 +13,13 @@ RUN mkdir -p src/bin/mcp-test-server \
     && echo 'fn main() {}' > src/main.rs \
     && echo 'fn main() {}' > src/bin/mcp-test-server/main.rs \
     && touch src/lib.rs \
-    && cargo build --release --locked --bin mcp-ephemeral-k8s \
+    && cargo build --profile dist --locked --bin mcp-ephemeral-k8s \
     && rm -rf src
 COPY src src
 COPY presets presets
 RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked --bin mcp-ephemeral-k8s \
-    && strip target/release/mcp-ephemeral-k8s
+    && cargo build --profile dist --locked --bin mcp-ephemeral-k8s \
+    && strip target/dist/mcp-ephemeral-k8s
 
 FROM debian:bookworm-slim AS daemon
 RUN apt-get update \
@@ -27,7 +27,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 65532 mcp \
     && useradd --uid 65532 --gid 65532 --no-create-home --shell /usr/sbin/nologin mcp
-COPY --from=build /src/target/release/mcp-ephemeral-k8s /usr/local/bin/mcp-ephemeral-k8s
+COPY --from=build /src/target/dist/mcp-ephemeral-k8s /usr/local/bin/mcp-ephemeral-k8s
 USER 65532:65532
 EXPOSE 8000
 ENTRYPOINT ["mcp-ephemeral-k8s"]
@@ -50,7 +50,7 @@ ENV HOME=/home/mcp \
     UV_LINK_MODE=copy \
     NPM_CONFIG_CACHE=/home/mcp/.npm \
     NPM_CONFIG_UPDATE_NOTIFIER=false
-COPY --from=build /src/target/release/mcp-ephemeral-k8s /usr/local/bin/mcp-ephemeral-k8s
+COPY --from=build /src/target/dist/mcp-ephemeral-k8s /usr/local/bin/mcp-ephemeral-k8s
 USER 65532:65532
 WORKDIR /home/mcp
 EXPOSE 8080

@@ -5,7 +5,7 @@
 //! directly, through `examples/hop` (a bare HTTP proxy on the daemon's HTTP stack) and
 //! through nginx (the reference reverse proxy, when installed): the floor of any HTTP hop.
 //!
-//! Run with `scripts/bench` (release build); it prints a Markdown table for BENCHMARKS.md.
+//! Run with `scripts/bench` (the `dist` build); it prints a Markdown table for BENCHMARKS.md.
 //! Options: `--seconds N` per measurement (default 5); `--seconds 0` makes one call per
 //! session, a smoke run the test suite does so the benchmark cannot silently break;
 //! `--only-mounts` runs only the mount comparison and the hop floor; `--daemon-threads N` starts the daemon
@@ -576,7 +576,7 @@ async fn collect(
     })
 }
 
-/// Where the release binaries are: this example lives in `target/release/examples/`.
+/// Where the binaries are: this example lives in `target/<profile>/examples/`.
 fn binaries_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let dir = exe
@@ -584,7 +584,7 @@ fn binaries_dir() -> Result<PathBuf> {
         .and_then(Path::parent)
         .context("no parent directory")?;
     if !dir.join("mcp-ephemeral-k8s").is_file() || !dir.join("mcp-test-server").is_file() {
-        bail!("build the binaries first: cargo build --release --bins --examples");
+        bail!("build the binaries first: cargo build --profile dist --bins --examples");
     }
     Ok(dir.to_owned())
 }

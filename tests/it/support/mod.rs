@@ -373,8 +373,13 @@ pub async fn tool_names(peer: &Peer<RoleClient>) -> Vec<String> {
 
 /// Waits until `check` holds (notifications are handled concurrently with responses, so
 /// the last ones may land just after the response).
-pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + QUICK;
+pub async fn eventually(what: &str, check: impl FnMut() -> bool) {
+    eventually_within(what, QUICK, check).await;
+}
+
+/// [`eventually`], allowing `within`.
+pub async fn eventually_within(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
     while !check() {
         assert!(
             tokio::time::Instant::now() < deadline,
