@@ -335,10 +335,16 @@ impl Mounts {
         let timeout = self.shared.limits.call_timeout;
         match upstream.forward(request, caller, ct, timeout).await {
             Ok(result) => Ok(result),
-            Err(ServiceError::McpError(e)) => Err(Error::Server(e)),
             Err(_) if mount.is_removed() => Err(Error::Removed {
                 label: mount.label(),
             }),
+            Err(ServiceError::McpError(e)) => Err(Error::Server(e)),
+            Err(e) if crate::upstream::is_stream_failure(&e) => {
+                // This call failed; whether the server is still there, the mount checks.
+                mount.report_suspect();
+                let text = crate::upstream::describe(&e);
+                Err(Error::Server(rmcp::ErrorData::internal_error(text, None)))
+            }
             Err(e) if mounted::is_connection_error(&e) => {
                 mount.report_broken(&e);
                 Err(Error::Unavailable {

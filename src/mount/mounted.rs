@@ -29,6 +29,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// How long a mount whose call's stream failed waits for a ping before reconnecting.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Whether a forwarding failure means the connection is gone (rather than the child
 /// answering with an error).
 pub fn is_connection_error(error: &ServiceError) -> bool {
@@ -72,6 +75,8 @@ pub struct Mount {
     last_used: Mutex<Instant>,
     /// Signalled when a call finds the connection gone.
     broken: Notify,
+    /// Signalled when a call's stream failed: the connection may be gone.
+    suspect: Notify,
     /// Cancelled on unmount: ends the supervising task and the session.
     ct: CancellationToken,
 }
@@ -98,6 +103,7 @@ impl Mount {
                 reconnects: 0,
             }),
             broken: Notify::new(),
+            suspect: Notify::new(),
             ct: CancellationToken::new(),
         }
     }
@@ -144,6 +150,22 @@ impl Mount {
     pub fn report_broken(&self, error: &ServiceError) {
         self.mark_broken(crate::upstream::describe(error));
         self.broken.notify_one();
+    }
+
+    /// Records that a call's response stream failed, so the mount checks (with a ping)
+    /// whether its server is still there, and reconnects if not.
+    pub fn report_suspect(&self) {
+        self.suspect.notify_one();
+    }
+
+    /// Whether the session answers a ping within [`PING_TIMEOUT`].
+    async fn answers_ping(&self) -> bool {
+        let Ok(upstream) = self.upstream() else {
+            return false;
+        };
+        let ping = rmcp::model::ClientRequest::PingRequest(Default::default());
+        let answer = upstream.peer().send_request(ping);
+        matches!(tokio::time::timeout(PING_TIMEOUT, answer).await, Ok(Ok(_)))
     }
 
     fn health(&self) -> Health {
@@ -226,6 +248,11 @@ impl Mount {
                     }
                 },
                 () = self.broken.notified() => {}
+                () = self.suspect.notified() => {
+                    if self.answers_ping().await {
+                        continue;
+                    }
+                }
                 () = self.ct.cancelled() => return,
             }
             self.mark_broken("the connection to the server was lost".into());

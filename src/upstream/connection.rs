@@ -344,13 +344,22 @@ fn read_to_end(mut replies: Replies) {
     }
 }
 
-/// A failure to post as rmcp reports transport failures (the connection is gone).
+/// A failure to post as rmcp reports transport failures; [`is_stream_failure`] tells a
+/// response stream that could not be resumed from a POST that failed.
 fn post_error(error: PostError) -> ServiceError {
     ServiceError::TransportSend(DynamicTransportError::from_parts(
         "streamable-http",
         TypeId::of::<PostError>(),
         Box::new(error),
     ))
+}
+
+/// Whether `error` is a call's response stream that broke or ended before the answer and
+/// could not be resumed: that call failed, but the session may well be fine (unlike a POST
+/// that could not be made, or a closed transport).
+pub fn is_stream_failure(error: &ServiceError) -> bool {
+    matches!(error, ServiceError::TransportSend(e)
+        if matches!(e.error.downcast_ref::<PostError>(), Some(PostError::Stream(_))))
 }
 
 impl Drop for Upstream {

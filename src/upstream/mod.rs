@@ -23,12 +23,13 @@ mod downstream;
 mod forwarder;
 pub mod progress_order;
 mod relay;
+mod resume;
 pub mod session_post;
 #[cfg(test)]
 mod test_peer;
 
 pub use calls::{CallGuard, Caller, Calls};
-pub use connection::{Upstream, client_config};
+pub use connection::{Upstream, client_config, is_stream_failure};
 pub use connector::{
     CONNECT_TIMEOUT, Connected, Connector, Reach, UpstreamError, connect, url_connector, within,
 };

@@ -27,6 +27,7 @@ use rmcp::{
 };
 use sse_stream::{Error as SseError, Sse};
 
+use super::resume::{Resumption, resumable};
 use crate::sync::lock;
 use crate::upstream::decode;
 
@@ -252,7 +253,7 @@ pub struct HttpSessionPost<C> {
     session: SessionSlot,
 }
 
-impl<C: StreamableHttpClient + Sync> SessionPost for HttpSessionPost<C> {
+impl<C: StreamableHttpClient + Sync + 'static> SessionPost for HttpSessionPost<C> {
     fn ready(&self) -> bool {
         lock(&self.session).is_some()
     }
@@ -262,6 +263,10 @@ impl<C: StreamableHttpClient + Sync> SessionPost for HttpSessionPost<C> {
             &message,
             JsonRpcMessage::Request(r) if matches!(r.request, ClientRequest::CallToolRequest(_))
         );
+        let request_id = match &message {
+            JsonRpcMessage::Request(r) => Some(r.id.clone()),
+            _ => None,
+        };
         Box::pin(async move {
             let session = lock(&self.session)
                 .clone()
@@ -271,9 +276,9 @@ impl<C: StreamableHttpClient + Sync> SessionPost for HttpSessionPost<C> {
                     .post_message_with_response_limits(
                         self.uri.clone(),
                         message,
-                        Some(session.id),
+                        Some(session.id.clone()),
                         None,
-                        session.headers,
+                        session.headers.clone(),
                         StreamableHttpResponseLimits::default(),
                     )
                     .await,
@@ -284,9 +289,23 @@ impl<C: StreamableHttpClient + Sync> SessionPost for HttpSessionPost<C> {
                 StreamableHttpPostResponse::Json(message, _) => {
                     stream::once(future::ready(Ok(message))).boxed()
                 }
-                StreamableHttpPostResponse::Sse(events, _) => events
-                    .filter_map(move |event| future::ready(message_of(event, answers_tool_call)))
-                    .boxed(),
+                StreamableHttpPostResponse::Sse(events, _) => match request_id {
+                    // A request's stream is resumed if the server closes it early.
+                    Some(id) => {
+                        let resumption = Resumption {
+                            client: self.client.clone(),
+                            uri: self.uri.clone(),
+                            session: session.id,
+                            headers: session.headers,
+                        };
+                        resumable(resumption, events, id, answers_tool_call)
+                    }
+                    None => events
+                        .filter_map(move |event| {
+                            future::ready(message_of(event, answers_tool_call))
+                        })
+                        .boxed(),
+                },
                 other => {
                     return Err(PostError::Post(format!("unexpected response {other:?}")));
                 }
@@ -298,7 +317,7 @@ impl<C: StreamableHttpClient + Sync> SessionPost for HttpSessionPost<C> {
 /// The JSON-RPC message an SSE event carries (decoded as an answer to a `tools/call` first
 /// when it may be one); `None` for priming events, keep-alives and unparsable data
 /// (skipped, as rmcp's client does).
-fn message_of(
+pub(super) fn message_of(
     event: Result<Sse, SseError>,
     answers_tool_call: bool,
 ) -> Option<Result<ServerJsonRpcMessage, PostError>> {

@@ -20,6 +20,7 @@ mod mounted_calls;
 mod mounting;
 mod observability;
 mod reliability;
+mod resumed_streams;
 mod secrets;
 mod security;
 mod support;

@@ -225,20 +225,6 @@ async fn a_url_mount_reconnects_when_its_server_comes_back() {
     assert!(mounts[0]["reconnects"].as_u64().unwrap() >= 1, "{mounts:?}");
 }
 
-/// The mounts, from the `config://mounts` resource.
-async fn mounts(meta: &rmcp::Peer<rmcp::RoleClient>) -> Vec<serde_json::Value> {
-    let read = meta
-        .read_resource(rmcp::model::ReadResourceRequestParams::new(
-            "config://mounts",
-        ))
-        .await
-        .unwrap();
-    let rmcp::model::ResourceContents::TextResourceContents { text, .. } = &read.contents[0] else {
-        panic!()
-    };
-    serde_json::from_str(text).unwrap()
-}
-
 async fn eventually_async<F, Fut>(mut check: F)
 where
     F: FnMut() -> Fut,

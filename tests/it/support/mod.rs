@@ -84,6 +84,19 @@ impl Process {
         Self::spawn(command).await
     }
 
+    /// Starts `node tests/servers/<script> 0`, an MCP server written with the TypeScript
+    /// SDK, and waits for it to listen. `scripts/test` installs its packages.
+    pub async fn node_server(script: &str) -> Self {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers");
+        assert!(
+            dir.join("node_modules/@modelcontextprotocol/sdk").is_dir(),
+            "tests/servers has no packages: run scripts/test (it runs npm ci there)"
+        );
+        let mut command = Command::new("node");
+        command.arg(dir.join(script)).arg("0");
+        Self::spawn(command).await
+    }
+
     /// [`Self::daemon`] started with a soft limit of `files` open files (the daemon may
     /// raise it to its hard limit).
     pub async fn daemon_with_open_files(extra: &[&str], files: u64) -> Self {
@@ -500,4 +513,18 @@ pub async fn post_initialize(url: &str, headers: &[(&str, &str)]) -> reqwest::Re
         request = request.header(*name, *value);
     }
     request.send().await.unwrap()
+}
+
+/// The mounts, from the `config://mounts` resource.
+pub async fn mounts(meta: &Peer<RoleClient>) -> Vec<Value> {
+    let read = meta
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "config://mounts",
+        ))
+        .await
+        .unwrap();
+    let rmcp::model::ResourceContents::TextResourceContents { text, .. } = &read.contents[0] else {
+        panic!("config://mounts is text")
+    };
+    serde_json::from_str(text).unwrap()
 }
