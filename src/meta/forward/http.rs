@@ -33,9 +33,8 @@ use rmcp::{
     ErrorData as McpError,
     model::{
         CallToolResponse, CancelledNotification, ClientJsonRpcMessage, ClientNotification,
-        ClientRequest, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, ProgressNotification,
+        ClientRequest, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest,
         ProgressNotificationParam, RequestId, RequestMetaObject, ServerJsonRpcMessage,
-        ServerNotification, ServerResult,
     },
     transport::common::http_header::HEADER_SESSION_ID,
 };
@@ -45,7 +44,9 @@ use tower::{Layer, Service};
 
 use super::{
     RoutedCall,
-    response::{json_response, rmcp_refuses, sse_response},
+    response::{
+        Shape, answer_message, json_response, progress_message, rmcp_refuses, sse_response,
+    },
 };
 use crate::{
     manager::SessionManager,
@@ -138,13 +139,14 @@ impl MountedCalls {
         };
         let who = Principal::of_http(parts);
         // rmcp's decoding moves the request's `_meta` into its extensions.
-        let progress_token = call
-            .extensions
-            .get::<RequestMetaObject>()
+        let meta = call.extensions.get::<RequestMetaObject>().cloned();
+        let progress_token = meta
+            .as_ref()
             .and_then(RequestMetaObject::get_progress_token);
         let tool = call.params.name.to_string();
         let routed = RoutedCall::route(&self.manager, call.params, &who)?;
         let (session, peer) = self.manager.sessions().by_http_id(session_id)?;
+        let shape = Shape::of(meta.as_ref(), &peer);
 
         let ct = CancellationToken::new();
         let Some(entry) = InFlightEntry::new(&self.in_flight, session_id, &id, ct.clone()) else {
@@ -176,7 +178,7 @@ impl MountedCalls {
             let answer = async { Ok(routed.answer(&manager, caller, &ct).await) };
             measured(&manager, session, &tool, false, &who, answer).await
         });
-        Some(Taken::Call(Box::pin(respond(id, call, progress))))
+        Some(Taken::Call(Box::pin(respond(id, call, progress, shape))))
     }
 
     /// Cancels the call `request_id` of `session_id` served here; false when there is none.
@@ -208,11 +210,12 @@ async fn respond(
     id: RequestId,
     mut call: CallTask,
     mut progress: mpsc::UnboundedReceiver<ProgressNotificationParam>,
+    shape: Shape,
 ) -> Response {
     let first = tokio::select! {
         biased;
         Some(params) = progress.recv() => progress_message(params),
-        joined = &mut call => return json_response(&answer_message(joined, id)),
+        joined = &mut call => return json_response(&answer_message(joined, id, shape)),
     };
     let rest = stream::unfold(Some((progress, call)), move |state| {
         let id = id.clone();
@@ -223,33 +226,11 @@ async fn respond(
                 Some(params) = progress.recv() => {
                     Some((progress_message(params), Some((progress, call))))
                 }
-                joined = &mut call => Some((answer_message(joined, id), None)),
+                joined = &mut call => Some((answer_message(joined, id, shape), None)),
             }
         }
     });
     sse_response(stream::once(future::ready(first)).chain(rest).boxed())
-}
-
-/// A progress notification for the client.
-fn progress_message(params: ProgressNotificationParam) -> ServerJsonRpcMessage {
-    ServerJsonRpcMessage::notification(ServerNotification::ProgressNotification(
-        ProgressNotification::new(params),
-    ))
-}
-
-/// The answer to request `id` from how its call ended.
-fn answer_message(
-    joined: Result<Result<CallToolResponse, McpError>, tokio::task::JoinError>,
-    id: RequestId,
-) -> ServerJsonRpcMessage {
-    match joined {
-        Ok(Ok(response)) => ServerJsonRpcMessage::response(ServerResult::from(response), id),
-        Ok(Err(error)) => ServerJsonRpcMessage::error(error, Some(id)),
-        Err(e) => ServerJsonRpcMessage::error(
-            McpError::internal_error(format!("the call failed: {e}"), None),
-            Some(id),
-        ),
-    }
 }
 
 /// A call's entry among the calls in flight, removed when the call ends (or its client

@@ -1,5 +1,6 @@
 //! The HTTP side of [`super::MountedCalls`]: which `POST`s rmcp would refuse unread (left
-//! to it), and the responses a call served past rmcp gets (JSON, or SSE once progress came).
+//! to it), and the responses a call served past rmcp gets (JSON, or SSE once progress came),
+//! its answer in the shape of the client's protocol revision.
 
 use axum::{
     body::{Body, Bytes},
@@ -8,7 +9,11 @@ use axum::{
 };
 use futures::{StreamExt, stream::BoxStream};
 use rmcp::{
-    model::{ProtocolVersion, ServerJsonRpcMessage},
+    ErrorData as McpError,
+    model::{
+        CallToolResponse, ProgressNotification, ProgressNotificationParam, ProtocolVersion,
+        RequestId, RequestMetaObject, ServerJsonRpcMessage, ServerNotification, ServerResult,
+    },
     transport::common::http_header::HEADER_MCP_PROTOCOL_VERSION,
 };
 
@@ -73,4 +78,95 @@ pub(super) fn sse_response(messages: BoxStream<'static, ServerJsonRpcMessage>) -
         Body::from_stream(events),
     )
         .into_response()
+}
+
+/// A progress notification for the client.
+pub(super) fn progress_message(params: ProgressNotificationParam) -> ServerJsonRpcMessage {
+    ServerJsonRpcMessage::notification(ServerNotification::ProgressNotification(
+        ProgressNotification::new(params),
+    ))
+}
+
+/// The shape of results the client's protocol revision defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// Before 2026-07-28: no `resultType`, object-only structured content.
+    Legacy,
+    /// 2026-07-28 and later.
+    Modern,
+}
+
+impl Shape {
+    /// The shape for a request with `meta` on the session of `peer`: the request's own
+    /// protocol version, else the session's (as rmcp decides on its own path).
+    pub(super) fn of(
+        meta: Option<&RequestMetaObject>,
+        peer: &rmcp::Peer<rmcp::RoleServer>,
+    ) -> Self {
+        let version = meta
+            .and_then(RequestMetaObject::protocol_version)
+            .or_else(|| peer.peer_info().map(|info| info.protocol_version.clone()));
+        match version {
+            Some(v) if v.as_str() >= ProtocolVersion::V_2026_07_28.as_str() => Self::Modern,
+            _ => Self::Legacy,
+        }
+    }
+
+    /// `result` in this shape, as rmcp's handler leaves results on its own path.
+    fn apply(self, mut result: ServerResult) -> ServerResult {
+        match self {
+            Self::Legacy => {
+                result.strip_result_type_for_legacy_peer();
+                result.strip_non_object_output_for_legacy_peer();
+            }
+            Self::Modern => result.fill_missing_cache_hints(),
+        }
+        result
+    }
+}
+
+/// The answer to request `id` from how its call ended, in the client's `shape`.
+pub(super) fn answer_message(
+    joined: Result<Result<CallToolResponse, McpError>, tokio::task::JoinError>,
+    id: RequestId,
+    shape: Shape,
+) -> ServerJsonRpcMessage {
+    match joined {
+        Ok(Ok(response)) => {
+            ServerJsonRpcMessage::response(shape.apply(ServerResult::from(response)), id)
+        }
+        Ok(Err(error)) => ServerJsonRpcMessage::error(error, Some(id)),
+        Err(e) => ServerJsonRpcMessage::error(
+            McpError::internal_error(format!("the call failed: {e}"), None),
+            Some(id),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::{CallToolResult, ContentBlock, ResultType};
+
+    use super::*;
+
+    fn answer(shape: Shape, structured: serde_json::Value) -> serde_json::Value {
+        let mut result = CallToolResult::success(vec![ContentBlock::text("x")]);
+        result.result_type = Some(ResultType::COMPLETE);
+        result.structured_content = Some(structured);
+        let id = RequestId::Number(1);
+        let message = answer_message(Ok(Ok(CallToolResponse::from(result))), id, shape);
+        serde_json::to_value(message).unwrap()["result"].clone()
+    }
+
+    #[test]
+    fn answers_have_the_shape_of_the_clients_revision() {
+        let legacy = answer(Shape::Legacy, serde_json::json!(["a"]));
+        assert!(legacy.get("resultType").is_none(), "{legacy}");
+        assert!(legacy.get("structuredContent").is_none(), "{legacy}");
+        let legacy = answer(Shape::Legacy, serde_json::json!({"a": 1}));
+        assert_eq!(legacy["structuredContent"], serde_json::json!({"a": 1}));
+        let modern = answer(Shape::Modern, serde_json::json!(["a"]));
+        assert_eq!(modern["resultType"], "complete", "{modern}");
+        assert_eq!(modern["structuredContent"], serde_json::json!(["a"]));
+    }
 }
