@@ -20,7 +20,7 @@ mod tools;
 use std::{
     borrow::Cow,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -74,9 +74,6 @@ pub struct MetaServer {
     tools: ToolRouter<Self>,
     /// This session's id among the manager's sessions.
     session_id: u64,
-    /// The minimum level of log notifications this session asked for. A std mutex: only
-    /// read or written, never held across an await.
-    log_level: Mutex<LoggingLevel>,
 }
 
 impl MetaServer {
@@ -87,13 +84,13 @@ impl MetaServer {
             manager,
             tools: Self::tool_router(),
             session_id: session,
-            log_level: Mutex::new(LoggingLevel::Info),
         }
     }
 
+    /// Whether this session wants `info` log messages (the default until it sets a level).
     fn logs_info(&self) -> bool {
-        let level = *crate::sync::lock(&self.log_level);
-        matches!(level, LoggingLevel::Debug | LoggingLevel::Info)
+        let level = self.manager.sessions().log_level(self.session_id);
+        level.is_none_or(|level| matches!(level, LoggingLevel::Debug | LoggingLevel::Info))
     }
 }
 
@@ -272,9 +269,10 @@ impl ServerHandler for MetaServer {
         params: SetLevelRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        *crate::sync::lock(&self.log_level) = params.level;
+        let sessions = self.manager.sessions();
+        sessions.set_log_level(self.session_id, params.level);
         let who = authorize::principal(&context);
-        self.manager.mounts().set_level(params.level, &who).await;
+        self.manager.mounts().set_level(&who).await;
         Ok(())
     }
 }
@@ -296,7 +294,7 @@ impl MetaServer {
         let name = params.name.to_string();
         let routed = forward::RoutedCall::route(&self.manager, params, &who)
             .ok_or_else(|| forward::unknown_tool(&self.manager, &name, &who))?;
-        let caller = Caller::of(&context, true);
+        let caller = Caller::of(&context, true, self.session_id);
         Ok(routed.answer(&self.manager, caller, &context.ct).await)
     }
 }

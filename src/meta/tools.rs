@@ -347,7 +347,7 @@ impl MetaServer {
                 format!("no mounted tool {name:?}; list_mounted_tools shows the mounted tools")
             }));
         };
-        let caller = Caller::of(&context, true);
+        let caller = Caller::of(&context, true, self.session_id);
         routed.call(&self.manager, caller, &context.ct).await
     }
 }

@@ -12,6 +12,7 @@ pub mod cycle;
 mod departed;
 mod mounted;
 pub mod names;
+mod session_state;
 mod table;
 
 use std::sync::{Arc, RwLock};
@@ -363,10 +364,10 @@ impl Mounts {
         }
     }
 
-    /// Passes a client's `logging/setLevel` on to every reachable mount that logs and
-    /// that `who` may see (never to another principal's).
-    #[expect(deprecated, reason = "logging is part of 2025-11-25, which we serve")]
-    pub async fn set_level(&self, level: rmcp::model::LoggingLevel, who: &Principal) {
+    /// After a client of `who` set its log level: asks every reachable mount that logs and
+    /// that `who` may see (never another principal's) for the least severe level its
+    /// clients asked for.
+    pub async fn set_level(&self, who: &Principal) {
         let mounts: Vec<Arc<Mount>> = self
             .shared
             .read()
@@ -375,15 +376,7 @@ impl Mounts {
             .cloned()
             .collect();
         for mount in mounts {
-            let Ok(upstream) = mount.upstream() else {
-                continue;
-            };
-            if upstream.info().capabilities.logging.is_some() {
-                let params = rmcp::model::SetLevelRequestParams::new(level);
-                if let Err(e) = upstream.peer().set_level(params).await {
-                    tracing::debug!(mount = %mount.label(), cause = %e, "setLevel not passed on");
-                }
-            }
+            mount.pass_log_level(&self.shared.sessions).await;
         }
     }
 

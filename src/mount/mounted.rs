@@ -9,7 +9,7 @@ use std::{
 };
 
 use rmcp::{
-    model::{LoggingMessageNotification, ResourceUpdatedNotification, ServerNotification},
+    model::{ResourceUpdatedNotification, ServerNotification},
     service::ServiceError,
 };
 use tokio::sync::{Notify, mpsc::UnboundedReceiver};
@@ -77,6 +77,8 @@ pub struct Mount {
     broken: Notify,
     /// Signalled when a call's stream failed: the connection may be gone.
     suspect: Notify,
+    /// The server's resources clients are subscribed to, to subscribe again on reconnect.
+    pub(super) subscriptions: super::session_state::Subscriptions,
     /// Cancelled on unmount: ends the supervising task and the session.
     ct: CancellationToken,
 }
@@ -104,6 +106,7 @@ impl Mount {
             }),
             broken: Notify::new(),
             suspect: Notify::new(),
+            subscriptions: Default::default(),
             ct: CancellationToken::new(),
         }
     }
@@ -241,6 +244,11 @@ impl Mount {
             tokio::select! {
                 event = events.recv() => match event {
                     Some(UpstreamEvent::Closed) | None => {}
+                    Some(UpstreamEvent::StreamLost) => {
+                        if self.answers_ping().await {
+                            continue;
+                        }
+                    }
                     Some(event) => {
                         let Some(shared) = shared.upgrade() else { return };
                         self.relay(&shared, event).await;
@@ -297,6 +305,7 @@ impl Mount {
                 }
             };
             shared_now.drop_collisions(self, &mut catalog);
+            self.restore(&upstream, &shared_now.sessions).await;
             *crate::sync::write(&self.upstream) = Some(Arc::new(upstream));
             self.set_catalog(catalog);
             self.mark_reconnected();
@@ -341,22 +350,16 @@ impl Mount {
                     .notify_subscribers(&uri, &self.ownership, notification)
                     .await;
             }
-            UpstreamEvent::Log(mut params) => {
+            UpstreamEvent::Log(mut params, caller) => {
                 if let Some(name) = &self.name {
                     params.logger = Some(match params.logger {
                         Some(logger) => format!("{name}/{logger}"),
                         None => name.clone(),
                     });
                 }
-                let notification = ServerNotification::LoggingMessageNotification(
-                    LoggingMessageNotification::new(params),
-                );
-                shared
-                    .sessions
-                    .broadcast_to(&self.ownership, notification)
-                    .await;
+                shared.sessions.log(&self.ownership, params, caller);
             }
-            UpstreamEvent::Closed => {}
+            UpstreamEvent::Closed | UpstreamEvent::StreamLost => {}
         }
     }
 }

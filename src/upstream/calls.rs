@@ -34,18 +34,22 @@ pub struct Caller {
     /// The request's own response stream, when whoever serves it answers outside rmcp:
     /// its progress goes there while the stream is open.
     pub progress_stream: Option<mpsc::UnboundedSender<ProgressNotificationParam>>,
+    /// The session among the server's [`super::ClientSessions`], for what goes to it
+    /// through its queue (log messages of the call).
+    pub session: Option<u64>,
 }
 
 impl Caller {
-    /// The caller of the downstream request `context`, served by rmcp (so its progress
-    /// goes on the session); `tool_call` when it is a `tools/call`.
-    pub fn of(context: &RequestContext<RoleServer>, tool_call: bool) -> Self {
+    /// The caller of the downstream request `context` on `session`, served by rmcp (so its
+    /// progress goes on the session); `tool_call` when it is a `tools/call`.
+    pub fn of(context: &RequestContext<RoleServer>, tool_call: bool, session: u64) -> Self {
         Self {
             peer: context.peer.clone(),
             request_id: context.id.clone(),
             progress_token: context.meta.get_progress_token(),
             tool_call,
             progress_stream: None,
+            session: Some(session),
         }
     }
 }
@@ -184,6 +188,33 @@ impl Calls {
         }
     }
 
+    /// The session whose call a message of the upstream that names no call (a log line of a
+    /// stdio server) belongs to: the only session with `tools/call`s in flight or ended
+    /// within the last [`PROGRESS_LINGER`] (such a message can arrive just after the answer,
+    /// on another stream). `None` when there are none, or several.
+    pub fn sole_calling_session(&self) -> Option<u64> {
+        let mut sessions: Vec<u64> = lock(&self.callers)
+            .iter()
+            .filter(|(_, c)| c.tool_call)
+            .filter_map(|(_, c)| c.session)
+            .collect();
+        {
+            let progress = lock(&self.progress);
+            let ended = lock(&self.ended);
+            let recent = ended
+                .iter()
+                .filter(|(at, _)| at.elapsed() < PROGRESS_LINGER)
+                .filter_map(|(_, token)| progress.get(token));
+            sessions.extend(recent.filter(|c| c.tool_call).filter_map(|c| c.session));
+        }
+        sessions.dedup();
+        match sessions.as_slice() {
+            [only] => Some(*only),
+            [first, rest @ ..] if rest.iter().all(|s| s == first) => Some(*first),
+            _ => None,
+        }
+    }
+
     /// How many `tools/call` are in flight.
     pub fn tool_calls(&self) -> usize {
         lock(&self.callers)
@@ -228,6 +259,7 @@ mod tests {
             progress_token: Some(token(100)),
             tool_call: true,
             progress_stream: Some(outlet),
+            session: None,
         };
         let calls = Calls::default();
         calls

@@ -138,10 +138,15 @@ impl Upstream {
         C: StreamableHttpClient + Sync,
     {
         let (client, poster) = SessionCapture::new(client, uri.clone());
+        let watch = client.watch.clone();
         let mut config = StreamableHttpClientTransportConfig::with_uri(uri);
         config.retry_config = Arc::new(NeverRetry::default());
+        // A session the server forgot is the owner's to open again (and to set up again
+        // what its clients had asked for), not rmcp's to replace behind its back.
+        config.reinit_on_expired_session = false;
         let transport = StreamableHttpClientTransport::with_client(client, config);
         let (mut upstream, events) = Self::connect(transport).await?;
+        watch.report_to(upstream.relay.events());
         upstream.poster = Some(Arc::new(poster));
         Ok((upstream, events))
     }
@@ -270,7 +275,9 @@ impl Upstream {
                     let (poster, caller, asks) = (poster.clone(), caller.clone(), asks.clone());
                     tokio::spawn(answer(poster, r, caller, asks));
                 }
-                JsonRpcMessage::Notification(n) => self.relay.notify(n.notification).await,
+                JsonRpcMessage::Notification(n) => {
+                    self.relay.notify(n.notification, caller).await;
+                }
                 other => tracing::debug!(?other, "ignoring a stray message on a call's stream"),
             }
         }

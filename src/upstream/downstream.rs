@@ -1,23 +1,51 @@
 //! The client sessions connected to one of our servers (the bridge or the meta-server),
-//! for notifications that go to all of them or to the subscribers of a resource.
+//! for notifications that go to all of them, to the subscribers of a resource, or — log
+//! messages — to the client whose call caused them or those that asked for logs.
+
+#![expect(deprecated, reason = "logging is part of 2025-11-25, which we serve")]
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
 };
 
-use tokio::sync::Notify;
+use rmcp::{
+    Peer, RoleServer,
+    model::{
+        LoggingLevel, LoggingMessageNotification, LoggingMessageNotificationParam,
+        ServerNotification,
+    },
+};
 
-use rmcp::{Peer, RoleServer, model::ServerNotification};
-
+use super::outbox::{Outbox, send_all};
 use crate::model::{Ownership, Principal};
 use crate::sync::lock;
 
-/// One connected session: its client, its principal, and its outbox.
-type Session = (Peer<RoleServer>, Principal, Arc<Outbox>);
+/// One connected session.
+struct Session {
+    peer: Peer<RoleServer>,
+    principal: Principal,
+    outbox: Arc<Outbox>,
+    /// The least severe log level it asked for (`logging/setLevel`), if it asked.
+    log_level: Option<LoggingLevel>,
+}
+
+/// A log level's severity, least severe first (RFC 5424 order, as MCP uses).
+fn severity(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
 
 /// Connected client sessions. Every lock is a `std::sync::Mutex` that is never held
 /// across an `.await` (peers are cloned out before sending).
@@ -56,7 +84,13 @@ impl ClientSessions {
         }
         let outbox = Arc::new(Outbox::default());
         tokio::spawn(outbox.clone().deliver(peer.clone()));
-        peers.insert(session, (peer, principal, outbox));
+        let entry = Session {
+            peer,
+            principal,
+            outbox,
+            log_level: None,
+        };
+        peers.insert(session, entry);
         drop(peers);
         if let Some(http_id) = http_id {
             lock(&self.by_http_id).insert(http_id.to_owned(), session);
@@ -66,14 +100,14 @@ impl ClientSessions {
     /// The session whose `Mcp-Session-Id` is `http_id`, and its client.
     pub fn by_http_id(&self, http_id: &str) -> Option<(u64, Peer<RoleServer>)> {
         let session = *lock(&self.by_http_id).get(http_id)?;
-        let peer = lock(&self.peers).get(&session)?.0.clone();
+        let peer = lock(&self.peers).get(&session)?.peer.clone();
         Some((session, peer))
     }
 
     /// Forgets a session and its subscriptions.
     pub fn unregister(&self, session: u64) {
-        if let Some((_, _, outbox)) = lock(&self.peers).remove(&session) {
-            outbox.close();
+        if let Some(entry) = lock(&self.peers).remove(&session) {
+            entry.outbox.close();
         }
         lock(&self.by_http_id).retain(|_, s| *s != session);
         lock(&self.subscriptions).retain(|_, subscribers| {
@@ -112,8 +146,8 @@ impl ClientSessions {
     ) {
         let outboxes: Vec<_> = lock(&self.peers)
             .values()
-            .filter(|(_, principal, _)| ownerships.iter().any(|o| o.allows(principal)))
-            .map(|(_, _, outbox)| outbox.clone())
+            .filter(|s| ownerships.iter().any(|o| o.allows(&s.principal)))
+            .map(|s| s.outbox.clone())
             .collect();
         send_all(&outboxes, &notification);
     }
@@ -157,71 +191,84 @@ impl ClientSessions {
         let outboxes: Vec<_> = {
             let peers = lock(&self.peers);
             let subscribed = ids.iter().filter_map(|id| peers.get(id));
-            let allowed = subscribed.filter(|(_, principal, _)| ownership.allows(principal));
-            allowed.map(|(_, _, outbox)| outbox.clone()).collect()
+            let allowed = subscribed.filter(|s| ownership.allows(&s.principal));
+            allowed.map(|s| s.outbox.clone()).collect()
         };
         send_all(&outboxes, &notification);
     }
-}
 
-/// Notifications queued for one session; past it the oldest is dropped, so a session that
-/// does not read costs at most this many and never holds up the others.
-pub const MAX_QUEUED_NOTIFICATIONS: usize = 256;
-
-/// The notifications on their way to one session, sent in order by its own task.
-#[derive(Default)]
-struct Outbox {
-    queue: Mutex<VecDeque<ServerNotification>>,
-    ready: Notify,
-    closed: AtomicBool,
-    /// Notifications dropped because the session did not keep up.
-    dropped: AtomicU64,
-}
-
-impl Outbox {
-    fn push(&self, notification: ServerNotification) {
-        let mut queue = lock(&self.queue);
-        if queue.len() == MAX_QUEUED_NOTIFICATIONS {
-            queue.pop_front();
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped.is_power_of_two() {
-                tracing::debug!(
-                    dropped,
-                    "a session is not reading its stream; oldest notifications dropped"
-                );
-            }
-        }
-        queue.push_back(notification);
-        drop(queue);
-        self.ready.notify_one();
+    /// The exposed URIs that sessions `ownership` allows are subscribed to (to subscribe
+    /// again upstream after a reconnect).
+    pub fn subscribed_uris(&self, ownership: &Ownership) -> Vec<String> {
+        let subscriptions = lock(&self.subscriptions).clone();
+        let peers = lock(&self.peers);
+        let allowed = |id: &u64| {
+            peers
+                .get(id)
+                .is_some_and(|s| ownership.allows(&s.principal))
+        };
+        let mut uris: Vec<String> = subscriptions
+            .into_iter()
+            .filter(|(_, ids)| ids.iter().any(allowed))
+            .map(|(uri, _)| uri)
+            .collect();
+        uris.sort();
+        uris
     }
 
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.ready.notify_one();
-    }
-
-    /// Sends what is queued to `peer`, in order, until the session goes.
-    async fn deliver(self: Arc<Self>, peer: Peer<RoleServer>) {
-        loop {
-            let next = lock(&self.queue).pop_front();
-            match next {
-                Some(notification) => {
-                    if peer.send_notification(notification).await.is_err() {
-                        return;
-                    }
-                }
-                None if self.closed.load(Ordering::Acquire) => return,
-                None => self.ready.notified().await,
-            }
+    /// Records the log level `session` asked for.
+    pub fn set_log_level(&self, session: u64, level: LoggingLevel) {
+        if let Some(entry) = lock(&self.peers).get_mut(&session) {
+            entry.log_level = Some(level);
         }
     }
-}
 
-/// Queues `notification` for every outbox; returns at once.
-fn send_all(outboxes: &[Arc<Outbox>], notification: &ServerNotification) {
-    for outbox in outboxes {
-        outbox.push(notification.clone());
+    /// The log level `session` asked for, if it asked.
+    pub fn log_level(&self, session: u64) -> Option<LoggingLevel> {
+        lock(&self.peers).get(&session).and_then(|s| s.log_level)
+    }
+
+    /// The least severe level that a session `ownership` allows asked for: what a mount of
+    /// that ownership asks its server for, so that every such session gets what it asked
+    /// for (each is then filtered to its own level). `None` when none asked.
+    pub fn log_level_for(&self, ownership: &Ownership) -> Option<LoggingLevel> {
+        lock(&self.peers)
+            .values()
+            .filter(|s| ownership.allows(&s.principal))
+            .filter_map(|s| s.log_level)
+            .min_by_key(|level| severity(*level))
+    }
+
+    /// Sends a log message of a server that `ownership` allows to see: to `caller` alone
+    /// when it was sent while serving that session's call (unless the session asked for
+    /// more severe messages only), else to the sessions that asked for logs at its level
+    /// or below.
+    pub fn log(
+        &self,
+        ownership: &Ownership,
+        params: LoggingMessageNotificationParam,
+        caller: Option<u64>,
+    ) {
+        let level = severity(params.level);
+        let outboxes: Vec<_> = {
+            let peers = lock(&self.peers);
+            let wants = |s: &&Session| match (s.log_level, caller.is_some()) {
+                (Some(asked), _) => level >= severity(asked),
+                (None, from_call) => from_call,
+            };
+            let to: Vec<&Session> = match caller {
+                Some(id) => peers.get(&id).into_iter().collect(),
+                None => peers.values().collect(),
+            };
+            to.into_iter()
+                .filter(|s| ownership.allows(&s.principal))
+                .filter(wants)
+                .map(|s| s.outbox.clone())
+                .collect()
+        };
+        let notification =
+            ServerNotification::LoggingMessageNotification(LoggingMessageNotification::new(params));
+        send_all(&outboxes, &notification);
     }
 }
 
@@ -241,7 +288,7 @@ mod tests {
         assert_eq!(sessions.by_http_id("h-alice").map(|(id, _)| id), Some(7));
         let owners: Vec<Principal> = lock(&sessions.peers)
             .values()
-            .map(|(_, p, _)| p.clone())
+            .map(|s| s.principal.clone())
             .collect();
         assert_eq!(owners, [Principal::new("alice")]);
     }

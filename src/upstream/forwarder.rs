@@ -60,6 +60,7 @@ impl Forwarder {
         let caller = Caller::of(
             &context,
             matches!(request, ClientRequest::CallToolRequest(_)),
+            self.session_id,
         );
         self.upstream
             .forward(request, caller, &context.ct, None)
@@ -90,7 +91,8 @@ pub async fn relay_events(
             UpstreamEvent::PromptsChanged => ServerNotification::PromptListChangedNotification(
                 PromptListChangedNotification::default(),
             ),
-            UpstreamEvent::Log(params) => ServerNotification::LoggingMessageNotification(
+            // A bridge serves the daemon's mount (the daemon routes logs to its callers).
+            UpstreamEvent::Log(params, _) => ServerNotification::LoggingMessageNotification(
                 LoggingMessageNotification::new(params),
             ),
             UpstreamEvent::ResourceUpdated(params) => {
@@ -107,6 +109,8 @@ pub async fn relay_events(
                 continue;
             }
             UpstreamEvent::Closed => return,
+            // Only streamable-HTTP upstreams report it; a bridge's is stdio.
+            UpstreamEvent::StreamLost => continue,
         };
         sessions.broadcast(notification).await;
     }

@@ -21,10 +21,12 @@ mod connector;
 pub mod decode;
 mod downstream;
 mod forwarder;
+mod outbox;
 pub mod progress_order;
 mod relay;
 mod resume;
 pub mod session_post;
+mod stream_watch;
 #[cfg(test)]
 mod test_peer;
 

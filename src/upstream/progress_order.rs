@@ -184,6 +184,7 @@ mod tests {
                 progress_token: Some(ProgressToken(NumberOrString::Number(n))),
                 tool_call: true,
                 progress_stream: Some(stream),
+                session: None,
             };
             let request =
                 ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("work")));

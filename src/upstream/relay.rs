@@ -39,10 +39,14 @@ pub enum UpstreamEvent {
     PromptsChanged,
     /// `notifications/resources/updated`.
     ResourceUpdated(ResourceUpdatedNotificationParam),
-    /// `notifications/message`.
-    Log(LoggingMessageNotificationParam),
+    /// `notifications/message`, with the session of the caller whose call it was sent
+    /// about, when that can be told.
+    Log(LoggingMessageNotificationParam, Option<u64>),
     /// The session ended (the server exited or the connection broke).
     Closed,
+    /// The server's standalone stream ended or could not be opened again: the server may be
+    /// gone although the session is still open.
+    StreamLost,
 }
 
 /// Routes an upstream's messages to the callers they belong to, or to its owner.
@@ -60,6 +64,11 @@ impl Relay {
 
     fn event(&self, event: UpstreamEvent) {
         let _ = self.events.send(event);
+    }
+
+    /// Where this relay's events go.
+    pub fn events(&self) -> UnboundedSender<UpstreamEvent> {
+        self.events.clone()
     }
 
     /// Sends a request from the upstream to the client whose call caused it: the call the
@@ -124,15 +133,16 @@ impl Relay {
         }
     }
 
-    /// Passes on a notification the upstream sent: progress to its caller, the rest to the
+    /// Passes on a notification the upstream sent on the response stream of `caller`'s
+    /// call: progress to its caller, a log message as that caller's, the rest to the
     /// upstream's owner as an [`UpstreamEvent`].
-    pub async fn notify(&self, notification: ServerNotification) {
+    pub async fn notify(&self, notification: ServerNotification, caller: &Caller) {
         match notification {
             ServerNotification::ProgressNotification(n) => {
                 self.calls.route_progress(n.params).await;
             }
             ServerNotification::LoggingMessageNotification(n) => {
-                self.event(UpstreamEvent::Log(n.params));
+                self.event(UpstreamEvent::Log(n.params, caller.session));
             }
             ServerNotification::ResourceUpdatedNotification(n) => {
                 self.event(UpstreamEvent::ResourceUpdated(n.params));
@@ -199,12 +209,21 @@ impl ClientHandler for Relay {
         self.calls.route_progress(params).await;
     }
 
+    /// A log message belongs to the call whose response stream it came on, or else to the
+    /// only session calling (stdio cannot say more); otherwise to no call.
     async fn on_logging_message(
         &self,
         params: LoggingMessageNotificationParam,
-        _context: NotificationContext<RoleClient>,
+        context: NotificationContext<RoleClient>,
     ) {
-        self.event(UpstreamEvent::Log(params));
+        let from_call = match context.extensions.get::<InboundStreamOrigin>() {
+            Some(InboundStreamOrigin::OutboundRequest(id)) => {
+                self.calls.caller(id).and_then(|c| c.session)
+            }
+            _ => None,
+        };
+        let session = from_call.or_else(|| self.calls.sole_calling_session());
+        self.event(UpstreamEvent::Log(params, session));
     }
 
     async fn on_resource_updated(

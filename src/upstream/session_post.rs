@@ -27,7 +27,10 @@ use rmcp::{
 };
 use sse_stream::{Error as SseError, Sse};
 
-use super::resume::{Resumption, resumable};
+use super::{
+    resume::{Resumption, resumable},
+    stream_watch::Watch,
+};
 use crate::sync::lock;
 use crate::upstream::decode;
 
@@ -71,6 +74,8 @@ type SessionSlot = Arc<Mutex<Option<Session>>>;
 pub struct SessionCapture<C> {
     inner: C,
     session: SessionSlot,
+    /// Reports a GET stream that ended or could not be opened.
+    pub watch: Watch,
 }
 
 impl<C: StreamableHttpClient> SessionCapture<C> {
@@ -83,7 +88,12 @@ impl<C: StreamableHttpClient> SessionCapture<C> {
             uri,
             session: session.clone(),
         };
-        (Self { inner, session }, poster)
+        let capture = Self {
+            inner,
+            session,
+            watch: Watch::default(),
+        };
+        (capture, poster)
     }
 
     fn note(&self, session_id: Option<&Arc<str>>, headers: &HashMap<HeaderName, HeaderValue>) {
@@ -188,11 +198,12 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> 
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
-        quiet(
-            self.inner
-                .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
-                .await,
-        )
+        let first = last_event_id.is_none();
+        let opened = self
+            .inner
+            .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
+            .await;
+        quiet(self.watch.watch(opened, first))
     }
 
     async fn get_stream_with_max_sse_event_size(
@@ -204,18 +215,19 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for SessionCapture<C> 
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
-        quiet(
-            self.inner
-                .get_stream_with_max_sse_event_size(
-                    uri,
-                    session_id,
-                    last_event_id,
-                    auth_header,
-                    custom_headers,
-                    max_sse_event_size,
-                )
-                .await,
-        )
+        let first = last_event_id.is_none();
+        let opened = self
+            .inner
+            .get_stream_with_max_sse_event_size(
+                uri,
+                session_id,
+                last_event_id,
+                auth_header,
+                custom_headers,
+                max_sse_event_size,
+            )
+            .await;
+        quiet(self.watch.watch(opened, first))
     }
 }
 

@@ -16,6 +16,7 @@ mod limits;
 mod local_backend;
 mod mount_refusals;
 mod mount_relay;
+mod mount_state;
 mod mounted_calls;
 mod mounting;
 mod observability;

@@ -25,9 +25,32 @@ async fn mounted() -> (
 #[tokio::test]
 async fn a_call_whose_stream_the_server_closes_is_resumed() {
     let (_server, daemon, meta) = mounted().await;
+    // Another client, which asked for every log message, is not told of this call's.
+    let other = http_client(&daemon.url("/mcp")).await;
+    other
+        .set_level(rmcp::model::SetLevelRequestParams::new(
+            rmcp::model::LoggingLevel::Debug,
+        ))
+        .await
+        .unwrap();
     let args = json!({"text": "resumed", "millis": 300});
     assert_eq!(text(&call(&meta, "r_long_task", args).await), "resumed");
     assert_eq!(mounts(&meta).await[0]["state"], "connected");
+    // The log lines the server sent on the call's stream, before and after closing it.
+    let recorder = meta.service().clone();
+    eventually("both log lines of the call", || {
+        let logs = recorder.seen().logs;
+        ["started resumed", "finished resumed"]
+            .iter()
+            .all(|line| logs.iter().any(|l| l.data == *line))
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        other.service().seen().logs.is_empty(),
+        "{:?}",
+        other.service().seen().logs
+    );
     // The same through the legacy SSE transport (rmcp's path in front of the mount).
     let sse = sse_client(&daemon.url("/sse")).await;
     let args = json!({"text": "over sse", "millis": 100});

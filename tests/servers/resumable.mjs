@@ -19,10 +19,12 @@ function server() {
   mcp.tool('long_task', 'Logs, closes its SSE stream before answering, logs again, then answers `text`',
     { text: z.string(), millis: z.number().int().min(0).max(60000).default(200) },
     async ({ text, millis }, extra) => {
-      await mcp.sendLoggingMessage({ level: 'info', data: `started ${text}` }, extra.sessionId);
+      // On the call's own stream (the SDK relates extra's notifications to the request).
+      const log = (data) => extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data } });
+      await log(`started ${text}`);
       extra.closeSSEStream?.();
       await sleep(millis);
-      await mcp.sendLoggingMessage({ level: 'info', data: `finished ${text}` }, extra.sessionId);
+      await log(`finished ${text}`);
       return { content: [{ type: 'text', text }] };
     });
   mcp.tool('echo', 'Answers `text`', { text: z.string() },

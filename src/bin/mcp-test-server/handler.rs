@@ -130,25 +130,33 @@ impl ServerHandler for TestServer {
 
     async fn subscribe(
         &self,
-        _params: SubscribeRequestParams,
+        params: SubscribeRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        let mut state = mcp_ephemeral_k8s::sync::lock(&self.state);
+        if !state.subscribed.contains(&params.uri) {
+            state.subscribed.push(params.uri);
+        }
         Ok(())
     }
 
     async fn unsubscribe(
         &self,
-        _params: UnsubscribeRequestParams,
+        params: UnsubscribeRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        mcp_ephemeral_k8s::sync::lock(&self.state)
+            .subscribed
+            .retain(|uri| *uri != params.uri);
         Ok(())
     }
 
     async fn set_level(
         &self,
-        _params: SetLevelRequestParams,
+        params: SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        mcp_ephemeral_k8s::sync::lock(&self.state).level = Some(params.level);
         Ok(())
     }
 

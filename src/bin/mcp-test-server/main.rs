@@ -105,6 +105,15 @@ struct TestServer {
     extra_tools: Mutex<Vec<String>>,
     /// How many `slow` calls were cancelled.
     cancelled: AtomicU32,
+    /// What clients set up: the log level asked for and the subscribed URIs (`state`).
+    state: Mutex<ClientState>,
+}
+
+/// What the client set up on this server's session.
+#[derive(Debug, Default, Serialize)]
+struct ClientState {
+    level: Option<LoggingLevel>,
+    subscribed: Vec<String>,
 }
 
 #[tool_router]
@@ -191,6 +200,28 @@ impl TestServer {
             .with_logger("test");
         let _ = context.peer.notify_logging_message(params).await;
         "logged".into()
+    }
+
+    #[tool(description = "Send `text` as an info log message `millis` ms after answering")]
+    async fn log_later(
+        &self,
+        Parameters(slow): Parameters<Slow>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        let peer = context.peer.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(slow.millis)).await;
+            let params = LoggingMessageNotificationParam::new(LoggingLevel::Info, "later".into())
+                .with_logger("test");
+            let _ = peer.notify_logging_message(params).await;
+        });
+        "will log".into()
+    }
+
+    #[tool(description = "What the client set up: the log level and the subscriptions, as JSON")]
+    async fn state(&self) -> String {
+        let state = mcp_ephemeral_k8s::sync::lock(&self.state);
+        serde_json::to_string(&*state).unwrap_or_default()
     }
 
     #[tool(
@@ -323,6 +354,7 @@ async fn main() {
         tools: TestServer::tool_router(),
         extra_tools: Mutex::new(flag("--extra-tool").cloned().into_iter().collect()),
         cancelled: AtomicU32::new(0),
+        state: Mutex::default(),
     };
     match server.serve(rmcp::transport::stdio()).await {
         Ok(running) => {

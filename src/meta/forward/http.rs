@@ -169,6 +169,7 @@ impl MountedCalls {
             progress_token,
             tool_call: true,
             progress_stream: Some(progress_stream),
+            session: Some(session),
         };
         let manager = self.manager.clone();
         // The call runs on its own: a client that drops its POST (as rmcp's does when it

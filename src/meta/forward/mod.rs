@@ -128,7 +128,7 @@ impl MetaServer {
         request: ClientRequest,
         context: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, McpError> {
-        let caller = Caller::of(context, false);
+        let caller = Caller::of(context, false, self.session_id);
         let forwarded = self
             .manager
             .mounts()
@@ -269,13 +269,14 @@ impl MetaServer {
         let exposed = params.uri.clone();
         let (mount, original) = self.route_subscription(&exposed, context)?;
         let mut params = params;
-        params.uri = original;
+        params.uri = original.clone();
         self.ask(
             &mount,
             ClientRequest::SubscribeRequest(SubscribeRequest::new(params)),
             context,
         )
         .await?;
+        mount.note_subscribed(&original);
         self.manager.sessions().subscribe(self.session_id, &exposed);
         Ok(())
     }
@@ -294,6 +295,7 @@ impl MetaServer {
             .sessions()
             .unsubscribe(self.session_id, &exposed)
         {
+            mount.note_unsubscribed(&original);
             let mut params = params;
             params.uri = original;
             self.ask(
