@@ -1,8 +1,9 @@
 //! HTTP answers a client can act on, where rmcp's would leave it guessing: a `POST /mcp`
 //! body that is not JSON gets `400` with a JSON-RPC parse error, a `DELETE /mcp` that ended
-//! its session `200`, and a body over the limit a `413` the client can read while it is still
+//! its session `200`, a body over the limit a `413` the client can read while it is still
 //! sending (the rest of the body is read and dropped, within bounds, instead of the
-//! connection being reset under it).
+//! connection being reset under it), and a client of a revision before 2025-11-25 no
+//! priming events ([`super::priming`]).
 
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::StreamExt;
+
+use super::priming;
 
 /// Most bytes of an oversized body read (and dropped) so that the client sees the `413`.
 const MAX_DRAINED: u64 = 64 * 1024 * 1024;
@@ -34,8 +37,19 @@ pub async fn streamable(request: Request, next: Next) -> Response {
             if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
                 return parse_error();
             }
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+            let requested = priming::requested_version(&bytes);
+            let legacy = priming::is_legacy(&parts.headers, requested.as_deref());
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            if legacy {
+                priming::without_priming(response)
+            } else {
+                response
+            }
+        }
+        Method::GET if priming::is_legacy(request.headers(), None) => {
+            priming::without_priming(next.run(request).await)
         }
         Method::DELETE => {
             let mut response = next.run(request).await;

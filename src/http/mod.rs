@@ -12,6 +12,7 @@ pub mod answers;
 pub mod cors;
 pub mod guard;
 pub mod listener;
+pub mod priming;
 pub mod session_owner;
 pub mod stdio;
 pub mod streamable;

@@ -44,8 +44,9 @@ use tower::{Layer, Service};
 
 use super::{
     RoutedCall,
+    replay::Replays,
     response::{
-        Shape, answer_message, json_response, progress_message, rmcp_refuses, sse_response,
+        Shape, answer_message, event_stream, json_response, progress_message, rmcp_refuses,
     },
 };
 use crate::{
@@ -66,6 +67,8 @@ type InFlight = Arc<Mutex<HashMap<(String, RequestId), CancellationToken>>>;
 pub struct MountedCalls {
     manager: Arc<SessionManager>,
     in_flight: InFlight,
+    /// The SSE answers served here, for clients that resume them.
+    replays: Arc<Replays>,
 }
 
 impl MountedCalls {
@@ -74,6 +77,7 @@ impl MountedCalls {
         Self {
             manager,
             in_flight: InFlight::default(),
+            replays: Arc::default(),
         }
     }
 
@@ -83,6 +87,9 @@ impl MountedCalls {
     where
         S: Service<Request, Response = Response, Error = Infallible>,
     {
+        if let Some(resumed) = self.resume(&request) {
+            return resumed;
+        }
         let Some(session_id) = self.session_of(&request) else {
             return pass(next, request).await;
         };
@@ -98,6 +105,29 @@ impl MountedCalls {
             Some(Taken::Cancellation) => StatusCode::ACCEPTED.into_response(),
             None => pass(next, Request::from_parts(parts, Body::from(bytes))).await,
         }
+    }
+
+    /// `GET /mcp` resuming one of the streams served here (its `Last-Event-ID` is one of
+    /// ours): the events after that one, and those still to come; `404` when the stream is
+    /// gone. `None` for any other request.
+    fn resume(&self, request: &Request) -> Option<Response> {
+        if request.method() != Method::GET || request.uri().path() != "/mcp" {
+            return None;
+        }
+        let last = request.headers().get("last-event-id")?.to_str().ok()?;
+        if !Replays::is_ours(last) {
+            return None;
+        }
+        let session = request.headers().get(HEADER_SESSION_ID)?.to_str().ok()?;
+        Some(match self.replays.resume(session, last) {
+            Some((replay, seen)) => event_stream(replay.events_after(seen)),
+            None => (
+                StatusCode::NOT_FOUND,
+                "that stream is gone: its call ended more than a minute ago, or it was not \
+                 this session's",
+            )
+                .into_response(),
+        })
     }
 
     /// The session id of a `POST /mcp` that may be for this layer (checked before the body
@@ -147,6 +177,11 @@ impl MountedCalls {
         let routed = RoutedCall::route(&self.manager, call.params, &who)?;
         let (session, peer) = self.manager.sessions().by_http_id(session_id)?;
         let shape = Shape::of(meta.as_ref(), &peer);
+        let stream = AnswerStream {
+            replays: self.replays.clone(),
+            session: session_id.to_owned(),
+            primed: primes(&peer),
+        };
 
         let ct = CancellationToken::new();
         let Some(entry) = InFlightEntry::new(&self.in_flight, session_id, &id, ct.clone()) else {
@@ -179,7 +214,9 @@ impl MountedCalls {
             let answer = async { Ok(routed.answer(&manager, caller, &ct).await) };
             measured(&manager, session, &tool, false, &who, answer).await
         });
-        Some(Taken::Call(Box::pin(respond(id, call, progress, shape))))
+        Some(Taken::Call(Box::pin(respond(
+            id, call, progress, shape, stream,
+        ))))
     }
 
     /// Cancels the call `request_id` of `session_id` served here; false when there is none.
@@ -205,33 +242,56 @@ enum Taken {
 
 type CallTask = tokio::task::JoinHandle<Result<CallToolResponse, McpError>>;
 
+/// Where a call's answer goes once it becomes an SSE stream.
+struct AnswerStream {
+    replays: Arc<Replays>,
+    /// The streamable-HTTP session.
+    session: String,
+    /// Whether the client gets a priming event (2025-11-25 and later).
+    primed: bool,
+}
+
+/// Whether the client of `peer` negotiated 2025-11-25 or later, whose SDKs expect a priming
+/// event (older ones take its empty data for a broken message).
+fn primes(peer: &rmcp::Peer<rmcp::RoleServer>) -> bool {
+    peer.peer_info().is_some_and(|info| {
+        info.protocol_version.as_str() >= rmcp::model::ProtocolVersion::V_2025_11_25.as_str()
+    })
+}
+
 /// The response to call `id`: its answer alone as JSON, or — when progress comes first —
-/// an SSE stream of the progress and then the answer.
+/// an SSE stream of the progress and then the answer, kept for a client that resumes it.
 async fn respond(
     id: RequestId,
     mut call: CallTask,
     mut progress: mpsc::UnboundedReceiver<ProgressNotificationParam>,
     shape: Shape,
+    stream: AnswerStream,
 ) -> Response {
     let first = tokio::select! {
         biased;
         Some(params) = progress.recv() => progress_message(params),
         joined = &mut call => return json_response(&answer_message(joined, id, shape)),
     };
-    let rest = stream::unfold(Some((progress, call)), move |state| {
-        let id = id.clone();
-        async move {
-            let (mut progress, mut call) = state?;
+    let replay = stream.replays.start(&stream.session);
+    replay.push(&first, false);
+    // Written on its own, so the answer is there for a client that lost the stream.
+    let writer = replay.clone();
+    tokio::spawn(async move {
+        loop {
             tokio::select! {
                 biased;
-                Some(params) = progress.recv() => {
-                    Some((progress_message(params), Some((progress, call))))
+                Some(params) = progress.recv() => writer.push(&progress_message(params), false),
+                joined = &mut call => {
+                    writer.push(&answer_message(joined, id, shape), true);
+                    return;
                 }
-                joined = &mut call => Some((answer_message(joined, id, shape), None)),
             }
         }
     });
-    sse_response(stream::once(future::ready(first)).chain(rest).boxed())
+    let priming = stream.primed.then(|| replay.priming());
+    let events = stream::iter(priming).chain(replay.events_after(0));
+    event_stream(events.boxed())
 }
 
 /// A call's entry among the calls in flight, removed when the call ends (or its client

@@ -12,6 +12,7 @@
 )]
 
 mod http;
+mod replay;
 mod response;
 
 use std::sync::Arc;

@@ -64,18 +64,14 @@ pub(super) fn json_response(message: &ServerJsonRpcMessage) -> Response {
     }
 }
 
-/// Messages as a `200 text/event-stream` response, one `message` event each.
-pub(super) fn sse_response(messages: BoxStream<'static, ServerJsonRpcMessage>) -> Response {
-    let events = messages.map(|message| {
-        let data = serde_json::to_string(&message)?;
-        Ok::<_, serde_json::Error>(format!("event: message\ndata: {data}\n\n"))
-    });
+/// SSE events (already encoded) as a `200 text/event-stream` response.
+pub(super) fn event_stream(events: BoxStream<'static, Bytes>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        Body::from_stream(events),
+        Body::from_stream(events.map(Ok::<_, std::convert::Infallible>)),
     )
         .into_response()
 }
