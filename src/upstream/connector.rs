@@ -56,7 +56,7 @@ const MAX_QUOTED: usize = 200;
 fn describe(error: &ClientInitializeError) -> String {
     match error {
         ClientInitializeError::TransportError { error, context } => {
-            format!("{} ({context})", error.error)
+            format!("{} ({context})", transport_cause(&*error.error))
         }
         ClientInitializeError::ExpectedInitResponse(_)
         | ClientInitializeError::ExpectedInitResult(_) => {
@@ -68,6 +68,23 @@ fn describe(error: &ClientInitializeError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// A transport failure with its causes: rmcp's HTTP client error does not name its cause as
+/// a source, which is where "connection refused" or a TLS failure is said.
+pub fn transport_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    use rmcp::transport::streamable_http_client::StreamableHttpError;
+    if let Some(StreamableHttpError::Client(e)) =
+        error.downcast_ref::<StreamableHttpError<reqwest::Error>>()
+    {
+        return crate::with_causes(e);
+    }
+    if let Some(StreamableHttpError::Client(e)) =
+        error.downcast_ref::<StreamableHttpError<kube::Error>>()
+    {
+        return crate::with_causes(e);
+    }
+    crate::with_causes(error)
 }
 
 /// A connected session and its events.

@@ -85,7 +85,7 @@ pub fn upstream_error(what: &str, error: ServiceError) -> McpError {
 /// transport's type name that rmcp puts first.
 pub fn describe(error: &ServiceError) -> String {
     match error {
-        ServiceError::TransportSend(e) => e.error.to_string(),
+        ServiceError::TransportSend(e) => connector::transport_cause(&*e.error),
         ServiceError::TransportClosed => "the connection was closed".to_owned(),
         other => other.to_string(),
     }

@@ -224,3 +224,30 @@ async fn floods_from_a_mounted_server_are_cut_off_and_cost_little() {
     // Each reply is read at most up to its limit (16 MiB), and that memory is given back.
     assert!(after - before < 16.0, "RSS {before:.1} → {after:.1} MiB");
 }
+
+#[tokio::test]
+async fn a_mount_that_cannot_connect_says_why_in_words() {
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let challenge = "www-authenticate: Bearer realm=\"x\"\r\n";
+    let (unauthorized, _) = canned(response("401 Unauthorized", challenge, "")).await;
+    let html = "content-type: text/html\r\n";
+    let (page, _) = canned(response("200 OK", html, "<html>hello</html>")).await;
+    for (url, expected) in [
+        (
+            format!("http://127.0.0.1:{closed}/mcp"),
+            "Connection refused",
+        ),
+        (format!("{unauthorized}/mcp"), "authorization required"),
+        (format!("{page}/mcp"), "text/html"),
+    ] {
+        let error = call_err(&meta, "mount_mcp_server", json!({"url": url})).await;
+        assert!(error.contains(expected), "{url}: {error}");
+        assert!(!error.contains("Transport ["), "{url}: {error}");
+        assert!(!error.contains("mcp_ephemeral_k8s::"), "{url}: {error}");
+    }
+}
