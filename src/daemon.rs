@@ -173,6 +173,8 @@ async fn serve_http(
         max_body_bytes: config.max_body_bytes,
         guard: config.guard.clone(),
         sessions: config.sessions,
+        // The daemon's own answers keep rmcp's streams: its clients talk to it directly.
+        json_answers: false,
     };
     let metrics = metrics_route(manager.clone(), config);
     let mounted_calls = MountedCalls::layer(manager.clone());

@@ -27,6 +27,10 @@ use crate::{
     upstream::{ClientSessions, Forwarder, Upstream, relay_events},
 };
 
+/// How long a bridge keeps an idle connection (its header timeout counts from the end of
+/// the previous answer): longer than the idle timeout of the proxies in front of it.
+const BRIDGE_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Sessions a bridge serves at once.
 const BRIDGE_MAX_SESSIONS: usize = 10_000;
 
@@ -123,6 +127,8 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     http.cors = options.cors.clone();
     http.guard.origins = options.cors.clone();
     http.max_body_bytes = options.max_body_bytes;
+    // Fewer streamed bodies for a proxy in between to cut (the Kubernetes API server's).
+    http.json_answers = true;
     // Only the token's holders reach a bridge: the caps guard memory, not fairness.
     http.sessions.max_sessions = BRIDGE_MAX_SESSIONS;
     http.sessions.max_sessions_per_principal = BRIDGE_MAX_SESSIONS;
@@ -141,7 +147,12 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     };
     let router = http::router(factory, readiness.clone(), &http, http::Identity::new());
     let http_ct = ct.child_token();
-    let limits = http::ListenerLimits::default();
+    let limits = http::ListenerLimits {
+        // Idle keep-alive connections stay longer than a proxy in front keeps them (the
+        // API server's Go proxy: 90 s), so the proxy never reuses one the bridge is closing.
+        header_timeout: BRIDGE_HEADER_TIMEOUT,
+        ..http::ListenerLimits::default()
+    };
     let mut serving = tokio::spawn(http::serve(listener, router, http_ct.clone(), limits));
 
     let mut child = spawn(&options.command, &program)?;

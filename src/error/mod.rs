@@ -9,7 +9,8 @@ mod mount;
 
 use std::time::Duration;
 
-pub use mount::{MountError, with_causes};
+pub use crate::model::with_causes;
+pub use mount::MountError;
 
 /// Everything that can go wrong while creating, inspecting or deleting an MCP server.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 
 use rmcp::{ErrorData as McpError, service::ServiceError};
 
-use crate::upstream::UpstreamError;
+use crate::{model::with_causes, upstream::UpstreamError};
 
 /// Why a mount operation failed; each message says what to do instead.
 #[derive(Debug, thiserror::Error)]
@@ -93,18 +93,14 @@ pub enum MountError {
     Server(McpError),
 }
 
-/// `error` followed by those of its causes its message does not already say, `: `-separated
-/// (the reason a connection was refused is often three levels down).
-pub fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
+impl MountError {
+    /// Whether trying again may work: the connection or the listing failed (a stream cut
+    /// by a proxy, a server still starting), not a refusal or a timeout.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect { cause, .. } => !matches!(cause, UpstreamError::Timeout { .. }),
+            Self::Listing { .. } => true,
+            _ => false,
         }
-        source = cause.source();
     }
-    text
 }

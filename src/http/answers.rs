@@ -24,9 +24,14 @@ const MAX_DRAINED: u64 = 64 * 1024 * 1024;
 /// How long reading an oversized body's rest may take.
 const DRAIN_TIME: Duration = Duration::from_secs(10);
 
-/// `POST /mcp` and `DELETE /mcp` answers (see the module doc). Runs inside the body limit,
-/// so what it reads is bounded.
-pub async fn streamable(request: Request, next: Next) -> Response {
+/// `POST /mcp` and `DELETE /mcp` answers (see the module doc), and answers that need no
+/// stream as JSON when `json_answers` ([`super::json_answers`]). Runs inside the body
+/// limit, so what it reads is bounded.
+pub async fn streamable(
+    State(json_answers): State<bool>,
+    request: Request,
+    next: Next,
+) -> Response {
     match *request.method() {
         Method::POST => {
             let (parts, body) = request.into_parts();
@@ -39,9 +44,12 @@ pub async fn streamable(request: Request, next: Next) -> Response {
             }
             let requested = priming::requested_version(&bytes);
             let legacy = priming::is_legacy(&parts.headers, requested.as_deref());
-            let response = next
+            let mut response = next
                 .run(Request::from_parts(parts, Body::from(bytes)))
                 .await;
+            if json_answers {
+                response = super::json_answers::answer_as_json(response).await;
+            }
             if legacy {
                 priming::without_priming(response)
             } else {

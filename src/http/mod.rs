@@ -11,6 +11,7 @@
 pub mod answers;
 pub mod cors;
 pub mod guard;
+pub mod json_answers;
 pub mod listener;
 pub mod priming;
 pub mod session_owner;
@@ -63,6 +64,9 @@ pub struct HttpOptions {
     pub guard: Guard,
     /// Caps and timeouts of the MCP sessions.
     pub sessions: SessionLimits,
+    /// Whether `/mcp` answers that need no stream go as plain JSON (a bridge's, for proxies
+    /// in between; see [`json_answers`]).
+    pub json_answers: bool,
 }
 
 impl HttpOptions {
@@ -79,6 +83,7 @@ impl HttpOptions {
                 ..Guard::default()
             },
             sessions: SessionLimits::default(),
+            json_answers: false,
         }
     }
 }
@@ -133,9 +138,13 @@ where
 {
     let (mcp_service, mcp_sessions) = streamable::service(factory.clone(), options);
     let owners = session_owner::SessionOwners::new(options.sessions, mcp_sessions);
-    let streamable = Router::new()
-        .nest_service("/mcp", mcp_service)
-        .layer(middleware::from_fn(answers::streamable));
+    let streamable =
+        Router::new()
+            .nest_service("/mcp", mcp_service)
+            .layer(middleware::from_fn_with_state(
+                options.json_answers,
+                answers::streamable,
+            ));
     let mcp = streamable
         .merge(crate::sse::server::router(
             factory,

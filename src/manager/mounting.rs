@@ -4,6 +4,15 @@
 use std::sync::Arc;
 
 use super::SessionManager;
+
+/// How long an adopted child's mount is tried again after a failure.
+const RESTORE_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The first pause between two tries of an adopted child's mount; it doubles each time.
+const RESTORE_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The longest pause between two tries.
+const RESTORE_MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(30);
 use crate::{
     access::{Action, Outcome, audit},
     backend::Progress,
@@ -195,15 +204,40 @@ impl SessionManager {
     }
 
     /// Mounts adopted children again, each once it is ready (so run it in the background).
+    /// A mount that fails to connect is tried again with a growing pause (up to
+    /// [`RESTORE_MAX_PAUSE`]) for [`RESTORE_FOR`], unless the child went away or the
+    /// failure is a refusal (a name now taken).
     pub async fn restore_mounts(&self, adopted: Vec<(String, Option<Option<String>>)>) {
-        for (job_name, mount) in adopted {
-            let Some(name) = mount else { continue };
-            match self.mount_mcp_server(&job_name, name, None).await {
-                Ok(_) => tracing::info!(%job_name, "mounted again"),
-                Err(e) => {
-                    tracing::warn!(%job_name, cause = %e, "could not mount an adopted child again")
+        let restores = adopted
+            .into_iter()
+            .filter_map(|(job_name, mount)| Some((job_name, mount?)))
+            .map(|(job_name, name)| self.restore_mount(job_name, name));
+        futures::future::join_all(restores).await;
+    }
+
+    async fn restore_mount(&self, job_name: String, name: Option<String>) {
+        let deadline = tokio::time::Instant::now() + RESTORE_FOR;
+        let mut pause = RESTORE_FIRST_PAUSE;
+        loop {
+            let error = match self.mount_mcp_server(&job_name, name.clone(), None).await {
+                Ok(_) => {
+                    tracing::info!(%job_name, "mounted again");
+                    return;
                 }
+                Err(e) => e,
+            };
+            let lasting = match &error {
+                Error::JobNotFound { .. } => true,
+                Error::Mount(e) => !e.is_transient(),
+                _ => false,
+            };
+            if lasting || tokio::time::Instant::now() + pause > deadline {
+                tracing::warn!(%job_name, cause = %error, "could not mount an adopted child again");
+                return;
             }
+            tracing::info!(%job_name, cause = %error, retry_in = ?pause, "could not mount an adopted child again yet");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RESTORE_MAX_PAUSE);
         }
     }
 

@@ -59,6 +59,22 @@ pub fn redact_url(url: &str) -> String {
 /// absent.
 pub const PROXIED_AUTHORIZATION: &str = "x-mcp-authorization";
 
+/// `error` followed by those of its causes its message does not already say, `: `-separated
+/// (the reason a connection was refused is often three levels down).
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// A new random token (256 bits, hex), for a child's bridge.
 pub fn new_token() -> String {
     hex(&rand::random::<[u8; 32]>())

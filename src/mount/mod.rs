@@ -4,8 +4,11 @@
 //!
 //! Parts: [`names`] (how names and URIs are prefixed), [`catalog`] (a child's lists,
 //! renamed), [`cycle`] (refusing self-mounts and cycles), `mounted` ([`Mount`]: one
-//! mount, its health and its reconnecting supervisor), `table` (what the registry and the
-//! supervisors share), and [`Mounts`], the registry the meta-server asks.
+//! mount, its health and its reconnecting supervisor), `session_state` (the log level and
+//! subscriptions clients set up, restored on reconnect), `departed` (mounts removed lately,
+//! to explain calls to their tools), `table` (what the registry and the supervisors share),
+//! `view` (the merged lists and routing of names), and [`Mounts`], the registry the
+//! meta-server asks.
 
 pub mod catalog;
 pub mod cycle;
@@ -14,11 +17,12 @@ mod mounted;
 pub mod names;
 mod session_state;
 mod table;
+mod view;
 
 use std::sync::{Arc, RwLock};
 
 use rmcp::{
-    model::{ClientRequest, Prompt, Resource, ResourceTemplate, ServerResult, Tool},
+    model::{ClientRequest, ServerResult},
     service::ServiceError,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -33,8 +37,9 @@ use crate::{
     model::{MountInfo, MountTransport},
     model::{Ownership, Principal},
     policy::Limits,
-    upstream::{Caller, ClientSessions},
+    upstream::{Caller, ClientSessions, Upstream, UpstreamEvent},
 };
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// What to mount.
 #[derive(Clone)]
@@ -96,12 +101,18 @@ impl Mounts {
             names::check_mount_name(name).map_err(Error::InvalidName)?;
         }
         self.shared.check_free(&request)?;
-        let (upstream, events) = (request.connector)()
-            .await
-            .map_err(|cause| Error::Connect {
-                url: redact_url(&request.url),
-                cause,
-            })?;
+        let mut attempt = 1;
+        let (upstream, events, catalog) = loop {
+            match connect_and_list(&request).await {
+                Ok(connected) => break connected,
+                Err(e) if attempt < CONNECT_ATTEMPTS && e.is_transient() => {
+                    tracing::debug!(url = %redact_url(&request.url), cause = %e, attempt, "mount failed; retrying");
+                    tokio::time::sleep(RETRY_PAUSE * attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let reachable = cycle::reachable_instances(upstream.info());
         if reachable.first() == Some(&self.shared.instance) {
             return Err(Error::SelfMount {
@@ -113,12 +124,6 @@ impl Mounts {
                 url: redact_url(&request.url),
             });
         }
-        let catalog = Catalog::fetch(&upstream, request.name.as_deref())
-            .await
-            .map_err(|cause| Error::Listing {
-                url: redact_url(&request.url),
-                cause,
-            })?;
         let mount = Arc::new(Mount::new(&request, upstream, catalog));
         {
             let mut entries = self.shared.write();
@@ -249,76 +254,6 @@ impl Mounts {
         reachable
     }
 
-    /// The mounted tools `who` may see, as listed.
-    pub fn tools(&self, who: &Principal) -> Vec<Tool> {
-        self.collect(who, |c| c.tools.clone())
-    }
-
-    /// The mounted resources `who` may see, as listed.
-    pub fn resources(&self, who: &Principal) -> Vec<Resource> {
-        self.collect(who, |c| c.resources.clone())
-    }
-
-    /// The mounted resource templates `who` may see, as listed.
-    pub fn templates(&self, who: &Principal) -> Vec<ResourceTemplate> {
-        self.collect(who, |c| c.templates.clone())
-    }
-
-    /// The mounted prompts `who` may see, as listed.
-    pub fn prompts(&self, who: &Principal) -> Vec<Prompt> {
-        self.collect(who, |c| c.prompts.clone())
-    }
-
-    fn collect<T>(&self, who: &Principal, items: impl Fn(&Catalog) -> Vec<T>) -> Vec<T> {
-        let entries = self.shared.read();
-        let visible = entries.iter().filter(|m| m.ownership.allows(who));
-        visible.flat_map(|m| items(&m.catalog())).collect()
-    }
-
-    /// The mount serving the exposed tool `name` to `who`, and the child's name for it.
-    pub fn route_tool(&self, name: &str, who: &Principal) -> Option<(Arc<Mount>, String)> {
-        self.find(who, |c| c.tool_names.get(name).cloned())
-    }
-
-    /// The mount serving the exposed prompt `name` to `who`, and the child's name for it.
-    pub fn route_prompt(&self, name: &str, who: &Principal) -> Option<(Arc<Mount>, String)> {
-        self.find(who, |c| c.prompt_names.get(name).cloned())
-    }
-
-    /// The mount serving the exposed resource template `template` to `who` (for
-    /// completions).
-    pub fn route_template(&self, template: &str, who: &Principal) -> Option<(Arc<Mount>, String)> {
-        self.find(who, |c| c.template_uris.get(template).cloned())
-    }
-
-    /// The mount serving resource `uri` to `who`, and the child's URI: a listed resource,
-    /// or one under a named mount's prefix (from a template), or an unnamed mount's own URI.
-    pub fn route_resource(&self, uri: &str, who: &Principal) -> Option<(Arc<Mount>, String)> {
-        if let Some(found) = self.find(who, |c| c.resource_uris.get(uri).cloned()) {
-            return Some(found);
-        }
-        let entries = self.shared.read();
-        let visible = || entries.iter().filter(|m| m.ownership.allows(who));
-        if let Some((name, original)) = names::split_uri(uri)
-            && let Some(mount) = visible().find(|m| m.name.as_deref() == Some(name))
-        {
-            return Some((mount.clone(), original));
-        }
-        visible()
-            .find(|m| m.name.is_none())
-            .map(|m| (m.clone(), uri.to_owned()))
-    }
-
-    fn find(
-        &self,
-        who: &Principal,
-        lookup: impl Fn(&Catalog) -> Option<String>,
-    ) -> Option<(Arc<Mount>, String)> {
-        let entries = self.shared.read();
-        let mut visible = entries.iter().filter(|m| m.ownership.allows(who));
-        visible.find_map(|m| lookup(&m.catalog()).map(|original| (m.clone(), original)))
-    }
-
     /// Sends `request` to `mount`'s server for `caller`; `ct` cancels it.
     ///
     /// # Errors
@@ -386,6 +321,29 @@ impl Mounts {
             mount.close();
         }
     }
+}
+
+/// How often a new mount tries to connect and list before it fails.
+const CONNECT_ATTEMPTS: u32 = 3;
+
+/// The pause before the second attempt (the third waits twice as long).
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Opens `request`'s session and lists what its server offers.
+async fn connect_and_list(
+    request: &MountRequest,
+) -> Result<(Upstream, UnboundedReceiver<UpstreamEvent>, Catalog), Error> {
+    let url = redact_url(&request.url);
+    let (upstream, events) = (request.connector)()
+        .await
+        .map_err(|cause| Error::Connect {
+            url: url.clone(),
+            cause,
+        })?;
+    let catalog = Catalog::fetch(&upstream, request.name.as_deref())
+        .await
+        .map_err(|cause| Error::Listing { url, cause })?;
+    Ok((upstream, events, catalog))
 }
 
 /// Whose the removed mounts were, for telling only those who saw them.

@@ -77,14 +77,14 @@ pub fn transport_cause(error: &(dyn std::error::Error + 'static)) -> String {
     if let Some(StreamableHttpError::Client(e)) =
         error.downcast_ref::<StreamableHttpError<reqwest::Error>>()
     {
-        return crate::with_causes(e);
+        return crate::model::with_causes(e);
     }
     if let Some(StreamableHttpError::Client(e)) =
         error.downcast_ref::<StreamableHttpError<kube::Error>>()
     {
-        return crate::with_causes(e);
+        return crate::model::with_causes(e);
     }
-    crate::with_causes(error)
+    crate::model::with_causes(error)
 }
 
 /// A connected session and its events.
