@@ -192,9 +192,27 @@ async fn session_floods_meet_the_caps() {
     }
     assert_eq!(opened, 50);
     let (during, peak) = rss_mib(daemon.pid());
-    // Room again once its streams are gone.
+    // Room again once its streams are gone (as soon as the daemon sees them closed).
     drop(streams);
-    let meta = sse_client(&daemon.url("/sse")).await;
+    let deadline = Instant::now() + QUICK;
+    let transport = loop {
+        let opened =
+            mcp_ephemeral_k8s::sse::client::SseClientTransport::connect(&daemon.url("/sse")).await;
+        match opened {
+            Ok(transport) => break transport,
+            Err(e) if Instant::now() < deadline => {
+                assert!(e.to_string().contains("429"), "{e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("no room after the streams closed: {e}"),
+        }
+    };
+    let meta = rmcp::ServiceExt::serve(
+        Recorder::new(rmcp::model::ProtocolVersion::V_2024_11_05),
+        transport,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         text(&call(&meta, "list_mcp_servers", json!({})).await),
         "[]"
