@@ -92,6 +92,11 @@ pub enum Error {
     #[error("failed to create MCP server: {0}")]
     ServerCreation(String),
 
+    /// A Kubernetes API call other than a create failed (get, list, watch, patch, delete);
+    /// the message names the call and what to do.
+    #[error("{0}")]
+    Kubernetes(String),
+
     /// The daemon's credentials do not allow an operation it needs.
     #[error(
         "forbidden: the daemon may not {verb} {resource}; grant it in the daemon's Role (see deploy/)"

@@ -181,7 +181,17 @@ impl SessionManager {
                 Ok(DeletedServer { server, removed })
             }
             Err(error) => {
-                self.lock().insert(job_name.to_owned(), server);
+                // Only a child still there is listed again: one whose Job is gone would
+                // stay in the list for ever, its status "not found".
+                let gone = matches!(
+                    self.backend.status(job_name).await,
+                    Err(Error::JobNotFound { .. })
+                );
+                if gone {
+                    self.usage.forget(job_name);
+                } else {
+                    self.lock().insert(job_name.to_owned(), server);
+                }
                 Err(error)
             }
         }

@@ -247,8 +247,11 @@ where
                 .map(|(status, _)| format!("HTTP {status} (its body is not shown)"));
             let said = status.unwrap_or_else(|| {
                 let known = ["empty sse stream", "expect initialized, accepted"];
+                // The daemon's own words (the Kubernetes proxy client's), not the server's.
+                let ours = text.starts_with("forbidden: the daemon may not ");
                 match known.iter().find(|k| text == **k) {
                     Some(known) => (*known).to_owned(),
+                    None if ours => text.into_owned(),
                     None => "an answer that is not JSON-RPC (not shown)".to_owned(),
                 }
             });

@@ -235,3 +235,34 @@ async fn two_hundred_mount_and_call_cycles_through_the_proxy_all_succeed() {
         failures.len()
     );
 }
+
+#[tokio::test]
+async fn a_proxy_the_daemon_may_not_use_is_named_with_its_verb() {
+    // The API server refuses `create services/proxy` as it does: 403 with a Status.
+    let service = tower::service_fn(|_request: Request<Body>| async {
+        let status = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "services \"x\" is forbidden: cannot create resource \"services/proxy\"",
+            "reason": "Forbidden", "code": 403});
+        let response = Response::builder()
+            .status(403)
+            .header("content-type", "application/json")
+            .body(Body::from(status.to_string().into_bytes()))
+            .unwrap();
+        Ok::<_, Infallible>(response)
+    });
+    let access = Access::ApiServerProxy {
+        cluster_url: "https://cluster.example:6443".into(),
+    };
+    let client = kube::Client::new(service, "agents");
+    let backend = KubernetesBackend::new(client, "agents", JobSettings::default(), access);
+    let connector = backend
+        .connector(JOB, MountTransport::StreamableHttp, None)
+        .unwrap()
+        .unwrap();
+    let error = connector().await.err().unwrap().to_string();
+    assert!(
+        error.contains("the daemon may not create services/proxy"),
+        "{error}"
+    );
+    assert!(!error.contains("Transport ["), "{error}");
+}

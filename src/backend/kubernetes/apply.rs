@@ -13,6 +13,7 @@ use kube::{
 use super::{
     KubernetesBackend, RbacPresets,
     errors::{self, is_not_found},
+    labels::TOKEN_KEY_ANNOTATION,
     objects::ChildObjects,
     rbac::Binding,
 };
@@ -144,20 +145,91 @@ impl KubernetesBackend {
         (removed, failure)
     }
 
-    /// What a child may have, by what this daemon may create (`--rbac-presets`): deletion
-    /// must not depend on what this daemon remembers (it may have been restarted), nor call
-    /// the API for kinds the daemon has no permission for.
-    pub(super) fn everything(&self) -> Vec<Made> {
-        let mut made = vec![Made::Secret];
+    /// Deletes child `job_name`: what it has, by its Job (its token Secret, its RBAC objects
+    /// only if it asked for a preset), or — its Job gone — its Service and Secret and what
+    /// RBAC objects it may have had (one that is missing or not the daemon's to delete is
+    /// passed over). With `wait`, then waits for the Job to go; a failure to wait is a line
+    /// of the result, since the deletion stands.
+    ///
+    /// # Errors
+    /// The first failure to delete one of the child's objects.
+    pub(super) async fn delete_child(&self, job_name: &str, wait: bool) -> Result<Vec<String>> {
+        let job = self
+            .api::<Job>()
+            .get_opt(job_name)
+            .await
+            .map_err(|e| errors::map(e, self.op("get", "jobs", job_name)))?;
+        let Some(job) = job else {
+            return Ok(self.delete_leftovers(job_name).await);
+        };
+        let mut removed = self.delete_made(job_name, &job).await?;
+        if wait && let Err(why) = self.wait_gone(job_name).await {
+            tracing::warn!(job_name, %why, "deleted, but did not see the Job go");
+            removed.push(format!("Job {job_name} deleted but not seen gone: {why}"));
+        }
+        Ok(removed)
+    }
+
+    /// Deletes what `job`'s child has.
+    pub(super) async fn delete_made(&self, job_name: &str, job: &Job) -> Result<Vec<String>> {
+        let (removed, failure) = self.delete_objects(job_name, &made_for(job)).await;
+        failure.map_or(Ok(removed), Err)
+    }
+
+    /// Deletes what may be left of a child whose Job is gone.
+    async fn delete_leftovers(&self, job_name: &str) -> Vec<String> {
+        let mut kinds = vec![Made::Secret];
         if self.settings.rbac_presets != RbacPresets::Off {
-            made.extend([Made::ServiceAccount, Made::RoleBinding]);
+            kinds.extend([Made::ServiceAccount, Made::RoleBinding]);
         }
         if self.settings.rbac_presets == RbacPresets::ClusterWide {
-            made.push(Made::ClusterRoleBinding);
+            kinds.push(Made::ClusterRoleBinding);
         }
-        made.extend([Made::Job, Made::Service]);
-        made
+        kinds.push(Made::Service);
+        let (removed, failure) = self.delete_objects(job_name, &kinds).await;
+        if let Some(e) = failure {
+            tracing::warn!(job_name, cause = %e, "could not delete all that may be left of a child whose Job is gone");
+        }
+        removed
     }
+
+    /// Waits (up to [`DELETE_WAIT`]) until Job `job_name` is gone.
+    async fn wait_gone(&self, job_name: &str) -> std::result::Result<(), String> {
+        let gone = kube::runtime::wait::await_condition(
+            self.api::<Job>(),
+            job_name,
+            |job: Option<&Job>| job.is_none(),
+        );
+        match tokio::time::timeout(DELETE_WAIT, gone).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("watching it failed: {e}")),
+            Err(_) => Err(format!("still there after {DELETE_WAIT:?}")),
+        }
+    }
+}
+
+/// How long `delete` with `wait` waits for the Job to disappear.
+const DELETE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What the child of `job` has, newest last (deleted in reverse): its token Secret when its
+/// bridge demands one, its ServiceAccount and binding when it asked for an RBAC preset, its
+/// Job and Service.
+fn made_for(job: &Job) -> Vec<Made> {
+    let mut made = Vec::new();
+    let annotations = job.metadata.annotations.as_ref();
+    if annotations.is_some_and(|a| a.contains_key(TOKEN_KEY_ANNOTATION)) {
+        made.push(Made::Secret);
+    }
+    if let Some(sa) = super::adopt::config_of(job).and_then(|c| c.sa_config) {
+        made.push(Made::ServiceAccount);
+        made.push(if sa.cluster_wide {
+            Made::ClusterRoleBinding
+        } else {
+            Made::RoleBinding
+        });
+    }
+    made.extend([Made::Job, Made::Service]);
+    made
 }
 
 /// One kind of object created for a child, in creation order.

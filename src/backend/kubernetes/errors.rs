@@ -39,6 +39,14 @@ pub fn map(error: kube::Error, op: Op<'_>) -> Error {
         namespace,
         name,
     } = op;
+    // Only a failed create is a failure to create a server.
+    let failed = |text: String| {
+        if verb == "create" {
+            Error::ServerCreation(text)
+        } else {
+            Error::Kubernetes(text)
+        }
+    };
     match &error {
         kube::Error::Api(status) => match status.code {
             403 if status.message.contains("exceeded quota") => Error::LimitReached(format!(
@@ -53,16 +61,16 @@ pub fn map(error: kube::Error, op: Op<'_>) -> Error {
             404 if status.message.contains("namespaces") => {
                 Error::NamespaceNotFound(namespace.to_owned())
             }
-            409 => Error::ServerCreation(format!(
+            409 => failed(format!(
                 "a {resource} named {name} exists already in namespace {namespace}; delete it \
                  (kubectl -n {namespace} delete {resource} {name}) or create again for a new name"
             )),
-            _ => Error::ServerCreation(format!(
+            _ => failed(format!(
                 "the Kubernetes API refused to {verb} {resource} {name}: {} (HTTP {})",
                 status.message, status.code
             )),
         },
-        _ => Error::ServerCreation(format!(
+        _ => failed(format!(
             "cannot {verb} {resource} {name}: the Kubernetes API server is unreachable ({error}); \
              check the cluster and the kubeconfig"
         )),

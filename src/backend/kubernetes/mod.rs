@@ -8,6 +8,7 @@
 //! [`status`] (the status summary), [`errors`] (API failures that say what to do),
 //! [`service_proxy`] (reaching children through the API server from outside the cluster).
 
+mod adopt;
 mod apply;
 pub mod errors;
 pub mod labels;
@@ -34,20 +35,13 @@ use kube::{
 use super::{Adopted, Backend, ChildMeta, Endpoints, Progress};
 use crate::{
     error::{Error, Result},
-    model::Ownership,
-    model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus, rfc3339},
+    model::{EphemeralMcpServerConfig, MountTransport, ServerStatus},
     upstream::{self, Connector, Upstream},
 };
 use errors::Op;
-use labels::{
-    CONFIG_ANNOTATION, MOUNT_ANNOTATION, OWNER_ANNOTATION, PRESET_ANNOTATION, SHARED_ANNOTATION,
-    TOKEN_KEY_ANNOTATION, instance_selector,
-};
+use labels::{MOUNT_ANNOTATION, instance_selector};
 pub use settings::{JobSettings, RbacPresets};
 pub use tokens::{ChildTokens, MIN_KEY_LEN};
-
-/// How long `delete` with `wait` waits for the Job to disappear.
-const DELETE_WAIT: Duration = Duration::from_secs(60);
 
 /// How the daemon and its users reach children.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,7 +245,7 @@ impl Backend for KubernetesBackend {
             Some(pod) => pods::log_tail(&pods_api, &pod).await,
             None => Vec::new(),
         };
-        let port = config_of(&job).map_or(crate::model::DEFAULT_CHILD_PORT, |c| c.port);
+        let port = adopt::config_of(&job).map_or(crate::model::DEFAULT_CHILD_PORT, |c| c.port);
         Ok(status::summarize(
             job_name,
             &self.endpoints(job_name, port, None).url,
@@ -262,115 +256,11 @@ impl Backend for KubernetesBackend {
     }
 
     async fn delete(&self, job_name: &str, wait: bool) -> Result<Vec<String>> {
-        let made = self.everything();
-        let (removed, failure) = self.delete_objects(job_name, &made).await;
-        if let Some(error) = failure {
-            return Err(error);
-        }
-        if wait {
-            let gone = kube::runtime::wait::await_condition(
-                self.api::<Job>(),
-                job_name,
-                |job: Option<&Job>| job.is_none(),
-            );
-            match tokio::time::timeout(DELETE_WAIT, gone).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    return Err(Error::ServerCreation(format!(
-                        "watching {job_name} go away failed: {e}"
-                    )));
-                }
-                Err(_) => {
-                    return Err(Error::JobTimeout {
-                        job_name: job_name.to_owned(),
-                        timeout: DELETE_WAIT,
-                        log_tail: Vec::new(),
-                    });
-                }
-            }
-        }
-        Ok(removed)
+        self.delete_child(job_name, wait).await
     }
 
     async fn adopt(&self, gc: bool) -> Result<Vec<Adopted>> {
-        let selector = labels::owner_selector(&self.settings.owner);
-        let jobs = self
-            .api::<Job>()
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| errors::map(e, self.op("list", "jobs", "")))?
-            .items;
-        let mut adopted = Vec::new();
-        for job in jobs {
-            let Some(name) = job.metadata.name.clone() else {
-                continue;
-            };
-            let finished = job
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|conditions| {
-                    conditions.iter().any(|c| {
-                        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
-                    })
-                });
-            if gc && (finished || job.metadata.deletion_timestamp.is_some()) {
-                tracing::info!(job_name = %name, "removing a finished child left by a previous daemon");
-                if let Err(e) = self.delete(&name, false).await {
-                    tracing::warn!(job_name = %name, cause = %e, "could not remove it");
-                }
-                continue;
-            }
-            let config = config_of(&job).unwrap_or_default();
-            let annotations = job.metadata.annotations.clone().unwrap_or_default();
-            let token = match annotations.get(TOKEN_KEY_ANNOTATION) {
-                // An image that serves MCP itself, or a bridge that demands no token.
-                None => None,
-                Some(id) if id == self.settings.tokens.key_id() => Some(self.token(&name)),
-                Some(_) if gc => {
-                    tracing::warn!(job_name = %name, "removing a child whose token was derived from another key (set --child-key-file to keep children across restarts)");
-                    if let Err(e) = self.delete(&name, false).await {
-                        tracing::warn!(job_name = %name, cause = %e, "could not remove it");
-                    }
-                    continue;
-                }
-                Some(_) => {
-                    tracing::warn!(job_name = %name, "adopting a child whose token was derived from another key: it cannot be mounted (set --child-key-file to keep children across restarts)");
-                    None
-                }
-            };
-            let endpoints = self.endpoints(&name, config.port, token);
-            let now = crate::model::unix_now();
-            let created = job.metadata.creation_timestamp.as_ref();
-            let created_secs =
-                created.map_or(now, |t| u64::try_from(t.0.as_second()).unwrap_or(now));
-            let created_at = created.map_or_else(|| rfc3339(now), |t| t.0.to_string());
-            adopted.push(Adopted {
-                server: EphemeralMcpServer {
-                    job_name: name,
-                    config,
-                    url: endpoints.url,
-                    sse_url: endpoints.sse_url,
-                    authorization: endpoints.authorization,
-                    backend: self.kind().to_owned(),
-                    namespace: Some(self.namespace.clone()),
-                    preset: annotations.get(PRESET_ANNOTATION).cloned(),
-                    ownership: Ownership {
-                        owner: annotations.get(OWNER_ANNOTATION).cloned(),
-                        shared: annotations
-                            .get(SHARED_ANNOTATION)
-                            .is_some_and(|s| s == "true"),
-                    },
-                    created_at,
-                    mount: None,
-                },
-                age: Duration::from_secs(now.saturating_sub(created_secs)),
-                mount: annotations
-                    .get(MOUNT_ANNOTATION)
-                    .map(|m| Some(m.clone()).filter(|m| !m.is_empty())),
-            });
-        }
-        Ok(adopted)
+        self.adopt_children(gc).await
     }
 
     async fn record_mount(&self, job_name: &str, mount: Option<Option<String>>) -> Result<()> {
@@ -422,10 +312,4 @@ impl Backend for KubernetesBackend {
             })
         })))
     }
-}
-
-/// The configuration a Job was created with, from its annotation.
-fn config_of(job: &Job) -> Option<EphemeralMcpServerConfig> {
-    let annotations = job.metadata.annotations.as_ref()?;
-    serde_json::from_str(annotations.get(CONFIG_ANNOTATION)?).ok()
 }

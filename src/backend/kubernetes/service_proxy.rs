@@ -94,6 +94,49 @@ fn status_error(status: StatusCode) -> StreamableHttpError<kube::Error> {
     StreamableHttpError::HttpStatus(HttpStatusError::new(status.as_u16(), None))
 }
 
+/// Most bytes of an error body read, to tell the API server's refusal from the child's.
+const MAX_STATUS_BODY: usize = 64 * 1024;
+
+/// The error for a failed `method` through the proxy: when the API server itself refused
+/// (a Kubernetes `Status` saying `Forbidden`), the RBAC verb on `services/proxy` the daemon
+/// lacks; otherwise the status.
+async fn refusal(
+    method: &Method,
+    response: http::Response<Body>,
+) -> StreamableHttpError<kube::Error> {
+    let status = response.status();
+    if status != StatusCode::FORBIDDEN {
+        return status_error(status);
+    }
+    #[derive(serde::Deserialize)]
+    struct KubeStatus {
+        kind: String,
+        reason: Option<String>,
+    }
+    let limited = http_body_util::Limited::new(response.into_body(), MAX_STATUS_BODY);
+    let bytes = http_body_util::BodyExt::collect(limited)
+        .await
+        .map(|body| body.to_bytes())
+        .unwrap_or_default();
+    let from_api_server = serde_json::from_slice::<KubeStatus>(&bytes)
+        .is_ok_and(|s| s.kind == "Status" && s.reason.as_deref() == Some("Forbidden"));
+    if !from_api_server {
+        return status_error(status);
+    }
+    let verb = match *method {
+        Method::POST => "create",
+        Method::DELETE => "delete",
+        _ => "get",
+    };
+    StreamableHttpError::UnexpectedServerResponse(
+        format!(
+            "forbidden: the daemon may not {verb} services/proxy, which mounting a child from \
+             outside the cluster needs; grant it in the daemon's Role (see deploy/)"
+        )
+        .into(),
+    )
+}
+
 fn content_type(response: &http::Response<Body>) -> Option<String> {
     response
         .headers()
@@ -135,7 +178,7 @@ impl StreamableHttpClient for KubeProxyClient {
             return Err(StreamableHttpError::SessionExpired);
         }
         if !status.is_success() {
-            return Err(status_error(status));
+            return Err(refusal(&Method::POST, response).await);
         }
         let session = response
             .headers()
@@ -188,7 +231,7 @@ impl StreamableHttpClient for KubeProxyClient {
             StatusCode::METHOD_NOT_ALLOWED => {
                 Err(StreamableHttpError::ServerDoesNotSupportDeleteSession)
             }
-            status => Err(status_error(status)),
+            _ => Err(refusal(&Method::DELETE, response).await),
         }
     }
 
@@ -217,7 +260,7 @@ impl StreamableHttpClient for KubeProxyClient {
             StatusCode::NOT_FOUND if session_id.is_some() => {
                 Err(StreamableHttpError::SessionExpired)
             }
-            status if !status.is_success() => Err(status_error(status)),
+            status if !status.is_success() => Err(refusal(&Method::GET, response).await),
             _ => match content_type(&response) {
                 Some(ct) if ct.starts_with(EVENT_STREAM) => Ok(events(response.into_body())),
                 other => Err(StreamableHttpError::UnexpectedContentType(other)),

@@ -2,6 +2,7 @@
 //! exact requests it expects — method, path, query and JSON body — and the replies.
 
 mod create;
+mod deletion;
 mod golden;
 mod lifecycle;
 mod permissions;

@@ -13,7 +13,7 @@ use super::{Expect, NS, backend_with, list, pod, verified};
 use crate::{
     backend::{
         Backend, ChildMeta, Progress,
-        kubernetes::{JobSettings, RbacPresets, rbac::preset_cluster_role},
+        kubernetes::{JobSettings, RbacPresets, objects, rbac::preset_cluster_role},
     },
     model::{EphemeralMcpServerConfig, RbacPreset, ServiceAccountConfig},
 };
@@ -110,18 +110,33 @@ async fn lifecycle(presets: RbacPresets) -> BTreeSet<Permission> {
         Expect::get(format!("{}/{JOB}-abcde/log", path("/api/v1", "pods"))).text("ready"),
         Expect::patch(format!("{}/{JOB}", path("/apis/batch/v1", "jobs"))).reply(job),
     ]);
+    // Delete (waiting): what the Job says the child has, then a watch until it is gone.
+    let made = serde_json::to_value(
+        objects::build(
+            JOB,
+            NS,
+            &config(presets),
+            &ChildMeta::default(),
+            &super::settings(),
+        )
+        .unwrap()
+        .job,
+    )
+    .unwrap();
     expected.extend([
+        Expect::get(format!("{}/{JOB}", path("/apis/batch/v1", "jobs"))).reply(made.clone()),
         Expect::delete(format!("{}/{JOB}", path("/api/v1", "services"))),
         Expect::delete(format!("{}/{JOB}", path("/apis/batch/v1", "jobs"))),
     ]);
     if presets == RbacPresets::ClusterWide {
         expected.push(Expect::delete(format!("{RBAC}/clusterrolebindings/{JOB}")));
-    }
-    if presets != RbacPresets::Off {
+    } else if presets != RbacPresets::Off {
         expected.push(Expect::delete(format!(
             "{}/{JOB}",
             path(RBAC, "rolebindings")
         )));
+    }
+    if presets != RbacPresets::Off {
         expected.push(Expect::delete(format!(
             "{}/{JOB}",
             path("/api/v1", "serviceaccounts")
@@ -134,7 +149,10 @@ async fn lifecycle(presets: RbacPresets) -> BTreeSet<Permission> {
     expected.extend([
         Expect::get(path("/apis/batch/v1", "jobs"))
             .query(&format!("fieldSelector=metadata.name={JOB}"))
-            .reply(list("JobList", vec![])),
+            .reply(list("JobList", vec![made.clone()])),
+        Expect::get(path("/apis/batch/v1", "jobs"))
+            .query("watch=true")
+            .events(&[("DELETED", made)]),
         Expect::get(path("/apis/batch/v1", "jobs"))
             .query("labelSelector=")
             .reply(list("JobList", vec![])),

@@ -1,0 +1,124 @@
+//! Taking over the children a previous daemon left: each Job of this daemon's `--owner`
+//! becomes a server again (configuration, ownership, mount, token), or — with `--gc`, when
+//! it finished or cannot be reached — is deleted, with an audit line.
+
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use kube::api::ListParams;
+
+use super::{
+    KubernetesBackend, errors,
+    labels::{
+        self, CONFIG_ANNOTATION, MOUNT_ANNOTATION, OWNER_ANNOTATION, PRESET_ANNOTATION,
+        SHARED_ANNOTATION, TOKEN_KEY_ANNOTATION,
+    },
+};
+use crate::{
+    access::{Action, Outcome, audit},
+    backend::{Adopted, Backend},
+    error::Result,
+    model::{EphemeralMcpServer, EphemeralMcpServerConfig, Ownership, Principal, rfc3339},
+};
+
+impl KubernetesBackend {
+    /// Deletes child `name` (its `job`) at adoption, with an audit line saying `why`.
+    async fn collect(&self, name: &str, job: &Job, why: &str) {
+        tracing::info!(job_name = %name, why, "removing a child left by a previous daemon");
+        let outcome = match self.delete_made(name, job).await {
+            Ok(_) => Outcome::Allowed,
+            Err(e) => {
+                tracing::warn!(job_name = %name, cause = %e, "could not remove it");
+                Outcome::Failed
+            }
+        };
+        audit(&Principal::reaper(), Action::Delete, name, outcome, why);
+    }
+
+    /// The children of this daemon's `--owner` found running, to take over; with `gc`,
+    /// those finished (or whose token came from another key) are deleted instead, with an
+    /// audit line each.
+    pub(super) async fn adopt_children(&self, gc: bool) -> Result<Vec<Adopted>> {
+        let selector = labels::owner_selector(&self.settings.owner);
+        let jobs = self
+            .api::<Job>()
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| errors::map(e, self.op("list", "jobs", "")))?
+            .items;
+        let mut adopted = Vec::new();
+        for job in jobs {
+            let Some(name) = job.metadata.name.clone() else {
+                continue;
+            };
+            let finished = job
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|conditions| {
+                    conditions.iter().any(|c| {
+                        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
+                    })
+                });
+            if gc && (finished || job.metadata.deletion_timestamp.is_some()) {
+                self.collect(&name, &job, "it had finished when the daemon started")
+                    .await;
+                continue;
+            }
+            let config = config_of(&job).unwrap_or_default();
+            let annotations = job.metadata.annotations.clone().unwrap_or_default();
+            let token = match annotations.get(TOKEN_KEY_ANNOTATION) {
+                // An image that serves MCP itself, or a bridge that demands no token.
+                None => None,
+                Some(id) if id == self.settings.tokens.key_id() => Some(self.token(&name)),
+                Some(_) if gc => {
+                    let why = "its token was derived from another key, so it cannot be \
+                               reached (set --child-key-file to keep children across restarts)";
+                    self.collect(&name, &job, why).await;
+                    continue;
+                }
+                Some(_) => {
+                    tracing::warn!(job_name = %name, "adopting a child whose token was derived from another key: it cannot be mounted (set --child-key-file to keep children across restarts)");
+                    None
+                }
+            };
+            let endpoints = self.endpoints(&name, config.port, token);
+            let now = crate::model::unix_now();
+            let created = job.metadata.creation_timestamp.as_ref();
+            let created_secs =
+                created.map_or(now, |t| u64::try_from(t.0.as_second()).unwrap_or(now));
+            let created_at = created.map_or_else(|| rfc3339(now), |t| t.0.to_string());
+            adopted.push(Adopted {
+                server: EphemeralMcpServer {
+                    job_name: name,
+                    config,
+                    url: endpoints.url,
+                    sse_url: endpoints.sse_url,
+                    authorization: endpoints.authorization,
+                    backend: self.kind().to_owned(),
+                    namespace: Some(self.namespace.clone()),
+                    preset: annotations.get(PRESET_ANNOTATION).cloned(),
+                    ownership: Ownership {
+                        owner: annotations.get(OWNER_ANNOTATION).cloned(),
+                        shared: annotations
+                            .get(SHARED_ANNOTATION)
+                            .is_some_and(|s| s == "true"),
+                    },
+                    created_at,
+                    mount: None,
+                },
+                age: Duration::from_secs(now.saturating_sub(created_secs)),
+                mount: annotations
+                    .get(MOUNT_ANNOTATION)
+                    .map(|m| Some(m.clone()).filter(|m| !m.is_empty())),
+            });
+        }
+        Ok(adopted)
+    }
+}
+
+/// The configuration a Job was created with, from its annotation.
+pub(super) fn config_of(job: &Job) -> Option<EphemeralMcpServerConfig> {
+    let annotations = job.metadata.annotations.as_ref()?;
+    serde_json::from_str(annotations.get(CONFIG_ANNOTATION)?).ok()
+}
