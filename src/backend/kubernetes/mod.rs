@@ -26,7 +26,10 @@ mod tests;
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
+use k8s_openapi::api::{
+    batch::v1::Job,
+    core::v1::{Event, Pod},
+};
 use kube::{
     Api, Client,
     api::{ListParams, Patch, PatchParams},
@@ -218,6 +221,7 @@ impl Backend for KubernetesBackend {
     ) -> Result<()> {
         pods::wait_ready(
             &self.api::<Pod>(),
+            &self.api::<Event>(),
             &self.namespace,
             job_name,
             timeout,

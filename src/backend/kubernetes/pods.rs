@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::{
     Api,
     api::{ListParams, LogParams, WatchEvent, WatchParams},
@@ -34,6 +34,46 @@ const FATAL_WAITING: &[&str] = &[
 
 /// Longest a single watch request stays open before it is renewed.
 const WATCH_SECONDS: u32 = 290;
+
+/// While a child has no pod, how often its Job's events are read for a failure to make one.
+const NO_POD_SECONDS: u32 = 2;
+
+/// Fails when the Job of child `job_name` could not make its pod (`FailedCreate`): a
+/// ResourceQuota it exceeds is a limit, anything else a failed child.
+async fn failed_creation(events: &Api<Event>, namespace: &str, job_name: &str) -> Result<()> {
+    let fields = format!("involvedObject.kind=Job,involvedObject.name={job_name}");
+    let list = events
+        .list(&ListParams::default().fields(&fields))
+        .await
+        .map_err(|e| {
+            let op = Op {
+                verb: "list",
+                resource: "events",
+                namespace,
+                name: job_name,
+            };
+            errors::map(e, op)
+        })?;
+    let Some(failure) = list
+        .items
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("FailedCreate"))
+    else {
+        return Ok(());
+    };
+    let message = failure.message.clone().unwrap_or_default();
+    if message.contains("exceeded quota") {
+        return Err(Error::LimitReached(format!(
+            "the ResourceQuota of namespace {namespace} does not allow the pod of {job_name}: \
+             {message}; delete a server or raise the quota"
+        )));
+    }
+    Err(Error::Job {
+        job_name: job_name.to_owned(),
+        reason: format!("its Job cannot make its pod: {message}"),
+        log_tail: Vec::new(),
+    })
+}
 
 /// What a pod says about its child's readiness.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,17 +163,15 @@ pub async fn log_tail(pods: &Api<Pod>, pod: &str) -> Vec<String> {
 /// [`Error::Job`] with the reason and log tail, [`Error::JobTimeout`], or an API error.
 pub async fn wait_ready(
     pods: &Api<Pod>,
+    events: &Api<Event>,
     namespace: &str,
     job_name: &str,
     timeout: Duration,
     progress: &Progress,
 ) -> Result<()> {
     let mut last_pod = None;
-    let outcome = tokio::time::timeout(
-        timeout,
-        watch_until_decided(pods, namespace, job_name, progress, &mut last_pod),
-    )
-    .await;
+    let watching = watch_until_decided(pods, events, namespace, job_name, progress, &mut last_pod);
+    let outcome = tokio::time::timeout(timeout, watching).await;
     let tail = |pod: Option<String>| async move {
         match pod {
             Some(pod) => log_tail(pods, &pod).await,
@@ -161,6 +199,7 @@ pub async fn wait_ready(
 
 async fn watch_until_decided(
     pods: &Api<Pod>,
+    events: &Api<Event>,
     namespace: &str,
     job_name: &str,
     progress: &Progress,
@@ -197,10 +236,18 @@ async fn watch_until_decided(
         if let Some(decided) = list.items.iter().find_map(&mut consider) {
             return Ok(decided);
         }
+        // No pod yet: the Job may be unable to make one (a ResourceQuota, a policy), which
+        // only its events say; look again every NO_POD_SECONDS.
+        let no_pod = list.items.is_empty();
+        if no_pod {
+            failed_creation(events, namespace, job_name).await?;
+        }
         let version = list.metadata.resource_version.unwrap_or_else(|| "0".into());
-        let params = WatchParams::default()
-            .labels(&selector)
-            .timeout(WATCH_SECONDS);
+        let params = WatchParams::default().labels(&selector).timeout(if no_pod {
+            NO_POD_SECONDS
+        } else {
+            WATCH_SECONDS
+        });
         let mut events = pods
             .watch(&params, &version)
             .await

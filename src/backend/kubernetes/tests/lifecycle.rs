@@ -259,3 +259,36 @@ async fn mounts_are_recorded_on_the_job_for_the_next_daemon() {
     backend.record_mount(JOB, None).await.unwrap();
     verified(verifier).await;
 }
+
+#[tokio::test]
+async fn a_job_that_cannot_make_its_pod_fails_at_once_naming_the_quota() {
+    let event = json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": format!("{JOB}.1"), "namespace": NS},
+        "involvedObject": {"kind": "Job", "name": JOB, "namespace": NS},
+        "reason": "FailedCreate", "type": "Warning",
+        "message": "Error creating: pods \"x\" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=4, limited: pods=4"});
+    let (backend, verifier) = backend(vec![
+        Expect::get(pods_path())
+            .query(SELECTOR)
+            .reply(list("PodList", vec![])),
+        Expect::get(format!("/api/v1/namespaces/{NS}/events"))
+            .query(&format!(
+                "fieldSelector=involvedObject.kind=Job,involvedObject.name={JOB}"
+            ))
+            .reply(list("EventList", vec![event])),
+    ]);
+    let started = std::time::Instant::now();
+    let error = backend
+        .wait_ready(JOB, Duration::from_secs(60), &Progress::default())
+        .await
+        .unwrap_err();
+    verified(verifier).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "not at the timeout"
+    );
+    assert!(
+        matches!(&error, Error::LimitReached(text) if text.contains("exceeded quota: compute")),
+        "{error}"
+    );
+}

@@ -97,10 +97,11 @@ async fn lifecycle(presets: RbacPresets) -> BTreeSet<Permission> {
     expected.extend([
         Expect::post(path("/apis/batch/v1", "jobs")),
         Expect::post(path("/api/v1", "services")),
-        Expect::get(path("/api/v1", "pods")).reply(list(
-            "PodList",
-            vec![pod(JOB, "Pending", false, Some("ContainerCreating"), None)],
-        )),
+        // No pod yet: the Job's events are read for a failure to make one.
+        Expect::get(path("/api/v1", "pods")).reply(list("PodList", vec![])),
+        Expect::get(path("/api/v1", "events"))
+            .query("fieldSelector=involvedObject.kind=Job")
+            .reply(list("EventList", vec![])),
         Expect::get(path("/api/v1", "pods"))
             .query("watch=true")
             .events(&[("MODIFIED", pod(JOB, "Running", true, None, None))]),
