@@ -106,42 +106,45 @@ pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error
     if !crate::process::forbid_inspection() {
         tracing::warn!("cannot make the daemon non-dumpable; children may read its memory");
     }
+    // The port first: a daemon that cannot serve touches no child.
+    let listener = match config.transport {
+        Transport::Stdio => None,
+        Transport::Sse | Transport::Http | Transport::StreamableHttp => {
+            let listener = TcpListener::bind(config.bind)
+                .await
+                .map_err(|source| Error::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
+            Some(listener)
+        }
+    };
     let manager = Arc::new(manager(&config).await?);
-    let tokens = config.guard.tokens.clone();
-    match manager
-        .adopt(config.gc, |owner| tokens.can_connect_as(owner))
-        .await
-    {
-        Ok(adopted) if adopted.is_empty() => {}
-        Ok(adopted) => {
-            tracing::info!(
-                count = adopted.len(),
-                "adopted children left by a previous daemon"
-            );
-            let restoring = manager.clone();
-            manager
-                .tasks()
-                .spawn(async move { restoring.restore_mounts(adopted).await });
-        }
-        Err(e) => {
-            tracing::warn!(cause = %e, "could not look for children left by a previous daemon")
-        }
+    if !adopt(&manager, &config).await {
+        // The API server may be unreachable for now: the children stay where they are, and
+        // are adopted once it answers.
+        let (adopter, config, ct) = (manager.clone(), config.clone(), ct.clone());
+        let retrying = async move { adopt_until_done(&adopter, &config, &ct).await };
+        manager.tasks().spawn(retrying);
     }
     manager.spawn_reaper();
-    let served = match config.transport {
-        Transport::Stdio => {
+    let served = match listener {
+        None => {
             tracing::info!("serving MCP on stdin/stdout");
             if let Err(e) = http::stdio::serve(MetaServer::new(manager.clone()), ct.clone()).await {
                 tracing::warn!(cause = %e, "the stdio client did not initialize");
             }
             Ok(())
         }
-        Transport::Sse | Transport::Http | Transport::StreamableHttp => {
-            serve_http(&config, manager.clone(), ct.clone()).await
-        }
+        Some(listener) => serve_http(listener, &config, manager.clone(), ct.clone()).await,
     };
     ct.cancel();
-    tracing::info!(grace = ?config.shutdown_grace, "deleting children and draining tasks");
+    let what = if manager.keeps_children() {
+        "draining tasks (children are kept: --keep-children)"
+    } else {
+        "deleting children and draining tasks"
+    };
+    tracing::info!(grace = ?config.shutdown_grace, "{what}");
     if tokio::time::timeout(config.shutdown_grace, manager.close())
         .await
         .is_err()
@@ -155,17 +158,66 @@ pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error
     served
 }
 
+/// Takes over the children a previous daemon left (and mounts again those it had mounted);
+/// false when they could not be looked for.
+async fn adopt(manager: &Arc<SessionManager>, config: &ServeConfig) -> bool {
+    let tokens = config.guard.tokens.clone();
+    match manager
+        .adopt(config.gc, |owner| tokens.can_connect_as(owner))
+        .await
+    {
+        Ok(adopted) => {
+            if !adopted.is_empty() {
+                tracing::info!(
+                    count = adopted.len(),
+                    "adopted children left by a previous daemon"
+                );
+                let restoring = manager.clone();
+                manager
+                    .tasks()
+                    .spawn(async move { restoring.restore_mounts(adopted).await });
+            }
+            true
+        }
+        Err(e) => {
+            tracing::warn!(cause = %e, "could not look for children left by a previous daemon; trying again in the background");
+            false
+        }
+    }
+}
+
+/// The first pause before looking for a previous daemon's children again; it doubles up
+/// to [`MAX_ADOPT_PAUSE`].
+const FIRST_ADOPT_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The longest pause between two looks.
+const MAX_ADOPT_PAUSE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Looks for a previous daemon's children until that works, or the daemon stops.
+async fn adopt_until_done(
+    manager: &Arc<SessionManager>,
+    config: &ServeConfig,
+    ct: &CancellationToken,
+) {
+    let mut pause = FIRST_ADOPT_PAUSE;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = ct.cancelled() => return,
+        }
+        if adopt(manager, config).await {
+            return;
+        }
+        pause = (pause * 2).min(MAX_ADOPT_PAUSE);
+    }
+}
+
 async fn serve_http(
+    listener: TcpListener,
     config: &ServeConfig,
     manager: Arc<SessionManager>,
     ct: CancellationToken,
 ) -> Result<(), Error> {
-    let listener = TcpListener::bind(config.bind)
-        .await
-        .map_err(|source| Error::Bind {
-            addr: config.bind,
-            source,
-        })?;
     let addr = listener.local_addr().map_err(Error::Serve)?;
     let options = HttpOptions {
         ct: ct.child_token(),
@@ -217,4 +269,39 @@ fn metrics_route(manager: Arc<SessionManager>, config: &ServeConfig) -> axum::Ro
         guard,
         http::guard::check,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::kubernetes::tests::{Expect, NS, backend, list, verified};
+    use crate::config::ServeArgs;
+
+    #[tokio::test]
+    async fn adoption_is_tried_again_until_the_api_server_answers() {
+        let job = serde_json::json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "time-1-abcdefgh", "namespace": NS}, "status": {"active": 1}});
+        let jobs = format!("/apis/batch/v1/namespaces/{NS}/jobs");
+        let (backend, verifier) = backend(vec![
+            Expect::get(jobs.clone())
+                .fail(503, "the server is currently unable to handle the request"),
+            Expect::get(jobs).reply(list("JobList", vec![job])),
+        ]);
+        let manager = Arc::new(SessionManager::new(
+            backend,
+            Presets::embedded(),
+            ManagerSettings::default(),
+        ));
+        let config = ServeConfig::from_args(&ServeArgs::default()).unwrap();
+        assert!(!adopt(&manager, &config).await, "the first look fails");
+        let ct = CancellationToken::new();
+        adopt_until_done(&manager, &config, &ct).await;
+        verified(verifier).await;
+        let adopted: Vec<String> = manager
+            .list_mcp_servers()
+            .into_iter()
+            .map(|s| s.job_name)
+            .collect();
+        assert_eq!(adopted, ["time-1-abcdefgh"]);
+    }
 }

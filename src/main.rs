@@ -75,6 +75,15 @@ async fn dispatch(command: Command) -> ExitCode {
             };
             match bridge::run(options, cancel_on_signal()).await {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+                // The server's own code (0 is a failure too: it stopped serving).
+                Err(
+                    e @ bridge::Error::Initialize {
+                        code: Some(code), ..
+                    },
+                ) => {
+                    failure(&e);
+                    ExitCode::from(u8::try_from(code).ok().filter(|c| *c != 0).unwrap_or(1))
+                }
                 Err(e) => failure(&e),
             }
         }

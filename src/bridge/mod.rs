@@ -91,6 +91,9 @@ pub enum Error {
         program: String,
         /// What happened.
         reason: String,
+        /// The command's exit code, when it exited: the bridge exits with it too, so a
+        /// Job (or the daemon) sees the server's own code.
+        code: Option<i32>,
     },
     /// Serving HTTP failed.
     #[error("serving HTTP failed: {0}")]
@@ -184,14 +187,21 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
             if let Some(stderr) = stderr {
                 let _ = tokio::time::timeout(EXIT_WAIT, stderr).await;
             }
-            let reason = match exited {
-                Ok(Ok(status)) => format!("it exited with code {}", process::exit_code(status)),
+            let (reason, code) = match exited {
+                Ok(Ok(status)) => {
+                    let code = process::exit_code(status);
+                    (format!("it exited with code {code}"), Some(code))
+                }
                 _ => {
                     let _ = process::stop_group(&mut child, process::STOP_GRACE).await;
-                    e.to_string()
+                    (e.to_string(), None)
                 }
             };
-            return Err(Error::Initialize { program, reason });
+            return Err(Error::Initialize {
+                program,
+                reason,
+                code,
+            });
         }
     };
     let info = &upstream.info().server_info;

@@ -231,6 +231,11 @@ impl SessionManager {
         servers
     }
 
+    /// Whether the children stay when the daemon stops (`--keep-children`, Kubernetes).
+    pub fn keeps_children(&self) -> bool {
+        self.settings.keep_children && self.backend.kind() != "local"
+    }
+
     /// The daemon's counters.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
@@ -265,7 +270,7 @@ impl SessionManager {
     pub async fn close(&self) {
         self.closing.cancel();
         self.mounts.close_all();
-        if self.settings.keep_children && self.backend.kind() != "local" {
+        if self.keeps_children() {
             tracing::info!(count = self.lock().len(), "keeping children running");
         } else {
             let names: Vec<String> = self.lock().keys().cloned().collect();

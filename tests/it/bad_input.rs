@@ -421,3 +421,21 @@ async fn invalid_settings_exit_64_before_binding() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_second_daemon_on_a_taken_port_says_so_and_touches_nothing() {
+    let first = Process::daemon(&[]).await;
+    let port = first.addr.port().to_string();
+    let output = tokio::process::Command::new(BIN)
+        .args(["serve", "--backend", "local", "--port", &port])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is another process using the port"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("deleting children"), "{stderr}");
+}

@@ -98,6 +98,25 @@ async fn the_bridge_exits_with_the_code_of_its_server() {
 }
 
 #[tokio::test]
+async fn a_server_that_exits_before_initialize_gives_the_bridge_its_code() {
+    // A Job (or the daemon) sees the server's own code, not the bridge's 1.
+    let output = tokio::process::Command::new(crate::support::BIN)
+        .args(["bridge", "--host", "127.0.0.1", "--port", "0", "--"])
+        .args([
+            crate::support::TEST_SERVER,
+            "serve",
+            "--fail-init",
+            "no such package",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("it exited with code 3"), "{stderr}");
+}
+
+#[tokio::test]
 async fn a_command_that_cannot_start_makes_the_bridge_fail() {
     let mut process = tokio::process::Command::new(crate::support::BIN)
         .args([
