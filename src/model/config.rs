@@ -326,8 +326,10 @@ pub fn is_env_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The readiness probe settings of a child pod (the Python original's defaults: about
-/// five minutes for a first `uvx`/`npx` install).
+/// The readiness probe settings of a child pod: the Python original's, about five minutes
+/// for a first `uvx`/`npx` install, but for the first probe, which comes at once (the
+/// original waited 10 s, a floor under every create on a real kubelet; the bridge answers
+/// `/health` 503 until its server is ready anyway).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ProbeConfig {
@@ -346,7 +348,7 @@ pub struct ProbeConfig {
 impl Default for ProbeConfig {
     fn default() -> Self {
         Self {
-            initial_delay_seconds: 10,
+            initial_delay_seconds: 0,
             period_seconds: 1,
             timeout_seconds: 2,
             success_threshold: 1,

@@ -189,7 +189,20 @@ async fn a_restarted_daemon_adopts_running_children_and_removes_finished_ones() 
     expected.extend(collected(JOB, false));
     expected.extend(collected(stale, true));
     let (backend, verifier) = backend(expected);
+    // Each child removed is audited, as every delete is.
+    let audit = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let sink = audit.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || AuditSink(sink.clone()))
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let adopted = backend.adopt(true).await.unwrap();
+    let audit = String::from_utf8(audit.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = audit.lines().filter(|l| l.contains("audit")).collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert!(lines[0].contains(JOB) && lines[0].contains("it had finished"), "{audit}");
+    assert!(lines[1].contains(stale) && lines[1].contains("another key"), "{audit}");
     verified(verifier).await;
     assert_eq!(adopted.len(), 1);
     let child = &adopted[0];
@@ -291,4 +304,18 @@ async fn a_job_that_cannot_make_its_pod_fails_at_once_naming_the_quota() {
         matches!(&error, Error::LimitReached(text) if text.contains("exceeded quota: compute")),
         "{error}"
     );
+}
+
+/// A tracing writer into a shared buffer.
+struct AuditSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for AuditSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
