@@ -133,4 +133,16 @@ mod tests {
         let text = map(error, OP).to_string();
         assert!(text.contains("API server is unreachable"), "{text}");
     }
+
+    #[test]
+    fn only_a_failed_create_is_a_failure_to_create() {
+        for verb in ["list", "watch", "delete", "patch", "get"] {
+            let op = Op { verb, ..OP };
+            let text = map(api(500, "etcdserver: request timed out"), op).to_string();
+            assert!(!text.contains("failed to create"), "{verb}: {text}");
+            assert!(text.contains(&format!("refused to {verb} jobs")), "{text}");
+        }
+        let text = map(api(500, "etcdserver: request timed out"), OP).to_string();
+        assert!(text.starts_with("failed to create MCP server"), "{text}");
+    }
 }
