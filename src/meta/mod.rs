@@ -15,6 +15,7 @@ mod authorize;
 mod forward;
 pub mod params;
 mod progress;
+mod schema;
 mod tools;
 
 use std::{
@@ -87,6 +88,16 @@ impl MetaServer {
         }
     }
 
+    /// The meta tools as listed, with standard schemas: made once, and shared (their
+    /// schemas are `Arc`s) by every list, however many are waiting to be sent.
+    fn meta_tools(&self) -> &'static [Tool] {
+        static TOOLS: std::sync::OnceLock<Vec<Tool>> = std::sync::OnceLock::new();
+        TOOLS.get_or_init(|| {
+            let tools = self.tools.list_all().into_iter();
+            tools.map(schema::standard).collect()
+        })
+    }
+
     /// Whether this session wants `info` log messages (the default until it sets a level).
     fn logs_info(&self) -> bool {
         let level = self.manager.sessions().log_level(self.session_id);
@@ -152,13 +163,13 @@ impl ServerHandler for MetaServer {
         _params: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let mut tools = self.tools.list_all();
+        let mut tools = self.meta_tools().to_vec();
         tools.extend(self.manager.mounts().tools(&principal(&context)));
         Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.tools.get(name).cloned()
+        self.meta_tools().iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(

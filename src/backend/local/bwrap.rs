@@ -33,14 +33,14 @@ pub(super) fn probe() -> std::result::Result<PathBuf, String> {
 }
 
 /// `bwrap … --`: what goes before a child's command to confine it. Its home and cache are
-/// its own (read-write), the directories of its programs are shown read-only, and `hidden`
-/// (every home, the daemon's files) is out of its view.
+/// its own (read-write), `visible` (the directories of its programs and what they need) is
+/// shown read-only, and `hidden` (every home, the daemon's files) is out of its view.
 pub(super) fn args(
     bwrap: &Path,
     hidden: &[PathBuf],
     home: &Path,
     cache: &Path,
-    path_dirs: &[PathBuf],
+    visible: &[PathBuf],
 ) -> Vec<String> {
     let mut args: Vec<String> = [
         "--die-with-parent",
@@ -91,7 +91,7 @@ pub(super) fn args(
         }
         args.push(path.display().to_string());
     }
-    for dir in path_dirs
+    for dir in visible
         .iter()
         .filter(|d| hidden.iter().any(|h| d.starts_with(h)) || d.starts_with(tmp))
     {

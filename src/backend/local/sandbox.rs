@@ -184,6 +184,14 @@ impl Sandbox {
         path_dirs.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(PathBuf::from));
         let mut seen = std::collections::HashSet::new();
         path_dirs.retain(|dir| seen.insert(dir.clone()));
+        // What the programs need besides their directories: npx runs npm from Node's own
+        // prefix (`<prefix>/bin/node`, `<prefix>/lib/node_modules/npm`).
+        let mut visible = path_dirs.clone();
+        let node_prefix = is_npx(exec)
+            .then(|| find_program("node").ok()?.canonicalize().ok())
+            .flatten()
+            .and_then(|node| Some(node.parent()?.parent()?.to_path_buf()));
+        visible.extend(node_prefix);
 
         let home = self.homes.join(job_name);
         let cache = self.caches.join(owner_dir(owner));
@@ -225,7 +233,7 @@ impl Sandbox {
             .or_insert_with(|| "C.UTF-8".to_owned());
         child_env.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
         let wrap = match &self.bwrap {
-            Some(bwrap) => bwrap::args(bwrap, &self.hidden, &home, &cache, &path_dirs),
+            Some(bwrap) => bwrap::args(bwrap, &self.hidden, &home, &cache, &visible),
             None => Vec::new(),
         };
         Ok(ChildPlace {

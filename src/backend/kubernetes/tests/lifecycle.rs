@@ -201,8 +201,14 @@ async fn a_restarted_daemon_adopts_running_children_and_removes_finished_ones() 
     let audit = String::from_utf8(audit.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = audit.lines().filter(|l| l.contains("audit")).collect();
     assert_eq!(lines.len(), 2, "{audit}");
-    assert!(lines[0].contains(JOB) && lines[0].contains("it had finished"), "{audit}");
-    assert!(lines[1].contains(stale) && lines[1].contains("another key"), "{audit}");
+    assert!(
+        lines[0].contains(JOB) && lines[0].contains("it had finished"),
+        "{audit}"
+    );
+    assert!(
+        lines[1].contains(stale) && lines[1].contains("another key"),
+        "{audit}"
+    );
     verified(verifier).await;
     assert_eq!(adopted.len(), 1);
     let child = &adopted[0];
