@@ -357,7 +357,8 @@ impl Mount {
                         None => name.clone(),
                     });
                 }
-                shared.sessions.log(&self.ownership, params, caller);
+                let session = caller.and_then(|origin| origin.session);
+                shared.sessions.log(&self.ownership, params, session);
             }
             UpstreamEvent::Closed | UpstreamEvent::StreamLost => {}
         }

@@ -16,7 +16,7 @@ use rmcp::{
 
 use tokio::sync::mpsc;
 
-use super::progress_order::UnrelayedProgress;
+use super::{progress_order::UnrelayedProgress, relay::LogOrigin};
 use crate::sync::lock;
 
 /// Who made one forwarded call, and where what the upstream sends about it goes.
@@ -72,7 +72,21 @@ pub struct Calls {
     early: Mutex<VecDeque<ProgressNotificationParam>>,
     /// Progress read from the upstream and not relayed yet (see [`super::progress_order`]).
     pub(super) unrelayed_progress: UnrelayedProgress,
+    /// The last calls that ended, by upstream request id, for messages about them that
+    /// arrive after their answer (at most [`KEPT_ORIGINS`]).
+    ended_origins: Mutex<VecDeque<Ended>>,
 }
+
+/// A call that ended, for messages about it that come after its answer.
+struct Ended {
+    at: Instant,
+    id: RequestId,
+    origin: LogOrigin,
+    tool_call: bool,
+}
+
+/// How many ended calls are remembered for messages that come after their answer.
+const KEPT_ORIGINS: usize = 1024;
 
 /// How many notifications of not-yet-recorded calls are kept.
 const MAX_EARLY_PROGRESS: usize = 32;
@@ -188,29 +202,37 @@ impl Calls {
         }
     }
 
-    /// The session whose call a message of the upstream that names no call (a log line of a
-    /// stdio server) belongs to: the only session with `tools/call`s in flight or ended
-    /// within the last [`PROGRESS_LINGER`] (such a message can arrive just after the answer,
-    /// on another stream). `None` when there are none, or several.
-    pub fn sole_calling_session(&self) -> Option<u64> {
-        let mut sessions: Vec<u64> = lock(&self.callers)
+    /// The call that a message naming the upstream request `id` is about: one in flight,
+    /// or one of the last [`KEPT_ORIGINS`] that ended.
+    pub fn origin_of(&self, id: &RequestId) -> Option<LogOrigin> {
+        if let Some(caller) = self.caller(id) {
+            return Some(LogOrigin::of(&caller));
+        }
+        let ended = lock(&self.ended_origins);
+        let found = ended.iter().rev().find(|e| e.id == *id);
+        found.map(|e| e.origin.clone())
+    }
+
+    /// The call a message of the upstream that names none (a log line of a stdio server)
+    /// belongs to: the only `tools/call` in flight, or — none in flight — the only one that
+    /// ended within [`PROGRESS_LINGER`] (its last lines can be handled just after its
+    /// answer); `None` when there is no such call, or several.
+    pub fn sole_calling_origin(&self) -> Option<LogOrigin> {
+        let in_flight = lock(&self.callers)
             .iter()
             .filter(|(_, c)| c.tool_call)
-            .filter_map(|(_, c)| c.session)
-            .collect();
-        {
-            let progress = lock(&self.progress);
-            let ended = lock(&self.ended);
-            let recent = ended
-                .iter()
-                .filter(|(at, _)| at.elapsed() < PROGRESS_LINGER)
-                .filter_map(|(_, token)| progress.get(token));
-            sessions.extend(recent.filter(|c| c.tool_call).filter_map(|c| c.session));
+            .count();
+        if in_flight > 0 {
+            return self.sole_tool_call().map(|caller| LogOrigin::of(&caller));
         }
-        sessions.dedup();
-        match sessions.as_slice() {
-            [only] => Some(*only),
-            [first, rest @ ..] if rest.iter().all(|s| s == first) => Some(*first),
+        let ended = lock(&self.ended_origins);
+        let mut recent = ended
+            .iter()
+            .rev()
+            .take_while(|e| e.at.elapsed() < PROGRESS_LINGER)
+            .filter(|e| e.tool_call);
+        match (recent.next(), recent.next()) {
+            (Some(only), None) => Some(only.origin.clone()),
             _ => None,
         }
     }
@@ -237,7 +259,21 @@ impl Drop for CallGuard<'_> {
         if let Some(token) = self.upstream_token.take() {
             lock(&self.calls.ended).push_back((Instant::now(), token));
         }
-        lock(&self.calls.callers).retain(|(id, _)| *id != self.upstream_id);
+        let mut callers = lock(&self.calls.callers);
+        if let Some(at) = callers.iter().position(|(id, _)| *id == self.upstream_id) {
+            let (id, caller) = callers.remove(at);
+            drop(callers);
+            let mut ended = lock(&self.calls.ended_origins);
+            if ended.len() == KEPT_ORIGINS {
+                ended.pop_front();
+            }
+            ended.push_back(Ended {
+                at: Instant::now(),
+                id,
+                origin: LogOrigin::of(&caller),
+                tool_call: caller.tool_call,
+            });
+        }
     }
 }
 

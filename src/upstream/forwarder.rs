@@ -91,10 +91,16 @@ pub async fn relay_events(
             UpstreamEvent::PromptsChanged => ServerNotification::PromptListChangedNotification(
                 PromptListChangedNotification::default(),
             ),
-            // A bridge serves the daemon's mount (the daemon routes logs to its callers).
-            UpstreamEvent::Log(params, _) => ServerNotification::LoggingMessageNotification(
-                LoggingMessageNotification::new(params),
-            ),
+            // A bridge serves the daemon's mount: the line goes to every session, tagged
+            // with the call it is about, so the daemon routes it to that call's client.
+            UpstreamEvent::Log(mut params, origin) => {
+                if let Some(origin) = origin {
+                    super::relay::tag(&mut params, &origin.request_id);
+                }
+                ServerNotification::LoggingMessageNotification(LoggingMessageNotification::new(
+                    params,
+                ))
+            }
             UpstreamEvent::ResourceUpdated(params) => {
                 let uri = params.uri.clone();
                 let notification = ResourceUpdatedNotification::new(params);

@@ -37,7 +37,7 @@ pub use connector::{
 };
 pub use downstream::ClientSessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
-pub use relay::{Relay, UpstreamEvent};
+pub use relay::{LogOrigin, Relay, UpstreamEvent};
 
 use rmcp::{
     ErrorData as McpError,

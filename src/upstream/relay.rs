@@ -39,15 +39,38 @@ pub enum UpstreamEvent {
     PromptsChanged,
     /// `notifications/resources/updated`.
     ResourceUpdated(ResourceUpdatedNotificationParam),
-    /// `notifications/message`, with the session of the caller whose call it was sent
-    /// about, when that can be told.
-    Log(LoggingMessageNotificationParam, Option<u64>),
+    /// `notifications/message`, with the call it was sent about, when that can be told.
+    Log(LoggingMessageNotificationParam, Option<LogOrigin>),
     /// The session ended (the server exited or the connection broke).
     Closed,
     /// The server's standalone stream ended or could not be opened again: the server may be
     /// gone although the session is still open.
     StreamLost,
 }
+
+/// The call a log line was sent about.
+#[derive(Debug, Clone)]
+pub struct LogOrigin {
+    /// The downstream session that made the call, when it is a session of ours.
+    pub session: Option<u64>,
+    /// The id the downstream client gave the call (what a bridge tags the line with, for
+    /// the daemon to find the call again even after its answer).
+    pub request_id: rmcp::model::RequestId,
+}
+
+impl LogOrigin {
+    pub(super) fn of(caller: &Caller) -> Self {
+        Self {
+            session: caller.session,
+            request_id: caller.request_id.clone(),
+        }
+    }
+}
+
+/// The `_meta` key with which a bridge tags a child's log line with the id of the call it
+/// belongs to (the id the daemon gave that call). A line that arrives after its call's
+/// answer (lines and answers travel on different streams) still reaches its caller.
+pub const LOG_CALL_KEY: &str = "io.github.mcp-ephemeral-k8s/call";
 
 /// Routes an upstream's messages to the callers they belong to, or to its owner.
 #[derive(Clone)]
@@ -141,8 +164,9 @@ impl Relay {
             ServerNotification::ProgressNotification(n) => {
                 self.calls.route_progress(n.params).await;
             }
-            ServerNotification::LoggingMessageNotification(n) => {
-                self.event(UpstreamEvent::Log(n.params, caller.session));
+            ServerNotification::LoggingMessageNotification(mut n) => {
+                untag(&mut n.params);
+                self.event(UpstreamEvent::Log(n.params, Some(LogOrigin::of(caller))));
             }
             ServerNotification::ResourceUpdatedNotification(n) => {
                 self.event(UpstreamEvent::ResourceUpdated(n.params));
@@ -211,19 +235,23 @@ impl ClientHandler for Relay {
 
     /// A log message belongs to the call whose response stream it came on, or else to the
     /// only session calling (stdio cannot say more); otherwise to no call.
+    /// A log line belongs to the call a bridge tagged it with, or whose response stream
+    /// it came on, or else to the only session calling (stdio cannot say more); otherwise
+    /// to no call.
     async fn on_logging_message(
         &self,
-        params: LoggingMessageNotificationParam,
+        mut params: LoggingMessageNotificationParam,
         context: NotificationContext<RoleClient>,
     ) {
-        let from_call = match context.extensions.get::<InboundStreamOrigin>() {
-            Some(InboundStreamOrigin::OutboundRequest(id)) => {
-                self.calls.caller(id).and_then(|c| c.session)
-            }
+        let tagged = untag(&mut params).and_then(|id| self.calls.origin_of(&id));
+        let on_stream = match context.extensions.get::<InboundStreamOrigin>() {
+            Some(InboundStreamOrigin::OutboundRequest(id)) => self.calls.origin_of(id),
             _ => None,
         };
-        let session = from_call.or_else(|| self.calls.sole_calling_session());
-        self.event(UpstreamEvent::Log(params, session));
+        let origin = tagged
+            .or(on_stream)
+            .or_else(|| self.calls.sole_calling_origin());
+        self.event(UpstreamEvent::Log(params, origin));
     }
 
     async fn on_resource_updated(
@@ -248,5 +276,46 @@ impl ClientHandler for Relay {
 
     fn get_info(&self) -> ClientConfig {
         client_config()
+    }
+}
+
+/// Takes the call tag ([`LOG_CALL_KEY`]) out of a log line; returns the id it named.
+pub fn untag(params: &mut LoggingMessageNotificationParam) -> Option<rmcp::model::RequestId> {
+    let meta = params.meta.as_mut()?;
+    let tag = meta.remove(LOG_CALL_KEY)?;
+    if meta.is_empty() {
+        params.meta = None;
+    }
+    serde_json::from_value(tag).ok()
+}
+
+/// Tags a log line with the id of the call it belongs to.
+pub fn tag(params: &mut LoggingMessageNotificationParam, request_id: &rmcp::model::RequestId) {
+    let meta = params.meta.get_or_insert_with(Default::default);
+    if let Ok(id) = serde_json::to_value(request_id) {
+        meta.insert(LOG_CALL_KEY.to_owned(), id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::{LoggingLevel, RequestId};
+
+    use super::*;
+
+    #[test]
+    fn a_line_is_tagged_with_its_call_and_the_tag_is_taken_out_again() {
+        let mut line = LoggingMessageNotificationParam::new(LoggingLevel::Info, "x".into());
+        let id = RequestId::String("ek-posted-7".into());
+        tag(&mut line, &id);
+        assert_eq!(
+            line.meta.as_ref().unwrap().get(LOG_CALL_KEY).unwrap(),
+            "ek-posted-7"
+        );
+        assert_eq!(untag(&mut line), Some(id));
+        assert!(line.meta.is_none(), "the tag never reaches a client");
+        // A server's own tag (from a child trying to steer its lines) is taken out the same
+        // way by the bridge before it tags the line itself.
+        assert_eq!(untag(&mut line), None);
     }
 }
