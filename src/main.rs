@@ -21,7 +21,20 @@ const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
 const EXIT_USAGE: u8 = 64;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are answers; anything else is a usage error, like every
+            // invalid setting (EX_USAGE).
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(EXIT_USAGE),
+            };
+        }
+    };
     init_tracing(cli.log_format);
     // Before the runtime's threads start: what a flood allocated goes back when freed.
     mcp_ephemeral_k8s::process::give_back_large_buffers();

@@ -51,6 +51,8 @@ pub struct Endpoints {
     pub sse_url: String,
     /// The `Authorization` header value the endpoints demand, if they demand one.
     pub authorization: Option<String>,
+    /// Where a local child's bridge listens (a child pod's is the configuration's).
+    pub listening: Option<std::net::SocketAddr>,
 }
 
 impl Endpoints {
@@ -61,6 +63,7 @@ impl Endpoints {
             url: format!("{base}/mcp"),
             sse_url: format!("{base}/sse"),
             authorization: None,
+            listening: None,
         }
     }
 }

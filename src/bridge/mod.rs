@@ -121,7 +121,8 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
         addr: addr.to_string(),
     }
     .emit();
-    tracing::info!(%addr, command = ?options.command, "bridge listening");
+    let command = options.command.join(" ");
+    tracing::info!(%addr, command = %crate::model::cut(&command, 200), "bridge listening");
 
     let upstream_slot: Arc<std::sync::OnceLock<Arc<Upstream>>> = Arc::default();
     let sessions = Arc::new(ClientSessions::default());

@@ -57,7 +57,7 @@ impl SessionManager {
     /// Invalid input ([`Error::InvalidRuntime`], [`Error::InvalidInput`]), what the policy
     /// refuses ([`Error::NotAllowed`], [`Error::LimitReached`]: nothing is started), a failed start
     /// ([`Error::Job`] with the server's log tail), or [`Error::JobTimeout`].
-    #[tracing::instrument(skip_all, fields(command = %config.command_line()))]
+    #[tracing::instrument(skip_all, fields(command = %crate::model::cut(&config.command_line(), 200)))]
     pub async fn create(
         &self,
         config: EphemeralMcpServerConfig,
@@ -120,9 +120,16 @@ impl SessionManager {
                 return Err(error);
             }
         };
+        let mut shown = config.redacted();
+        if let Some(addr) = endpoints.listening {
+            // What applies to a local child: where its bridge listens, and no image.
+            shown.host = addr.ip().to_string();
+            shown.port = addr.port();
+            shown.image.clear();
+        }
         let server = EphemeralMcpServer {
             job_name: job_name.clone(),
-            config: config.redacted(),
+            config: shown,
             url: endpoints.url,
             sse_url: endpoints.sse_url,
             authorization: endpoints.authorization,

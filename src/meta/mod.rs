@@ -326,7 +326,7 @@ async fn measured(
         "mcp_call",
         request_id = next_request_id(),
         session,
-        tool,
+        tool = %crate::model::cut(tool, 100),
         principal = %who,
     );
     let result = call.instrument(span.clone()).await;

@@ -344,6 +344,7 @@ impl MetaServer {
         let Some(routed) = RoutedCall::route(&self.manager, call, &who) else {
             let gone = self.manager.mounts().explain_gone(&name, &who);
             return Err(gone.unwrap_or_else(|| {
+                let name = crate::model::cut(&name, 100);
                 format!("no mounted tool {name:?}; list_mounted_tools shows the mounted tools")
             }));
         };

@@ -26,6 +26,17 @@ pub const DEFAULT_CHILD_PORT: u16 = 8080;
 /// What replaces every `env` value in results and logs.
 pub const REDACTED: &str = "<redacted>";
 
+/// The most bytes of `runtime_args`: a command line the kernel takes (one argument may have
+/// 128 KiB), with room to spare.
+pub const MAX_RUNTIME_ARGS: usize = 32 * 1024;
+
+/// The most bytes of `env` names and values together (the kernel takes 2 MiB of arguments
+/// and environment in all).
+pub const MAX_ENV_BYTES: usize = 128 * 1024;
+
+/// How much of a caller's value an error repeats.
+const SHOWN: usize = 100;
+
 /// A request to run one MCP server: either a stdio package started by a runtime
 /// (`uvx mcp-server-time`) behind the bridge, or an image that serves MCP itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -37,8 +48,8 @@ pub struct EphemeralMcpServerConfig {
     /// Arguments for the package, split shell-style (`"/tmp --verbose"`, `"'a b' c"`).
     #[serde(default)]
     pub runtime_args: String,
-    /// The container image (Kubernetes backend).
-    #[serde(default = "default_image")]
+    /// The container image (Kubernetes backend; empty, and not shown, for a local child).
+    #[serde(default = "default_image", skip_serializing_if = "String::is_empty")]
     pub image: String,
     /// The container command; `null` keeps the image's ENTRYPOINT (image-only servers).
     #[serde(default)]
@@ -210,12 +221,39 @@ impl EphemeralMcpServerConfig {
                 )));
             }
             (None, None) => {}
-            (exec, mcp) => {
+            (Some(exec), None) => {
                 return Err(Error::Runtime(format!(
-                    "runtime_exec={exec:?} and runtime_mcp={mcp:?}: give both (e.g. uvx and \
-                     mcp-server-time), or neither for an image that serves MCP itself"
+                    "runtime_exec {:?} needs a package: give runtime_mcp too (e.g. uvx and \
+                     mcp-server-time), or neither for an image that serves MCP itself",
+                    super::cut(exec, SHOWN)
                 )));
             }
+            (None, Some(mcp)) => {
+                return Err(Error::Runtime(format!(
+                    "runtime_mcp {:?} needs a runtime: give runtime_exec too (uvx for Python \
+                     packages, npx for Node ones), or neither for an image that serves MCP itself",
+                    super::cut(mcp, SHOWN)
+                )));
+            }
+        }
+        if self.runtime_args.len() > MAX_RUNTIME_ARGS {
+            return Err(Error::invalid(
+                "runtime_args",
+                format!(
+                    "is {} bytes, more than the {MAX_RUNTIME_ARGS} a child's arguments may have",
+                    self.runtime_args.len()
+                ),
+            ));
+        }
+        let env_bytes: usize = self.env.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if env_bytes > MAX_ENV_BYTES {
+            return Err(Error::invalid(
+                "env",
+                format!(
+                    "is {env_bytes} bytes, more than the {MAX_ENV_BYTES} a child's environment \
+                     may have from env; pass large data another way (a file, a Secret)"
+                ),
+            ));
         }
         if self.port == 0 {
             return Err(Error::invalid("port", "must be between 1 and 65535"));
@@ -250,7 +288,7 @@ impl EphemeralMcpServerConfig {
                 "runtime_args",
                 format!(
                     "{:?} has an unclosed quote or a trailing backslash",
-                    self.runtime_args
+                    super::cut(&self.runtime_args, SHOWN)
                 ),
             )
         })

@@ -75,6 +75,20 @@ pub fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// `text` as logs and messages show a value of any size: its first `max` bytes (at a
+/// character boundary) and how long it is, so that a caller's megabyte argument is not
+/// written out again and again.
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}… ({} bytes)", &text[..end], text.len()))
+}
+
 /// A new random token (256 bits, hex), for a child's bridge.
 pub fn new_token() -> String {
     hex(&rand::random::<[u8; 32]>())

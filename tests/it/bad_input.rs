@@ -399,6 +399,27 @@ async fn the_kubernetes_backend_without_a_cluster_says_what_to_do() {
 }
 
 #[tokio::test]
+async fn unknown_flags_and_bad_values_exit_64_and_help_exits_0() {
+    for args in [
+        &["serve", "--no-such-flag"][..],
+        &["serve", "--port", "not-a-number"],
+    ] {
+        let output = tokio::process::Command::new(BIN)
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(64), "{args:?}");
+    }
+    let help = tokio::process::Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(help.status.code(), Some(0));
+}
+
+#[tokio::test]
 async fn invalid_settings_exit_64_before_binding() {
     let short_key = TempFile::with("too short to be a key\n");
     for (flag, value) in [
@@ -438,4 +459,50 @@ async fn a_second_daemon_on_a_taken_port_says_so_and_touches_nothing() {
         "{stderr}"
     );
     assert!(!stderr.contains("deleting children"), "{stderr}");
+}
+
+#[tokio::test]
+async fn huge_arguments_are_refused_by_size_and_never_logged_in_full() {
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    // Past the limit: refused at once, naming it (not `Argument list too long`).
+    let mut args = test_server("");
+    args["runtime_args"] = json!("a".repeat(1_000_000));
+    let error = call_err(&meta, "create_mcp_server", args).await;
+    assert!(
+        error.contains("more than the 32768"),
+        "{}",
+        &error[..error.len().min(300)]
+    );
+    assert!(
+        error.len() < 1000,
+        "the error repeats the value: {} bytes",
+        error.len()
+    );
+    let mut args = test_server("");
+    args["env"] = json!({"BIG": "v".repeat(200_000)});
+    let error = call_err(&meta, "create_mcp_server", args).await;
+    assert!(
+        error.contains("more than the 131072"),
+        "{}",
+        &error[..error.len().min(300)]
+    );
+    // Within it: the child starts, and the log holds no copy of the whole value.
+    let marker = "m".repeat(30_000);
+    let mut args = test_server(&marker);
+    args["wait_for_ready"] = json!(true);
+    call_ok(&meta, "create_mcp_server", args).await;
+    let unknown = "u".repeat(100_000);
+    let _ = meta
+        .call_tool(rmcp::model::CallToolRequestParams::new(unknown.clone()))
+        .await;
+    let logs = daemon.log_text();
+    assert!(
+        !logs.contains(&marker[..1000]),
+        "a whole argument was logged"
+    );
+    assert!(
+        !logs.contains(&unknown[..1000]),
+        "a whole tool name was logged"
+    );
 }

@@ -18,6 +18,12 @@ async fn a_created_child_is_reachable_and_deleting_it_leaves_no_process() {
     assert_eq!(server["backend"], "local");
     assert_eq!(server["config"]["env"]["GREETING"], "<redacted>");
     assert!(!server.to_string().contains("s3cret-value"));
+    // Its configuration says where its bridge listens, and names no image.
+    let url = server["url"].as_str().unwrap();
+    let port = server["config"]["port"].as_u64().unwrap();
+    assert_eq!(url, format!("http://127.0.0.1:{port}/mcp"));
+    assert_eq!(server["config"]["host"], "127.0.0.1");
+    assert!(server["config"].get("image").is_none(), "{server}");
 
     // A direct client to the returned endpoints reaches the child.
     let child = child_client(&server, false).await;

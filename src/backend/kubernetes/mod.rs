@@ -172,6 +172,7 @@ impl KubernetesBackend {
                     url: format!("{cluster_url}{}", path("mcp")),
                     sse_url: format!("{cluster_url}{}", path("sse")),
                     authorization,
+                    listening: None,
                 }
             }
         }

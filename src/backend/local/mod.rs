@@ -174,7 +174,8 @@ impl Backend for LocalBackend {
             .position(|a| a == "--")
             .map_or(args.len(), |i| i + 1);
         args.splice(command_at..command_at, place.wrap.iter().cloned());
-        progress.report(format!("starting {}", config.command_line()));
+        let command = config.command_line();
+        progress.report(format!("starting {}", crate::model::cut(&command, 200)));
         let secrets: Vec<String> = config.env.values().cloned().collect();
         let child = match LocalChild::spawn(job_name, &self.exe, &args, place, &secrets) {
             Ok(child) => child,
@@ -213,6 +214,7 @@ impl Backend for LocalBackend {
         let addr = current.addr().unwrap_or_default();
         Ok(Endpoints {
             authorization: Some(format!("Bearer {token}")),
+            listening: addr.parse().ok(),
             ..Endpoints::of_bridge(&format!("http://{addr}"))
         })
     }

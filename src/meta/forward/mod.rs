@@ -96,10 +96,10 @@ pub(super) fn unknown_tool(
     name: &str,
     who: &crate::model::Principal,
 ) -> McpError {
-    let text = manager
-        .mounts()
-        .explain_gone(name, who)
-        .unwrap_or_else(|| format!("unknown tool {name:?}; call tools/list to see the tools"));
+    let text = manager.mounts().explain_gone(name, who).unwrap_or_else(|| {
+        let name = crate::model::cut(name, 100);
+        format!("unknown tool {name:?}; call tools/list to see the tools")
+    });
     McpError::invalid_params(text, None)
 }
 
