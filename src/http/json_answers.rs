@@ -23,11 +23,7 @@ type Chunks = BoxStream<'static, Result<Bytes, axum::Error>>;
 
 /// `response` as JSON when its event stream's first message is the answer.
 pub async fn answer_as_json(response: Response) -> Response {
-    let is_stream = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-    if !is_stream {
+    if !super::priming::is_event_stream(&response) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -36,7 +32,7 @@ pub async fn answer_as_json(response: Response) -> Response {
     let mut scanned = 0;
     let first = tokio::time::timeout(FIRST_MESSAGE_WAIT, async {
         loop {
-            while let Some(end) = event_end(&seen[scanned..]) {
+            while let Some(end) = super::priming::find_event_end(&seen[scanned..]) {
                 let event = &seen[scanned..scanned + end];
                 scanned += end;
                 if let Some(data) = data_of(event) {
@@ -63,14 +59,6 @@ pub async fn answer_as_json(response: Response) -> Response {
     }
     let replayed = futures::stream::once(async move { Ok(Bytes::from(seen)) });
     Response::from_parts(parts, Body::from_stream(replayed.chain(chunks)))
-}
-
-/// Where the first event of `buffer` ends (after its blank line), if it is complete.
-fn event_end(buffer: &[u8]) -> Option<usize> {
-    buffer
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|at| at + 2)
 }
 
 /// An event's data (its `data:` lines joined), unless it has none or only empty data.

@@ -40,13 +40,17 @@ pub fn requested_version(body: &[u8]) -> Option<String> {
     (request.method == "initialize").then_some(request.params.protocol_version)
 }
 
-/// `response` without priming events, when it is an event stream.
-pub fn without_priming(response: Response) -> Response {
-    let is_stream = response
+/// Whether `response` is an SSE stream.
+pub fn is_event_stream(response: &Response) -> bool {
+    response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-    if !is_stream {
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+}
+
+/// `response` without priming events, when it is an event stream.
+pub fn without_priming(response: Response) -> Response {
+    if !is_event_stream(&response) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -79,7 +83,7 @@ pub fn without_priming(response: Response) -> Response {
 }
 
 /// Where the first event of `buffer` ends (after its blank line), if it is complete.
-fn find_event_end(buffer: &[u8]) -> Option<usize> {
+pub(super) fn find_event_end(buffer: &[u8]) -> Option<usize> {
     buffer
         .windows(2)
         .position(|w| w == b"\n\n")

@@ -121,20 +121,26 @@ fn cut_after_first_event(chunks: Chunks) -> Chunks {
     first.chain(broken).boxed()
 }
 
-#[tokio::test]
-async fn mounting_from_outside_the_cluster_goes_through_the_api_server_proxy() {
-    let token = "t".repeat(64);
-    let bridge = test_bridge_with_env("0", &[], &[(BRIDGE_TOKEN_ENV, &token)]).await;
-    wait_healthy(&bridge.url("/health")).await;
+/// The backend of a daemon outside the cluster whose API server is `client`.
+fn outside(client: kube::Client) -> KubernetesBackend {
     let access = Access::ApiServerProxy {
         cluster_url: "https://cluster.example:6443".into(),
     };
-    let backend = KubernetesBackend::new(
-        api_server(bridge.url("")),
-        "agents",
-        JobSettings::default(),
-        access,
-    );
+    KubernetesBackend::new(client, "agents", JobSettings::default(), access)
+}
+
+/// A bridge of the test server demanding `token`, once it is healthy.
+async fn bridge_with_token(token: &str) -> Process {
+    let bridge = test_bridge_with_env("0", &[], &[(BRIDGE_TOKEN_ENV, token)]).await;
+    wait_healthy(&bridge.url("/health")).await;
+    bridge
+}
+
+#[tokio::test]
+async fn mounting_from_outside_the_cluster_goes_through_the_api_server_proxy() {
+    let token = "t".repeat(64);
+    let bridge = bridge_with_token(&token).await;
+    let backend = outside(api_server(bridge.url("")));
     let connector = |authorization: Option<&str>| {
         backend
             .connector(JOB, MountTransport::StreamableHttp, authorization)
@@ -176,19 +182,10 @@ async fn mounting_from_outside_the_cluster_goes_through_the_api_server_proxy() {
 #[tokio::test]
 async fn two_hundred_mount_and_call_cycles_through_the_proxy_all_succeed() {
     let token = "t".repeat(64);
-    let bridge = test_bridge_with_env("0", &[], &[(BRIDGE_TOKEN_ENV, &token)]).await;
-    wait_healthy(&bridge.url("/health")).await;
-    let access = Access::ApiServerProxy {
-        cluster_url: "https://cluster.example:6443".into(),
-    };
+    let bridge = bridge_with_token(&token).await;
     // A proxy that cuts every fifth streamed answer: answers that need no stream go as
     // JSON, so a mount neither loses its listing nor a call its answer.
-    let backend = KubernetesBackend::new(
-        api_server_cutting(bridge.url(""), Some(5)),
-        "agents",
-        JobSettings::default(),
-        access,
-    );
+    let backend = outside(api_server_cutting(bridge.url(""), Some(5)));
     let authorization = format!("Bearer {token}");
     let connector = backend
         .connector(JOB, MountTransport::StreamableHttp, Some(&authorization))
@@ -250,11 +247,7 @@ async fn a_proxy_the_daemon_may_not_use_is_named_with_its_verb() {
             .unwrap();
         Ok::<_, Infallible>(response)
     });
-    let access = Access::ApiServerProxy {
-        cluster_url: "https://cluster.example:6443".into(),
-    };
-    let client = kube::Client::new(service, "agents");
-    let backend = KubernetesBackend::new(client, "agents", JobSettings::default(), access);
+    let backend = outside(kube::Client::new(service, "agents"));
     let connector = backend
         .connector(JOB, MountTransport::StreamableHttp, None)
         .unwrap()

@@ -237,6 +237,15 @@ async fn a_second_call_with_the_id_of_one_in_flight_is_refused() {
     );
 }
 
+/// A `GET /mcp` of `session` (protocol `version`), ready for more headers.
+fn session_get(url: &str, session: &str, version: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", version)
+}
+
 /// The SSE events of `response` (each as its `field: value` lines) until `stop` says so.
 async fn events_until(
     response: reqwest::Response,
@@ -292,16 +301,12 @@ async fn a_streamed_answer_can_be_resumed_and_primes_only_new_clients() {
             .expect("events have ids")
             .to_owned();
         // Resume after it: the rest of the progress, then the answer.
-        let resumed = session
-            .http
-            .get(&url)
-            .header("accept", "text/event-stream")
-            .header("mcp-session-id", &session.id)
-            .header("mcp-protocol-version", version)
-            .header("last-event-id", &last)
-            .send()
-            .await
-            .unwrap();
+        let resume = |session: &str| {
+            session_get(&url, session, version)
+                .header("last-event-id", &last)
+                .send()
+        };
+        let resumed = resume(&session.id).await.unwrap();
         assert_eq!(resumed.status(), 200, "{version}");
         let rest = events_until(resumed, |e| e.contains("\"result\"")).await;
         let answer = rest.last().unwrap();
@@ -312,16 +317,7 @@ async fn a_streamed_answer_can_be_resumed_and_primes_only_new_clients() {
         );
         // Another session cannot resume it.
         let other = RawSession::open_as(&url, version).await;
-        let stolen = session
-            .http
-            .get(&url)
-            .header("accept", "text/event-stream")
-            .header("mcp-session-id", &other.id)
-            .header("mcp-protocol-version", version)
-            .header("last-event-id", &last)
-            .send()
-            .await
-            .unwrap();
+        let stolen = resume(&other.id).await.unwrap();
         assert_eq!(stolen.status(), 404, "{version}");
         // rmcp's own streams (a meta tool's answer) prime only new clients too.
         let meta_call = json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call",

@@ -42,14 +42,9 @@ async fn the_python_example_creates_mounts_calls_and_deletes() {
     let [example] = blocks("python").try_into().expect("one Python example");
     let script = example.replace("http://127.0.0.1:8000/mcp", &daemon.url("/mcp"));
     let file = TempFile::with(&script);
-    let run = tokio::process::Command::new(python())
-        .arg(file.path())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the example finishes")
-        .unwrap();
+    let mut command = tokio::process::Command::new(python());
+    command.arg(file.path());
+    let output = finished(command).await;
     let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
@@ -90,6 +85,15 @@ fn every_rust_snippet_is_in_an_example() {
     }
 }
 
+/// What `command` printed, once it finished (within 3 minutes: a first run downloads).
+async fn finished(mut command: tokio::process::Command) -> std::process::Output {
+    let run = command.kill_on_drop(true).output();
+    tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the example finishes")
+        .unwrap()
+}
+
 /// An example built beside the test binaries (cargo test builds them).
 fn example(name: &str) -> std::path::PathBuf {
     Path::new(BIN).parent().unwrap().join("examples").join(name)
@@ -114,14 +118,9 @@ async fn the_client_example_lists_the_daemons_tools() {
 
 #[tokio::test]
 async fn the_library_example_creates_calls_mounts_and_deletes() {
-    let run = tokio::process::Command::new(example("local_session"))
-        .env("MCP_EPHEMERAL_K8S_BRIDGE_BIN", BIN)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the example finishes")
-        .unwrap();
+    let mut command = tokio::process::Command::new(example("local_session"));
+    command.env("MCP_EPHEMERAL_K8S_BRIDGE_BIN", BIN);
+    let output = finished(command).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

@@ -164,11 +164,11 @@ async fn children_belong_to_their_creator_unless_shared() {
         !bobs_tools.iter().any(|t| t.starts_with("p_")),
         "{bobs_tools:?}"
     );
-    let unknown = bob
-        .call_tool(rmcp::model::CallToolRequestParams::new("p_echo"))
-        .await
-        .unwrap_err()
-        .to_string();
+    let refused = async |client: &rmcp::Peer<rmcp::RoleClient>| {
+        let call = rmcp::model::CallToolRequestParams::new("p_echo");
+        client.call_tool(call).await.unwrap_err().to_string()
+    };
+    let unknown = refused(&bob).await;
     assert!(unknown.contains("unknown tool"), "{unknown}");
     let error = call_err(&bob, "remove_mcp_server_mount", json!({"name": "p"})).await;
     assert!(error.contains("No mounted server found"), "{error}");
@@ -176,17 +176,9 @@ async fn children_belong_to_their_creator_unless_shared() {
     call_ok(&bob, "delete_mcp_server", json!({"job_name": shared_name})).await;
     // Alice removing her mount tells bob nothing: to him the tool never was.
     call_ok(&alice, "remove_mcp_server_mount", json!({"name": "p"})).await;
-    let unknown = bob
-        .call_tool(rmcp::model::CallToolRequestParams::new("p_echo"))
-        .await
-        .unwrap_err()
-        .to_string();
+    let unknown = refused(&bob).await;
     assert!(unknown.contains("unknown tool"), "{unknown}");
-    let gone = alice
-        .call_tool(rmcp::model::CallToolRequestParams::new("p_echo"))
-        .await
-        .unwrap_err()
-        .to_string();
+    let gone = refused(&alice).await;
     assert!(
         gone.contains("mount \"p\" was removed (it was unmounted)"),
         "{gone}"
