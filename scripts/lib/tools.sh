@@ -9,6 +9,15 @@ TOOLS="$REPO/.tools"
 export PATH="$TOOLS/bin:$PATH"
 mkdir -p "$TOOLS/bin"
 
+# The system's CA bundle for the installers that do not read it unless told (uv, Node and
+# npm): behind a TLS-intercepting proxy, the proxy's CA is there. Settings already made win;
+# the daemon passes both to its children.
+system_ca=/etc/ssl/certs/ca-certificates.crt
+if [ -r "$system_ca" ]; then
+  export SSL_CERT_FILE="${SSL_CERT_FILE:-$system_ca}"
+  export NODE_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS:-$system_ca}"
+fi
+
 # Pinned versions of what is installed here (a newer one already on the machine is used).
 NODE_VERSION=20.20.2
 NPM_VERSION=10.9.4
