@@ -289,7 +289,7 @@ mod tests {
             err.starts_with(&dir.join("bad.yaml").display().to_string()),
             "{err}"
         );
-        assert!(err.contains("give both"), "{err}");
+        assert!(err.contains("give runtime_mcp too"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
         let missing = Presets::load(Some(Path::new("/nonexistent/presets"))).unwrap_err();
         assert!(

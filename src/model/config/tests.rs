@@ -56,7 +56,13 @@ fn half_a_runtime_is_refused() {
     let mut c = EphemeralMcpServerConfig::runtime("uvx", "x");
     c.runtime_mcp = None;
     let err = c.validate().unwrap_err().to_string();
-    assert!(err.contains("give both"), "{err}");
+    assert!(err.contains("give runtime_mcp too"), "{err}");
+    let mut c = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
+    c.runtime_exec = None;
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("give runtime_exec too"), "{err}");
+    // Said in words, not in Rust's.
+    assert!(!err.contains("Some(") && !err.contains("None"), "{err}");
 }
 
 #[test]
