@@ -269,6 +269,11 @@ impl Mount {
                 Some(next) => events = next,
                 None => return,
             }
+            // Calls that failed on the old session said so meanwhile: that is not news
+            // about the new one.
+            for stale in [&self.broken, &self.suspect] {
+                let _ = futures::FutureExt::now_or_never(stale.notified());
+            }
         }
     }
 

@@ -104,7 +104,7 @@ async fn missing_and_empty_fields_are_tool_errors_that_say_what_to_give() {
         (
             "create_mcp_server",
             json!({"runtime_exec": "uvx"}),
-            "give both",
+            "give runtime_mcp too",
         ),
         (
             "create_mcp_server",
