@@ -33,8 +33,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Caller, Calls, Relay, UpstreamError, UpstreamEvent,
-    progress_order::ProgressCounting,
     session_post::{PostError, Replies, SessionCapture, SessionPost},
+    wire_order::WireOrder,
 };
 
 /// Prefix of the ids of requests posted on the session directly (rmcp's client numbers its own).
@@ -88,7 +88,7 @@ impl Upstream {
         let calls = Arc::new(Calls::default());
         let (events_tx, events) = mpsc::unbounded_channel();
         let relay = Relay::new(calls.clone(), events_tx.clone());
-        let transport = ProgressCounting::new(transport.into_transport(), calls.clone());
+        let transport = WireOrder::new(transport.into_transport(), calls.clone());
         let service = relay.clone().serve(transport).await?;
         let peer = service.peer().clone();
         let peer_info = peer.peer_info().ok_or_else(|| {

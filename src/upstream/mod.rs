@@ -10,7 +10,7 @@
 //! - [`Calls`]: one upstream's calls in flight, so progress and server-to-client requests
 //!   reach the client that made the call.
 //! - [`Relay`]: the upstream session's client handler, emitting [`UpstreamEvent`]s.
-//! - [`progress_order`]: keeps a call's answer behind the progress the upstream sent
+//! - [`wire_order`]: keeps a call's answer behind the progress the upstream sent
 //!   before it.
 //! - [`decode`]: decoding of a `tools/call` and its answer, the hot path's messages.
 //! - [`Forwarder`]: the `ServerHandler` that serves a downstream session of the bridge.
@@ -22,13 +22,13 @@ pub mod decode;
 mod downstream;
 mod forwarder;
 mod outbox;
-pub mod progress_order;
 mod relay;
 mod resume;
 pub mod session_post;
 mod stream_watch;
 #[cfg(test)]
 mod test_peer;
+pub mod wire_order;
 
 pub use calls::{CallGuard, Caller, Calls};
 pub use connection::{Upstream, client_config, is_stream_failure};

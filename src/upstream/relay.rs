@@ -15,7 +15,7 @@ use rmcp::{
         CancelledNotificationParam, ClientConfig, ClientResult, CreateMessageRequest,
         CreateMessageRequestParams, CreateMessageResult, ElicitRequest, ElicitRequestParams,
         ElicitResult, GetExtensions, ListRootsRequest, ListRootsResult,
-        LoggingMessageNotificationParam, ProgressNotificationParam,
+        LoggingMessageNotificationParam, NotificationMetaObject, ProgressNotificationParam,
         ResourceUpdatedNotificationParam, ServerNotification, ServerRequest,
     },
     service::{
@@ -26,7 +26,7 @@ use rmcp::{
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::{Caller, Calls, client_config, upstream_error};
+use super::{Caller, Calls, client_config, upstream_error, wire_order::ReadDuring};
 
 /// Something the upstream server said that its owner relays (with renaming, for mounts).
 #[derive(Debug, Clone)]
@@ -164,8 +164,7 @@ impl Relay {
             ServerNotification::ProgressNotification(n) => {
                 self.calls.route_progress(n.params).await;
             }
-            ServerNotification::LoggingMessageNotification(mut n) => {
-                untag(&mut n.params);
+            ServerNotification::LoggingMessageNotification(n) => {
                 self.event(UpstreamEvent::Log(n.params, Some(LogOrigin::of(caller))));
             }
             ServerNotification::ResourceUpdatedNotification(n) => {
@@ -233,24 +232,31 @@ impl ClientHandler for Relay {
         self.calls.route_progress(params).await;
     }
 
-    /// A log message belongs to the call whose response stream it came on, or else to the
-    /// only session calling (stdio cannot say more); otherwise to no call.
     /// A log line belongs to the call a bridge tagged it with, or whose response stream
-    /// it came on, or else to the only session calling (stdio cannot say more); otherwise
-    /// to no call.
+    /// it came on, or that alone was waiting when it was read (stdio and legacy SSE cannot
+    /// say more), or else to the only session calling; otherwise to no call.
     async fn on_logging_message(
         &self,
-        mut params: LoggingMessageNotificationParam,
-        context: NotificationContext<RoleClient>,
+        params: LoggingMessageNotificationParam,
+        mut context: NotificationContext<RoleClient>,
     ) {
-        let tagged = untag(&mut params).and_then(|id| self.calls.origin_of(&id));
+        // A received notification's `_meta` is in its extensions, which rmcp (3.11) moves
+        // into the context's extensions before it would take the `_meta` out of them.
+        let in_extensions = context.extensions.get_mut::<NotificationMetaObject>();
+        let tag = in_extensions
+            .and_then(take_tag)
+            .or_else(|| take_tag(&mut context.meta));
         let on_stream = match context.extensions.get::<InboundStreamOrigin>() {
             Some(InboundStreamOrigin::OutboundRequest(id)) => self.calls.origin_of(id),
             _ => None,
         };
-        let origin = tagged
-            .or(on_stream)
-            .or_else(|| self.calls.sole_calling_origin());
+        let read_during = context.extensions.get::<ReadDuring>().map(|r| r.0.clone());
+        let origin = match (tag, on_stream, read_during) {
+            (Some(id), _, _) => self.calls.origin_of_soon(&id).await,
+            (None, Some(origin), _) => Some(origin),
+            (None, None, Some(id)) => self.calls.origin_of_soon(&id).await,
+            (None, None, None) => self.calls.sole_calling_origin(),
+        };
         self.event(UpstreamEvent::Log(params, origin));
     }
 
@@ -279,14 +285,10 @@ impl ClientHandler for Relay {
     }
 }
 
-/// Takes the call tag ([`LOG_CALL_KEY`]) out of a log line; returns the id it named.
-pub fn untag(params: &mut LoggingMessageNotificationParam) -> Option<rmcp::model::RequestId> {
-    let meta = params.meta.as_mut()?;
-    let tag = meta.remove(LOG_CALL_KEY)?;
-    if meta.is_empty() {
-        params.meta = None;
-    }
-    serde_json::from_value(tag).ok()
+/// Takes the call tag ([`LOG_CALL_KEY`]) out of a notification's `_meta` (where a
+/// received one has it); returns the id it named.
+fn take_tag(meta: &mut NotificationMetaObject) -> Option<rmcp::model::RequestId> {
+    serde_json::from_value(meta.remove(LOG_CALL_KEY)?).ok()
 }
 
 /// Tags a log line with the id of the call it belongs to.
@@ -299,23 +301,28 @@ pub fn tag(params: &mut LoggingMessageNotificationParam, request_id: &rmcp::mode
 
 #[cfg(test)]
 mod tests {
-    use rmcp::model::{LoggingLevel, RequestId};
+    use rmcp::model::{LoggingLevel, LoggingMessageNotification, RequestId, ServerJsonRpcMessage};
 
     use super::*;
 
     #[test]
-    fn a_line_is_tagged_with_its_call_and_the_tag_is_taken_out_again() {
+    fn a_tag_crosses_the_wire_and_is_taken_out_where_a_receiver_has_it() {
         let mut line = LoggingMessageNotificationParam::new(LoggingLevel::Info, "x".into());
         let id = RequestId::String("ek-posted-7".into());
         tag(&mut line, &id);
-        assert_eq!(
-            line.meta.as_ref().unwrap().get(LOG_CALL_KEY).unwrap(),
-            "ek-posted-7"
+        let sent = ServerJsonRpcMessage::notification(
+            ServerNotification::LoggingMessageNotification(LoggingMessageNotification::new(line)),
         );
-        assert_eq!(untag(&mut line), Some(id));
-        assert!(line.meta.is_none(), "the tag never reaches a client");
-        // A server's own tag (from a child trying to steer its lines) is taken out the same
-        // way by the bridge before it tags the line itself.
-        assert_eq!(untag(&mut line), None);
+        let wire = serde_json::to_string(&sent).unwrap();
+        let ServerJsonRpcMessage::Notification(received) = serde_json::from_str(&wire).unwrap()
+        else {
+            panic!("{wire}")
+        };
+        let ServerNotification::LoggingMessageNotification(mut received) = received.notification
+        else {
+            panic!("{wire}")
+        };
+        let meta = received.extensions.get_mut::<NotificationMetaObject>();
+        assert_eq!(meta.and_then(take_tag), Some(id));
     }
 }
