@@ -139,12 +139,7 @@ pub async fn run(config: ServeConfig, ct: CancellationToken) -> Result<(), Error
         Some(listener) => serve_http(listener, &config, manager.clone(), ct.clone()).await,
     };
     ct.cancel();
-    let what = if manager.keeps_children() {
-        "draining tasks (children are kept: --keep-children)"
-    } else {
-        "deleting children and draining tasks"
-    };
-    tracing::info!(grace = ?config.shutdown_grace, "{what}");
+    tracing::info!(grace = ?config.shutdown_grace, "{}", shutdown_plan(&manager));
     if tokio::time::timeout(config.shutdown_grace, manager.close())
         .await
         .is_err()
@@ -271,6 +266,16 @@ fn metrics_route(manager: Arc<SessionManager>, config: &ServeConfig) -> axum::Ro
     ))
 }
 
+/// What shutting down `manager` does, as the daemon logs it: children are deleted unless
+/// `--keep-children` keeps them.
+fn shutdown_plan(manager: &SessionManager) -> &'static str {
+    if manager.keeps_children() {
+        "draining tasks (children are kept: --keep-children)"
+    } else {
+        "deleting children and draining tasks"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +308,20 @@ mod tests {
             .map(|s| s.job_name)
             .collect();
         assert_eq!(adopted, ["time-1-abcdefgh"]);
+    }
+
+    #[tokio::test]
+    async fn shutdown_says_whether_children_are_deleted_or_kept() {
+        for keep_children in [false, true] {
+            let (backend, _verifier) = backend(vec![]);
+            let settings = ManagerSettings {
+                keep_children,
+                ..ManagerSettings::default()
+            };
+            let manager = SessionManager::new(backend, Presets::embedded(), settings);
+            let plan = shutdown_plan(&manager);
+            assert_eq!(plan.contains("deleting children"), !keep_children, "{plan}");
+            assert_eq!(plan.contains("children are kept"), keep_children, "{plan}");
+        }
     }
 }
