@@ -75,11 +75,6 @@ pub struct Calls {
     /// The last calls that ended, by upstream request id, for messages about them that
     /// arrive after their answer (at most [`KEPT_ORIGINS`]).
     ended_origins: Mutex<VecDeque<Ended>>,
-    /// Wakes whoever waits for a call to be recorded ([`Calls::origin_of_soon`]).
-    begun: tokio::sync::Notify,
-    /// How many wait so (at most [`MAX_EARLY_WAITERS`]: a server naming calls that never
-    /// come must not pile up waiting handlers).
-    early_waiters: std::sync::atomic::AtomicUsize,
 }
 
 /// A call that ended, for messages about it that come after its answer.
@@ -95,12 +90,6 @@ const KEPT_ORIGINS: usize = 1024;
 
 /// How many notifications of not-yet-recorded calls are kept.
 const MAX_EARLY_PROGRESS: usize = 32;
-
-/// How long a message about a call waits at most for the call to be recorded.
-const EARLY_WAIT: Duration = Duration::from_secs(1);
-
-/// How many messages wait so at most at a time.
-const MAX_EARLY_WAITERS: usize = 64;
 
 /// How long a progress route stays after its call ended.
 const PROGRESS_LINGER: Duration = Duration::from_secs(2);
@@ -126,12 +115,30 @@ impl Calls {
             }
             progress.insert(upstream_token.clone(), caller.clone());
         }
-        lock(&self.callers).push((upstream_id.clone(), caller));
-        self.begun.notify_waiters();
+        let mut callers = lock(&self.callers);
+        match callers.iter_mut().find(|(id, _)| *id == upstream_id) {
+            Some(announced) => announced.1 = caller,
+            None => callers.push((upstream_id.clone(), caller)),
+        }
+        drop(callers);
         CallGuard {
             calls: self,
             upstream_id,
             upstream_token: Some(upstream_token),
+        }
+    }
+
+    /// Records `caller` as making the upstream request `id` as the transport sends it: what
+    /// the upstream sends about the call can be read before the sender gets to
+    /// [`Calls::begin`], which takes the record over. A call that already ended (its sender
+    /// gave up before the transport sent it) is not recorded again.
+    pub fn announce(&self, id: RequestId, caller: Caller) {
+        if lock(&self.ended_origins).iter().any(|e| e.id == id) {
+            return;
+        }
+        let mut callers = lock(&self.callers);
+        if !callers.iter().any(|(known, _)| *known == id) {
+            callers.push((id, caller));
         }
     }
 
@@ -223,34 +230,6 @@ impl Calls {
         let ended = lock(&self.ended_origins);
         let found = ended.iter().rev().find(|e| e.id == *id);
         found.map(|e| e.origin.clone())
-    }
-
-    /// [`Self::origin_of`], waiting up to [`EARLY_WAIT`] for the call to be recorded: a
-    /// message about a call can be handled before its sender got to [`Calls::begin`] (the
-    /// upstream answered first). With [`MAX_EARLY_WAITERS`] waiting already, it does not
-    /// wait.
-    pub async fn origin_of_soon(&self, id: &RequestId) -> Option<LogOrigin> {
-        use std::sync::atomic::Ordering;
-        if let Some(origin) = self.origin_of(id) {
-            return Some(origin);
-        }
-        if self.early_waiters.fetch_add(1, Ordering::AcqRel) >= MAX_EARLY_WAITERS {
-            self.early_waiters.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        let recorded = async {
-            loop {
-                // Created before the check, so a call recorded in between still wakes it.
-                let begun = self.begun.notified();
-                if let Some(origin) = self.origin_of(id) {
-                    return origin;
-                }
-                begun.await;
-            }
-        };
-        let origin = tokio::time::timeout(EARLY_WAIT, recorded).await.ok();
-        self.early_waiters.fetch_sub(1, Ordering::AcqRel);
-        origin
     }
 
     /// The call a message of the upstream that names none (a log line of a stdio server)

@@ -15,9 +15,9 @@ use rmcp::{
     Peer, RoleClient, ServiceExt,
     model::{
         CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientJsonRpcMessage,
-        ClientRequest, ClientResult, GetMeta, Implementation, InitializeResult, JsonRpcMessage,
-        JsonRpcRequest, NumberOrString, ProgressToken, ProtocolVersion, RequestId, ServerRequest,
-        ServerResult,
+        ClientRequest, ClientResult, GetExtensions, GetMeta, Implementation, InitializeResult,
+        JsonRpcMessage, JsonRpcRequest, NumberOrString, ProgressToken, ProtocolVersion, RequestId,
+        ServerRequest, ServerResult,
     },
     service::{
         ClientInitializeError, PeerRequestOptions, RunningServiceCancellationToken, ServiceError,
@@ -202,11 +202,13 @@ impl Upstream {
     /// [`Self::forward`] through rmcp's client service.
     async fn forward_rmcp(
         &self,
-        request: ClientRequest,
+        mut request: ClientRequest,
         caller: Caller,
         ct: &CancellationToken,
         timeout: Option<Duration>,
     ) -> Result<ServerResult, ServiceError> {
+        // For the transport to record the call as it sends it (see `super::wire_order`).
+        request.extensions_mut().insert(caller.clone());
         let handle = self
             .peer
             .send_request_with_option(request, PeerRequestOptions::no_options())

@@ -250,11 +250,11 @@ impl ClientHandler for Relay {
             Some(InboundStreamOrigin::OutboundRequest(id)) => self.calls.origin_of(id),
             _ => None,
         };
-        let read_during = context.extensions.get::<ReadDuring>().map(|r| r.0.clone());
+        let read_during = context.extensions.get::<ReadDuring>();
         let origin = match (tag, on_stream, read_during) {
-            (Some(id), _, _) => self.calls.origin_of_soon(&id).await,
+            (Some(id), _, _) => self.calls.origin_of(&id),
             (None, Some(origin), _) => Some(origin),
-            (None, None, Some(id)) => self.calls.origin_of_soon(&id).await,
+            (None, None, Some(ReadDuring(id))) => self.calls.origin_of(id),
             (None, None, None) => self.calls.sole_calling_origin(),
         };
         self.event(UpstreamEvent::Log(params, origin));

@@ -6,6 +6,9 @@
 //! - it counts progress notifications, and [`UnrelayedProgress::relayed`] lets a call wait
 //!   until the progress read before its answer has been passed on (a client no longer
 //!   expects progress after the answer);
+//! - it records who makes a `tools/call` as it is sent (the [`Caller`] in the request's
+//!   extensions), so what the upstream sends about it can be routed even if it is handled
+//!   before the sender recorded the call itself;
 //! - it marks a log message read while exactly one `tools/call` was waiting for its answer
 //!   with [`ReadDuring`] that call: on a single ordered stream (stdio, legacy SSE) a line
 //!   the server wrote before its answer belongs to the only call it was serving.
@@ -15,15 +18,15 @@ use std::{collections::HashMap, sync::Arc, sync::Mutex, time::Duration};
 use rmcp::{
     RoleClient,
     model::{
-        ClientJsonRpcMessage, ClientNotification, ClientRequest, JsonRpcMessage, ProgressToken,
-        RequestId, ServerJsonRpcMessage, ServerNotification,
+        ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, JsonRpcMessage,
+        ProgressToken, RequestId, ServerJsonRpcMessage, ServerNotification,
     },
     service::{RxJsonRpcMessage, TxJsonRpcMessage},
     transport::Transport,
 };
 use tokio::sync::Notify;
 
-use super::Calls;
+use super::{Caller, Calls};
 use crate::sync::lock;
 
 /// How long an answer waits at most for its progress to be relayed (a stuck client must
@@ -135,6 +138,9 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for WireOrder<T> {
             ClientJsonRpcMessage::Request(r)
                 if matches!(r.request, ClientRequest::CallToolRequest(_)) =>
             {
+                if let Some(caller) = r.request.extensions().get::<Caller>() {
+                    self.calls.announce(r.id.clone(), caller.clone());
+                }
                 if self.waiting.len() == MAX_TRACKED_CALLS {
                     self.waiting.remove(0);
                 }
