@@ -88,7 +88,8 @@ impl Upstream {
         let calls = Arc::new(Calls::default());
         let (events_tx, events) = mpsc::unbounded_channel();
         let relay = Relay::new(calls.clone(), events_tx.clone());
-        let transport = WireOrder::new(transport.into_transport(), calls.clone());
+        let transport =
+            WireOrder::new(transport.into_transport(), calls.clone(), events_tx.clone());
         let service = relay.clone().serve(transport).await?;
         let peer = service.peer().clone();
         let peer_info = peer.peer_info().ok_or_else(|| {

@@ -26,7 +26,7 @@ use rmcp::{
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::{Caller, Calls, client_config, upstream_error, wire_order::ReadDuring};
+use super::{Caller, Calls, client_config, upstream_error};
 
 /// Something the upstream server said that its owner relays (with renaming, for mounts).
 #[derive(Debug, Clone)]
@@ -232,34 +232,6 @@ impl ClientHandler for Relay {
         self.calls.route_progress(params).await;
     }
 
-    /// A log line belongs to the call a bridge tagged it with, or whose response stream
-    /// it came on, or that alone was waiting when it was read (stdio and legacy SSE cannot
-    /// say more), or else to the only session calling; otherwise to no call.
-    async fn on_logging_message(
-        &self,
-        params: LoggingMessageNotificationParam,
-        mut context: NotificationContext<RoleClient>,
-    ) {
-        // A received notification's `_meta` is in its extensions, which rmcp (3.11) moves
-        // into the context's extensions before it would take the `_meta` out of them.
-        let in_extensions = context.extensions.get_mut::<NotificationMetaObject>();
-        let tag = in_extensions
-            .and_then(take_tag)
-            .or_else(|| take_tag(&mut context.meta));
-        let on_stream = match context.extensions.get::<InboundStreamOrigin>() {
-            Some(InboundStreamOrigin::OutboundRequest(id)) => self.calls.origin_of(id),
-            _ => None,
-        };
-        let read_during = context.extensions.get::<ReadDuring>();
-        let origin = match (tag, on_stream, read_during) {
-            (Some(id), _, _) => self.calls.origin_of(&id),
-            (None, Some(origin), _) => Some(origin),
-            (None, None, Some(ReadDuring(id))) => self.calls.origin_of(id),
-            (None, None, None) => self.calls.sole_calling_origin(),
-        };
-        self.event(UpstreamEvent::Log(params, origin));
-    }
-
     async fn on_resource_updated(
         &self,
         params: ResourceUpdatedNotificationParam,
@@ -286,8 +258,8 @@ impl ClientHandler for Relay {
 }
 
 /// Takes the call tag ([`LOG_CALL_KEY`]) out of a notification's `_meta` (where a
-/// received one has it); returns the id it named.
-fn take_tag(meta: &mut NotificationMetaObject) -> Option<rmcp::model::RequestId> {
+/// received one has it: in its extensions); returns the id it named.
+pub(super) fn take_tag(meta: &mut NotificationMetaObject) -> Option<rmcp::model::RequestId> {
     serde_json::from_value(meta.remove(LOG_CALL_KEY)?).ok()
 }
 

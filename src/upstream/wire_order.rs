@@ -9,9 +9,11 @@
 //! - it records who makes a `tools/call` as it is sent (the [`Caller`] in the request's
 //!   extensions), so what the upstream sends about it can be routed even if it is handled
 //!   before the sender recorded the call itself;
-//! - it marks a log message read while exactly one `tools/call` was waiting for its answer
-//!   with [`ReadDuring`] that call: on a single ordered stream (stdio, legacy SSE) a line
-//!   the server wrote before its answer belongs to the only call it was serving.
+//! - it passes log messages on itself, in the order they were read (rmcp's tasks could
+//!   reorder them), each with the call it belongs to: the one a bridge tagged it with, else
+//!   the only `tools/call` waiting when it was read (on a single ordered stream — stdio,
+//!   legacy SSE — a line the server wrote before its answer belongs to the only call it was
+//!   serving), else the only call in flight or just ended.
 
 use std::{collections::HashMap, sync::Arc, sync::Mutex, time::Duration};
 
@@ -19,15 +21,19 @@ use rmcp::{
     RoleClient,
     model::{
         ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, JsonRpcMessage,
-        ProgressToken, RequestId, ServerJsonRpcMessage, ServerNotification,
+        NotificationMetaObject, ProgressToken, RequestId, ServerJsonRpcMessage, ServerNotification,
     },
     service::{RxJsonRpcMessage, TxJsonRpcMessage},
     transport::Transport,
 };
 use tokio::sync::Notify;
 
-use super::{Caller, Calls};
+use super::{
+    Caller, Calls, UpstreamEvent,
+    relay::{LogOrigin, take_tag},
+};
 use crate::sync::lock;
+use tokio::sync::mpsc::UnboundedSender;
 
 /// How long an answer waits at most for its progress to be relayed (a stuck client must
 /// not hold answers up).
@@ -97,28 +103,35 @@ impl Drop for Relaying<'_> {
 /// and that were never cancelled must not grow it).
 const MAX_TRACKED_CALLS: usize = 1024;
 
-/// The upstream `tools/call` during which a log message was read: the only one waiting
-/// for its answer then. Set on the notification's extensions.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReadDuring(pub RequestId);
-
 /// An upstream transport that counts progress notifications into its calls' unrelayed
-/// progress as they are read, and marks each log message read while one `tools/call`
-/// alone was waiting with [`ReadDuring`].
+/// progress as they are read, and sends log messages as [`UpstreamEvent::Log`] to its
+/// events in the order read (rmcp never sees them).
 pub struct WireOrder<T> {
     inner: T,
     calls: Arc<Calls>,
+    events: UnboundedSender<UpstreamEvent>,
     /// The `tools/call` sent and neither answered nor cancelled, oldest first.
     waiting: Vec<RequestId>,
 }
 
 impl<T> WireOrder<T> {
-    /// Wraps `inner`, counting into `calls`.
-    pub fn new(inner: T, calls: Arc<Calls>) -> Self {
+    /// Wraps `inner`, counting into `calls` and sending log messages to `events`.
+    pub fn new(inner: T, calls: Arc<Calls>, events: UnboundedSender<UpstreamEvent>) -> Self {
         Self {
             inner,
             calls,
+            events,
             waiting: Vec::new(),
+        }
+    }
+
+    /// The call a log line just read belongs to (see the module's documentation).
+    fn origin(&self, tag: Option<RequestId>) -> Option<LogOrigin> {
+        match (tag, self.waiting.as_slice()) {
+            (Some(id), _) => self.calls.origin_of(&id),
+            (None, [only]) => self.calls.origin_of(only),
+            (None, []) => self.calls.sole_calling_origin(),
+            (None, _) => None,
         }
     }
 
@@ -159,33 +172,37 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for WireOrder<T> {
     }
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
-        let mut message: Option<ServerJsonRpcMessage> = self.inner.receive().await;
-        match &mut message {
-            Some(JsonRpcMessage::Notification(n)) => match &mut n.notification {
-                ServerNotification::ProgressNotification(p) => {
-                    self.calls
-                        .unrelayed_progress
-                        .received(&p.params.progress_token);
+        loop {
+            let mut message: Option<ServerJsonRpcMessage> = self.inner.receive().await;
+            match &mut message {
+                Some(JsonRpcMessage::Notification(n)) => match &mut n.notification {
+                    ServerNotification::ProgressNotification(p) => {
+                        self.calls
+                            .unrelayed_progress
+                            .received(&p.params.progress_token);
+                    }
+                    ServerNotification::LoggingMessageNotification(log) => {
+                        let meta = log.extensions.get_mut::<NotificationMetaObject>();
+                        let origin = self.origin(meta.and_then(take_tag));
+                        let params = log.params.clone();
+                        let _ = self.events.send(UpstreamEvent::Log(params, origin));
+                        continue;
+                    }
+                    _ => {}
+                },
+                Some(JsonRpcMessage::Response(r)) => {
+                    let id = r.id.clone();
+                    self.forget(&id);
                 }
-                ServerNotification::LoggingMessageNotification(log) => {
-                    if let [only] = self.waiting.as_slice() {
-                        log.extensions.insert(ReadDuring(only.clone()));
+                Some(JsonRpcMessage::Error(e)) => {
+                    if let Some(id) = e.id.clone() {
+                        self.forget(&id);
                     }
                 }
                 _ => {}
-            },
-            Some(JsonRpcMessage::Response(r)) => {
-                let id = r.id.clone();
-                self.forget(&id);
             }
-            Some(JsonRpcMessage::Error(e)) => {
-                if let Some(id) = e.id.clone() {
-                    self.forget(&id);
-                }
-            }
-            _ => {}
+            return message;
         }
-        message
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {
@@ -225,6 +242,15 @@ mod tests {
                             "params": {"level": "info", "data": "before"}});
                         format!("{log}\n{}", answer(id))
                     }
+                    Some("tools/call") if message["params"]["name"] == "log_many" => {
+                        let mut out = String::new();
+                        for n in 0..LINES {
+                            let log = json!({"jsonrpc": "2.0", "method": "notifications/message",
+                                "params": {"level": "info", "data": n}});
+                            out += &format!("{log}\n");
+                        }
+                        out + &answer(id).to_string()
+                    }
                     Some("tools/call") if message["params"]["name"] == "log_after" => {
                         let log = json!({"jsonrpc": "2.0", "method": "notifications/message",
                             "params": {"level": "info", "data": "after",
@@ -247,6 +273,9 @@ mod tests {
         });
         ours
     }
+
+    /// How many lines `log_many` writes.
+    const LINES: u64 = 2000;
 
     fn answer(id: &Value) -> Value {
         json!({"jsonrpc": "2.0", "id": id,
@@ -287,6 +316,35 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
     async fn a_line_read_before_the_answer_belongs_to_the_only_call_waiting() {
         each_line_goes_to_its_call("log_before").await;
+    }
+
+    // Two workers: rmcp's own handling (a task per notification) could reorder lines.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lines_keep_the_order_they_were_written_in() {
+        let (upstream, mut events) = Upstream::connect(fake_upstream()).await.unwrap();
+        let (downstream, _client) = test_peer::downstream().await;
+        let caller = Caller {
+            peer: downstream.peer().clone(),
+            request_id: RequestId::Number(1),
+            progress_token: None,
+            tool_call: true,
+            progress_stream: None,
+            session: Some(7),
+        };
+        let request =
+            ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("log_many")));
+        let ct = tokio_util::sync::CancellationToken::new();
+        upstream.forward(request, caller, &ct, None).await.unwrap();
+        let mut lines = Vec::new();
+        while (lines.len() as u64) < LINES {
+            if let crate::upstream::UpstreamEvent::Log(params, origin) =
+                events.recv().await.unwrap()
+            {
+                assert_eq!(origin.and_then(|o| o.session), Some(7));
+                lines.push(params.data.as_u64().unwrap());
+            }
+        }
+        assert!(lines.iter().copied().eq(0..LINES), "lines out of order");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
