@@ -10,8 +10,8 @@
 //! - [`Calls`]: one upstream's calls in flight, so progress and server-to-client requests
 //!   reach the client that made the call.
 //! - [`Relay`]: the upstream session's client handler, emitting [`UpstreamEvent`]s.
-//! - [`wire_order`]: keeps a call's answer behind the progress the upstream sent
-//!   before it.
+//! - [`wire_order`]: what only the order of messages on the wire tells: a call's answer
+//!   waits for the progress sent before it, and log lines go to their call, in order.
 //! - [`decode`]: decoding of a `tools/call` and its answer, the hot path's messages.
 //! - [`Forwarder`]: the `ServerHandler` that serves a downstream session of the bridge.
 
