@@ -72,8 +72,8 @@ pub async fn streamable(
 }
 
 /// Answers a request whose declared body is over `max_body_bytes` with `413`, after
-/// reading the rest of what the client sends (up to [`MAX_DRAINED`] bytes within
-/// [`DRAIN_TIME`]), so that the client reads the answer instead of a reset connection.
+/// reading the rest of what the client sends (up to `MAX_DRAINED` bytes within
+/// `DRAIN_TIME`), so that the client reads the answer instead of a reset connection.
 pub async fn too_large(
     State(max_body_bytes): State<usize>,
     request: Request,

@@ -205,7 +205,7 @@ impl SessionManager {
 
     /// Mounts adopted children again, each once it is ready (so run it in the background).
     /// A mount that fails to connect is tried again with a growing pause (up to
-    /// [`RESTORE_MAX_PAUSE`]) for [`RESTORE_FOR`], unless the child went away or the
+    /// `RESTORE_MAX_PAUSE`) for `RESTORE_FOR`, unless the child went away or the
     /// failure is a refusal (a name now taken).
     pub async fn restore_mounts(&self, adopted: Vec<(String, Option<Option<String>>)>) {
         let restores = adopted

@@ -61,11 +61,11 @@ pub struct Calls {
     /// Upstream request id → caller (a `Vec`: there are few at a time).
     callers: Mutex<Vec<(RequestId, Caller)>>,
     /// Upstream progress token → the caller. Routes outlive their call by
-    /// [`PROGRESS_LINGER`]: a server's last progress can be handled after its response,
+    /// `PROGRESS_LINGER`: a server's last progress can be handled after its response,
     /// since notifications and responses travel separately.
     progress: Mutex<HashMap<ProgressToken, Caller>>,
     /// Routes of ended calls, oldest first, with when they ended: removed once older than
-    /// [`PROGRESS_LINGER`] (from the front, so each call costs O(1) on average).
+    /// `PROGRESS_LINGER` (from the front, so each call costs O(1) on average).
     ended: Mutex<VecDeque<(Instant, ProgressToken)>>,
     /// Progress that arrived before its call was recorded (the upstream can answer before
     /// the sender gets to [`Calls::begin`]); at most [`MAX_EARLY_PROGRESS`], oldest dropped.
@@ -73,7 +73,7 @@ pub struct Calls {
     /// Progress read from the upstream and not relayed yet (see [`super::wire_order`]).
     pub(super) unrelayed_progress: UnrelayedProgress,
     /// The last calls that ended, by upstream request id, for messages about them that
-    /// arrive after their answer (at most [`KEPT_ORIGINS`]).
+    /// arrive after their answer (at most `KEPT_ORIGINS`).
     ended_origins: Mutex<VecDeque<Ended>>,
 }
 
@@ -222,7 +222,7 @@ impl Calls {
     }
 
     /// The call that a message naming the upstream request `id` is about: one in flight,
-    /// or one of the last [`KEPT_ORIGINS`] that ended.
+    /// or one of the last `KEPT_ORIGINS` that ended.
     pub fn origin_of(&self, id: &RequestId) -> Option<LogOrigin> {
         if let Some(caller) = self.caller(id) {
             return Some(LogOrigin::of(&caller));
@@ -234,7 +234,7 @@ impl Calls {
 
     /// The call a message of the upstream that names none (a log line of a stdio server)
     /// belongs to: the only `tools/call` in flight, or — none in flight — the only one that
-    /// ended within [`PROGRESS_LINGER`] (its last lines can be handled just after its
+    /// ended within `PROGRESS_LINGER` (its last lines can be handled just after its
     /// answer); `None` when there is no such call, or several.
     pub fn sole_calling_origin(&self) -> Option<LogOrigin> {
         let in_flight = lock(&self.callers)
