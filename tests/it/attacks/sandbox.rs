@@ -125,8 +125,16 @@ async fn a_child_gets_only_the_environment_it_was_given() {
             json!({"text": format!("token is {SECRET}")}),
         )
         .await;
-        let status = call_ok(&meta, "get_mcp_server_status", json!({"job_name": a})).await;
-        let tail = status["log_tail"].to_string();
+        // The daemon reads the child's stderr on its own: the line may land just after.
+        let deadline = tokio::time::Instant::now() + crate::support::QUICK;
+        let tail = loop {
+            let status = call_ok(&meta, "get_mcp_server_status", json!({"job_name": a})).await;
+            let tail = status["log_tail"].to_string();
+            if tail.contains("token is") || tokio::time::Instant::now() > deadline {
+                break tail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
         assert!(!tail.contains(SECRET), "{tail}");
         assert!(tail.contains("token is <redacted>"), "{tail}");
     }
