@@ -282,6 +282,21 @@ mod tests {
             "result": {"content": [{"type": "text", "text": "done"}]}})
     }
 
+    /// A `tools/call` of `session` on `downstream`, without progress.
+    fn tool_caller(
+        downstream: &rmcp::service::RunningService<rmcp::RoleServer, impl rmcp::ServerHandler>,
+        session: u64,
+    ) -> Caller {
+        Caller {
+            peer: downstream.peer().clone(),
+            request_id: RequestId::Number(1),
+            progress_token: None,
+            tool_call: true,
+            progress_stream: None,
+            session: Some(session),
+        }
+    }
+
     /// `tool` called in turn by 20 sessions: each log line the upstream sends about a
     /// call must be attributed to that call's session, although rmcp handles it after the
     /// answer — and other calls have ended meanwhile, so no guess could tell.
@@ -289,14 +304,7 @@ mod tests {
         let (upstream, mut events) = Upstream::connect(fake_upstream()).await.unwrap();
         let (downstream, _client) = test_peer::downstream().await;
         for session in 0..20 {
-            let caller = Caller {
-                peer: downstream.peer().clone(),
-                request_id: RequestId::Number(1),
-                progress_token: None,
-                tool_call: true,
-                progress_stream: None,
-                session: Some(session),
-            };
+            let caller = tool_caller(&downstream, session);
             let request = ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new(
                 tool.to_owned(),
             )));
@@ -324,14 +332,7 @@ mod tests {
     async fn lines_keep_the_order_they_were_written_in() {
         let (upstream, mut events) = Upstream::connect(fake_upstream()).await.unwrap();
         let (downstream, _client) = test_peer::downstream().await;
-        let caller = Caller {
-            peer: downstream.peer().clone(),
-            request_id: RequestId::Number(1),
-            progress_token: None,
-            tool_call: true,
-            progress_stream: None,
-            session: Some(7),
-        };
+        let caller = tool_caller(&downstream, 7);
         let request =
             ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("log_many")));
         let ct = tokio_util::sync::CancellationToken::new();
