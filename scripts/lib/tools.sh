@@ -19,7 +19,7 @@ if [ -r "$system_ca" ]; then
 fi
 
 # Pinned versions of what is installed here (a newer one already on the machine is used).
-NODE_VERSION=20.20.2
+NODE_VERSION=22.23.5
 NPM_VERSION=10.9.4
 MIN_NODE_MAJOR=20
 MIN_KUBECTL_MINOR=27
@@ -50,9 +50,10 @@ ensure_uv() {
 
 node_major() { node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/'; }
 
-# Node and npx: what `runtime_exec: npx` runs; Node $MIN_NODE_MAJOR or newer.
+# Node and npx: what `runtime_exec: npx` runs; Node $1 (default $MIN_NODE_MAJOR) or newer.
 ensure_node() {
-  if command -v npx >/dev/null 2>&1 && [ "$(node_major || echo 0)" -ge "$MIN_NODE_MAJOR" ] 2>/dev/null; then
+  local min="${1:-$MIN_NODE_MAJOR}"
+  if command -v npx >/dev/null 2>&1 && [ "$(node_major || echo 0)" -ge "$min" ] 2>/dev/null; then
     return
   fi
   say "installing Node $NODE_VERSION and npm $NPM_VERSION from the npm registry into .tools"
@@ -69,7 +70,7 @@ ensure_node() {
   done
   ln -sf "$node/bin/node" "$node/bin/npm" "$node/bin/npx" "$TOOLS/bin/"
   hash -r
-  [ "$(node_major)" -ge "$MIN_NODE_MAJOR" ] || { echo "error: Node is still missing or too old" >&2; exit 1; }
+  [ "$(node_major)" -ge "$min" ] || { echo "error: Node is still missing or too old" >&2; exit 1; }
 }
 
 kubectl_minor() { kubectl version --client -o json 2>/dev/null | sed -nE 's/.*"minor": *"([0-9]+).*/\1/p'; }
@@ -111,7 +112,8 @@ ensure_python_sdk() {
   uv pip install --quiet --python "$python" 'mcp>=2.3,<3'
 }
 
-# The TypeScript SDK of tests/servers, as its package-lock.json pins it.
+# The packages of tests/servers (the TypeScript SDKs, the conformance suite), as its
+# package-lock.json pins them.
 ensure_test_servers() {
   if ! cmp -s "$REPO/tests/servers/package-lock.json" "$REPO/tests/servers/node_modules/.installed-from" 2>/dev/null; then
     say "installing the TypeScript test servers' packages (npm ci in tests/servers)"

@@ -13,8 +13,10 @@
 
 mod authorize;
 mod forward;
+mod listen;
 pub mod params;
 mod progress;
+mod revisions;
 mod schema;
 mod tools;
 
@@ -35,10 +37,10 @@ use rmcp::{
         ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
         MetaObject, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
         ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities,
-        ServerConfig, SetLevelRequestParams, SubscribeRequestParams, Tool,
+        ServerConfig, SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool,
         UnsubscribeRequestParams,
     },
-    service::{NotificationContext, RequestContext},
+    service::{NotificationContext, RequestContext, SubscriptionContext},
     transport::common::http_header::HEADER_SESSION_ID,
 };
 
@@ -50,9 +52,10 @@ use crate::{
     metrics::CallOutcome,
     mount::cycle::{INSTANCE_KEY, REACHABLE_KEY},
     upstream::Caller,
-    upstream::MAX_SERVED_VERSION,
 };
 pub use forward::MountedCalls;
+pub use revisions::protocol_versions;
+use revisions::{list_ttl_ms, version_contents};
 pub use tools::TOOL_NAMES;
 
 /// The URI of the resource holding the daemon's version.
@@ -142,7 +145,7 @@ impl ServerHandler for MetaServer {
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
-        Cow::Borrowed(ProtocolVersion::known_up_to(&MAX_SERVED_VERSION))
+        Cow::Borrowed(protocol_versions())
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -165,7 +168,9 @@ impl ServerHandler for MetaServer {
     ) -> Result<ListToolsResult, McpError> {
         let mut tools = self.meta_tools().to_vec();
         tools.extend(self.manager.mounts().tools(&principal(&context)));
-        Ok(ListToolsResult::with_all_items(tools))
+        let mut list = ListToolsResult::with_all_items(tools);
+        list.ttl_ms = list_ttl_ms(&context);
+        Ok(list)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -196,7 +201,9 @@ impl ServerHandler for MetaServer {
             .with_mime_type("application/json");
         let mut resources = vec![version, mounts];
         resources.extend(self.manager.mounts().resources(&principal(&context)));
-        Ok(ListResourcesResult::with_all_items(resources))
+        let mut list = ListResourcesResult::with_all_items(resources);
+        list.ttl_ms = list_ttl_ms(&context);
+        Ok(list)
     }
 
     async fn list_resource_templates(
@@ -204,9 +211,10 @@ impl ServerHandler for MetaServer {
         _params: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(ListResourceTemplatesResult::with_all_items(
-            self.manager.mounts().templates(&principal(&context)),
-        ))
+        let templates = self.manager.mounts().templates(&principal(&context));
+        let mut list = ListResourceTemplatesResult::with_all_items(templates);
+        list.ttl_ms = list_ttl_ms(&context);
+        Ok(list)
     }
 
     async fn read_resource(
@@ -215,15 +223,28 @@ impl ServerHandler for MetaServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let contents = match params.uri.as_str() {
-            VERSION_URI => ResourceContents::text(env!("CARGO_PKG_VERSION"), VERSION_URI),
+            VERSION_URI => version_contents(),
             MOUNTS_URI => {
                 let list = self.manager.mounts().list(&principal(&context));
                 let mounts = serde_json::to_string_pretty(&list).unwrap_or_default();
-                ResourceContents::text(mounts, MOUNTS_URI).with_mime_type("application/json")
+                let json = ResourceContents::text(mounts, MOUNTS_URI);
+                vec![json.with_mime_type("application/json")]
             }
             _ => return self.read_mounted(params, &context).await,
         };
-        Ok(ReadResourceResult::new(vec![contents]).into())
+        Ok(ReadResourceResult::new(contents).into())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // All it asks for; rmcp narrows that to the capabilities of `get_info`.
+        Some(requested.clone())
+    }
+
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
+        self.serve_listener(subscription).await
     }
 
     async fn subscribe(
@@ -254,9 +275,10 @@ impl ServerHandler for MetaServer {
         _params: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(ListPromptsResult::with_all_items(
-            self.manager.mounts().prompts(&principal(&context)),
-        ))
+        let prompts = self.manager.mounts().prompts(&principal(&context));
+        let mut list = ListPromptsResult::with_all_items(prompts);
+        list.ttl_ms = list_ttl_ms(&context);
+        Ok(list)
     }
 
     async fn get_prompt(

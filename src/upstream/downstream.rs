@@ -18,9 +18,10 @@ use rmcp::{
         LoggingLevel, LoggingMessageNotification, LoggingMessageNotificationParam,
         ServerNotification,
     },
+    service::SubscriptionSink,
 };
 
-use super::outbox::{Outbox, send_all};
+use super::outbox::{Outbox, Recipient, send_all};
 use crate::model::{Ownership, Principal};
 use crate::sync::lock;
 
@@ -78,12 +79,41 @@ impl ClientSessions {
         principal: Principal,
         http_id: Option<&str>,
     ) {
+        let recipient = Recipient::Session(peer.clone());
+        if self.add(session, peer, recipient, principal) {
+            if let Some(http_id) = http_id {
+                lock(&self.by_http_id).insert(http_id.to_owned(), session);
+            }
+        }
+    }
+
+    /// Adds a `subscriptions/listen` stream of `principal` (2026-07-28), on `peer`, as
+    /// session `session`: it gets what its filter accepts of what the sessions `principal` may see
+    /// get, until [`Self::unregister`].
+    pub fn register_listener(
+        &self,
+        session: u64,
+        peer: Peer<RoleServer>,
+        sink: SubscriptionSink,
+        principal: Principal,
+    ) {
+        self.add(session, peer, Recipient::Listener(sink), principal);
+    }
+
+    /// Adds a session delivering to `recipient`; false when `session` was already there.
+    fn add(
+        &self,
+        session: u64,
+        peer: Peer<RoleServer>,
+        recipient: Recipient,
+        principal: Principal,
+    ) -> bool {
         let mut peers = lock(&self.peers);
         if peers.contains_key(&session) {
-            return;
+            return false;
         }
         let outbox = Arc::new(Outbox::default());
-        tokio::spawn(outbox.clone().deliver(peer.clone()));
+        tokio::spawn(outbox.clone().deliver(recipient));
         let entry = Session {
             peer,
             principal,
@@ -91,10 +121,7 @@ impl ClientSessions {
             log_level: None,
         };
         peers.insert(session, entry);
-        drop(peers);
-        if let Some(http_id) = http_id {
-            lock(&self.by_http_id).insert(http_id.to_owned(), session);
-        }
+        true
     }
 
     /// The session whose `Mcp-Session-Id` is `http_id`, and its client.

@@ -10,7 +10,11 @@ use std::{
     },
 };
 
-use rmcp::{Peer, RoleServer, model::ServerNotification};
+use rmcp::{
+    Peer, RoleServer,
+    model::ServerNotification,
+    service::{SubscriptionSendError, SubscriptionSink},
+};
 use tokio::sync::Notify;
 
 use crate::sync::lock;
@@ -52,19 +56,49 @@ impl Outbox {
         self.ready.notify_one();
     }
 
-    /// Sends what is queued to `peer`, in order, until the session goes.
-    pub async fn deliver(self: Arc<Self>, peer: Peer<RoleServer>) {
+    /// Sends the queued notifications to `to`, in order, until the outbox is closed and
+    /// empty or the recipient is gone.
+    pub async fn deliver(self: Arc<Self>, to: Recipient) {
         loop {
             let next = lock(&self.queue).pop_front();
             match next {
                 Some(notification) => {
-                    if peer.send_notification(notification).await.is_err() {
+                    if to.send(notification).await.is_err() {
                         return;
                     }
                 }
                 None if self.closed.load(Ordering::Acquire) => return,
                 None => self.ready.notified().await,
             }
+        }
+    }
+}
+
+/// Where an outbox's notifications go.
+#[derive(Clone)]
+pub enum Recipient {
+    /// A session that completed `initialize` (before 2026-07-28): everything it is sent.
+    Session(Peer<RoleServer>),
+    /// A `subscriptions/listen` stream (2026-07-28): the notifications its filter accepts,
+    /// tagged with its subscription id; the others are skipped.
+    Listener(SubscriptionSink),
+}
+
+/// The recipient is gone.
+struct Gone;
+
+impl Recipient {
+    async fn send(&self, notification: ServerNotification) -> Result<(), Gone> {
+        match self {
+            Self::Session(peer) => peer.send_notification(notification).await.map_err(|_| Gone),
+            Self::Listener(sink) => match sink.send(notification).await {
+                Ok(())
+                | Err(
+                    SubscriptionSendError::NotificationNotAccepted(_)
+                    | SubscriptionSendError::UnsupportedNotification(_),
+                ) => Ok(()),
+                Err(_) => Err(Gone),
+            },
         }
     }
 }

@@ -37,6 +37,7 @@ use crate::{
     upstream::{Caller, tool_call_response},
 };
 pub use http::MountedCalls;
+pub(super) use response::Shape;
 
 /// A mounted tool call, routed: the mount that has the tool, and the call with the tool's
 /// name as the mount's server knows it.
@@ -155,12 +156,13 @@ impl MetaServer {
             .mounts()
             .route_resource(&params.uri, &principal(context))
         else {
+            // The URI in `data`, as SEP-2164 asks; the code becomes -32602 for 2026-07-28.
             return Err(McpError::resource_not_found(
                 format!(
                     "no resource {:?}; resources/list shows what exists",
                     params.uri
                 ),
-                None,
+                Some(serde_json::json!({ "uri": params.uri })),
             ));
         };
         params.uri = original;

@@ -85,7 +85,7 @@ pub(super) fn progress_message(params: ProgressNotificationParam) -> ServerJsonR
 
 /// The shape of results the client's protocol revision defines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Shape {
+pub(in crate::meta) enum Shape {
     /// Before 2026-07-28: no `resultType`, object-only structured content.
     Legacy,
     /// 2026-07-28 and later.
@@ -95,7 +95,7 @@ pub(super) enum Shape {
 impl Shape {
     /// The shape for a request with `meta` on the session of `peer`: the request's own
     /// protocol version, else the session's (as rmcp decides on its own path).
-    pub(super) fn of(
+    pub(in crate::meta) fn of(
         meta: Option<&RequestMetaObject>,
         peer: &rmcp::Peer<rmcp::RoleServer>,
     ) -> Self {

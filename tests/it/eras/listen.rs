@@ -1,0 +1,63 @@
+//! `subscriptions/listen`: a 2026-07-28 client hears of the mounts it may see, and only
+//! those, while its lists stay private, short-lived and a function of its principal.
+
+use std::time::Duration;
+
+use rmcp::model::{CacheScope, ServerNotification, SubscriptionFilter};
+use serde_json::json;
+
+use super::modern_client_as;
+use crate::support::*;
+
+fn tokens_file() -> TempFile {
+    TempFile::with(&format!("alice {ALICE}\nbob {BOB}\n"))
+}
+
+#[tokio::test]
+async fn a_listener_hears_of_its_own_mounts_and_not_of_others() {
+    let tokens = tokens_file();
+    let daemon = Process::daemon(&["--tokens-file", tokens.path()]).await;
+    let url = daemon.url("/mcp");
+    let alice = modern_client_as(&url, ALICE).await;
+    let bob = modern_client_as(&url, BOB).await;
+    let filter = SubscriptionFilter::builder()
+        .tools_list_changed()
+        .prompts_list_changed()
+        .build();
+    let mut alice_hears = alice.peer().listen(filter.clone()).await.unwrap();
+    let mut bob_hears = bob.peer().listen(filter).await.unwrap();
+    assert_eq!(alice_hears.acknowledged().tools_list_changed, Some(true));
+
+    // Alice mounts a server of hers, from a 2025-11-25 session.
+    let alice_legacy = http_client_as(&url, ALICE).await;
+    let (server, _) = create_ready(&alice_legacy, test_server("")).await;
+    let mount = json!({"job_name": server["job_name"], "name": "t"});
+    call_ok(&alice_legacy, "mount_mcp_server", mount).await;
+
+    let heard = tokio::time::timeout(QUICK, alice_hears.next())
+        .await
+        .expect("alice's listener hears of her mount")
+        .unwrap();
+    assert!(
+        matches!(
+            heard,
+            Some(ServerNotification::ToolListChangedNotification(_))
+        ),
+        "{heard:?}"
+    );
+    let nothing = tokio::time::timeout(Duration::from_millis(500), bob_hears.next()).await;
+    assert!(nothing.is_err(), "bob heard of alice's mount: {nothing:?}");
+
+    // The lists follow: alice sees the mounted tools, bob does not; both are private.
+    let listed = alice.peer().list_tools(None).await.unwrap();
+    assert!(listed.tools.iter().any(|t| t.name.starts_with("t_")));
+    assert_eq!(listed.ttl_ms, Some(5_000));
+    assert_eq!(listed.cache_scope, Some(CacheScope::Private));
+    let bobs = bob.peer().list_tools(None).await.unwrap();
+    assert!(!bobs.tools.iter().any(|t| t.name.starts_with("t_")));
+
+    // A 2025-11-25 client gets the old shape: no caching hints.
+    let legacy = alice_legacy.peer().list_tools(None).await.unwrap();
+    assert_eq!((legacy.ttl_ms, legacy.cache_scope), (None, None));
+    alice_hears.cancel().await.unwrap();
+}
