@@ -191,13 +191,14 @@ impl Upstream {
         ct: &CancellationToken,
         timeout: Option<Duration>,
     ) -> Result<ServerResult, ServiceError> {
-        match &self.poster {
+        let result = match &self.poster {
             Some(poster) if poster.ready() => {
                 self.forward_posted(poster, request, caller, ct, timeout)
                     .await
             }
             _ => self.forward_rmcp(request, caller, ct, timeout).await,
-        }
+        };
+        result.map(super::with_result_type)
     }
 
     /// [`Self::forward`] through rmcp's client service.

@@ -41,7 +41,7 @@ pub use relay::{LogOrigin, Relay, UpstreamEvent};
 
 use rmcp::{
     ErrorData as McpError,
-    model::{CallToolResponse, ServerResult},
+    model::{CallToolResponse, ResultType, ServerResult},
     service::ServiceError,
 };
 
@@ -54,6 +54,25 @@ pub fn tool_call_response(result: ServerResult) -> Option<CallToolResponse> {
         ServerResult::CreateTaskResult(result) => Some(CallToolResponse::Task(result)),
         _ => None,
     }
+}
+
+/// `result` with the `resultType` 2026-07-28 requires: a server of an older revision sends
+/// none, which the spec reads as `"complete"`. rmcp strips `"complete"` again for clients
+/// of older revisions, so every client gets the shape of its own revision.
+pub fn with_result_type(mut result: ServerResult) -> ServerResult {
+    let result_type = match &mut result {
+        ServerResult::CompleteResult(r) => &mut r.result_type,
+        ServerResult::GetPromptResult(r) => &mut r.result_type,
+        ServerResult::ListPromptsResult(r) => &mut r.result_type,
+        ServerResult::ListResourcesResult(r) => &mut r.result_type,
+        ServerResult::ListResourceTemplatesResult(r) => &mut r.result_type,
+        ServerResult::ReadResourceResult(r) => &mut r.result_type,
+        ServerResult::ListToolsResult(r) => &mut r.result_type,
+        ServerResult::CallToolResult(r) => &mut r.result_type,
+        _ => return result,
+    };
+    result_type.get_or_insert(ResultType::COMPLETE);
+    result
 }
 
 /// Turns a failure talking to the upstream into the error the downstream client sees.

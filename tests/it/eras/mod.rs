@@ -1,6 +1,7 @@
 //! MCP 2026-07-28 beside the revisions before it: the official conformance suite against
 //! the daemon's own endpoint, and `subscriptions/listen`.
 
+mod clients;
 mod conformance;
 mod listen;
 
@@ -15,9 +16,19 @@ use rmcp::{
 
 use crate::support::Recorder;
 
-/// A 2026-07-28 client on `/mcp` (no `initialize`, no session) presenting bearer `token`.
+/// A 2026-07-28 client on `/mcp` (no `initialize`, no session).
+pub async fn modern_client(url: &str) -> RunningService<RoleClient, Recorder> {
+    modern_client_with(StreamableHttpClientTransportConfig::with_uri(url)).await
+}
+
+/// A 2026-07-28 client on `/mcp` presenting bearer `token`.
 pub async fn modern_client_as(url: &str, token: &str) -> RunningService<RoleClient, Recorder> {
-    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(token);
+    modern_client_with(StreamableHttpClientTransportConfig::with_uri(url).auth_header(token)).await
+}
+
+async fn modern_client_with(
+    config: StreamableHttpClientTransportConfig,
+) -> RunningService<RoleClient, Recorder> {
     let transport = StreamableHttpClientTransport::from_config(config);
     let lifecycle = ClientLifecycleMode::Discover {
         preferred_versions: vec![ProtocolVersion::V_2026_07_28],
