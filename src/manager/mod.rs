@@ -236,6 +236,11 @@ impl SessionManager {
         self.settings.keep_children && self.backend.kind() != "local"
     }
 
+    /// The limits on children, mounts and calls.
+    pub fn limits(&self) -> &crate::policy::Limits {
+        &self.settings.policy.limits
+    }
+
     /// The daemon's counters.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics

@@ -17,6 +17,7 @@ mod listen;
 pub mod params;
 mod progress;
 mod revisions;
+mod rounds;
 mod schema;
 mod tools;
 
@@ -56,6 +57,7 @@ use crate::{
 pub use forward::MountedCalls;
 pub use revisions::protocol_versions;
 use revisions::{list_ttl_ms, version_contents};
+pub use rounds::Rounds;
 pub use tools::TOOL_NAMES;
 
 /// The URI of the resource holding the daemon's version.
@@ -78,16 +80,26 @@ pub struct MetaServer {
     tools: ToolRouter<Self>,
     /// This session's id among the manager's sessions.
     session_id: u64,
+    /// The mounted calls of 2026-07-28 clients waiting for their answers, shared.
+    rounds: Arc<Rounds>,
 }
 
 impl MetaServer {
-    /// A handler for one session over `manager`.
+    /// A handler for one session over `manager` (stdio: the only one).
     pub fn new(manager: Arc<SessionManager>) -> Self {
+        let rounds = Arc::new(Rounds::new(manager.limits().call_timeout));
+        Self::sharing(manager, rounds)
+    }
+
+    /// A handler for one of many sessions (or stateless requests) over `manager`, all
+    /// sharing `rounds`.
+    pub fn sharing(manager: Arc<SessionManager>, rounds: Arc<Rounds>) -> Self {
         let session = manager.sessions().next_id();
         Self {
             manager,
             tools: Self::tool_router(),
             session_id: session,
+            rounds,
         }
     }
 
@@ -325,6 +337,13 @@ impl MetaServer {
         }
         let who = principal(&context);
         let name = params.name.to_string();
+        if forward::Shape::of(Some(&context.meta), &context.peer) == forward::Shape::Modern {
+            // Its server may ask it things only through input_required results.
+            let rounds = &self.rounds;
+            return rounds
+                .serve(&self.manager, params, &context, &who, self.session_id)
+                .await;
+        }
         let routed = forward::RoutedCall::route(&self.manager, params, &who)
             .ok_or_else(|| forward::unknown_tool(&self.manager, &name, &who))?;
         let caller = Caller::of(&context, true, self.session_id);

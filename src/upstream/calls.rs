@@ -37,6 +37,19 @@ pub struct Caller {
     /// The session among the server's [`super::ClientSessions`], for what goes to it
     /// through its queue (log messages of the call).
     pub session: Option<u64>,
+    /// Where the upstream's requests about this call go when its client cannot be sent
+    /// requests (a 2026-07-28 client): whoever serves the call asks for them in an
+    /// `input_required` result. `None`: they go to `peer`.
+    pub asks: Option<mpsc::UnboundedSender<Ask>>,
+}
+
+/// A request (sampling, elicitation, roots) the upstream sent while serving a call whose
+/// client is asked through an `input_required` result, and where its answer goes.
+pub struct Ask {
+    /// What the upstream asked.
+    pub request: rmcp::model::ServerRequest,
+    /// The client's answer, or why there is none.
+    pub answer: tokio::sync::oneshot::Sender<Result<rmcp::model::ClientResult, rmcp::ErrorData>>,
 }
 
 impl Caller {
@@ -50,6 +63,7 @@ impl Caller {
             tool_call,
             progress_stream: None,
             session: Some(session),
+            asks: None,
         }
     }
 }
@@ -315,6 +329,7 @@ mod tests {
             tool_call: true,
             progress_stream: Some(outlet),
             session: None,
+            asks: None,
         };
         let calls = Calls::default();
         calls

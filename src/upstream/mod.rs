@@ -30,7 +30,7 @@ mod stream_watch;
 mod test_peer;
 pub mod wire_order;
 
-pub use calls::{CallGuard, Caller, Calls};
+pub use calls::{Ask, CallGuard, Caller, Calls};
 pub use connection::{Upstream, client_config, is_stream_failure};
 pub use connector::{
     CONNECT_TIMEOUT, Connected, Connector, Reach, UpstreamError, connect, url_connector, within,

@@ -26,7 +26,7 @@ use rmcp::{
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::{Caller, Calls, client_config, upstream_error};
+use super::{Ask, Caller, Calls, client_config, upstream_error};
 
 /// Something the upstream server said that its owner relays (with renaming, for mounts).
 #[derive(Debug, Clone)]
@@ -136,6 +136,9 @@ impl Relay {
         mut request: ServerRequest,
         ct: &CancellationToken,
     ) -> Result<ClientResult, McpError> {
+        if let Some(asks) = &caller.asks {
+            return Self::ask_through_result(asks, request, ct).await;
+        }
         request
             .extensions_mut()
             .insert(OriginatingRequestId(caller.request_id.clone()));
@@ -153,6 +156,25 @@ impl Relay {
                 let _ = caller.peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
                 Err(McpError::internal_error("cancelled by the server", None))
             }
+        }
+    }
+
+    /// Hands `request` to whoever serves the call, to ask its client in an `input_required`
+    /// result, and waits for the answer the client sends when it retries the call.
+    async fn ask_through_result(
+        asks: &tokio::sync::mpsc::UnboundedSender<Ask>,
+        request: ServerRequest,
+        ct: &CancellationToken,
+    ) -> Result<ClientResult, McpError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let ended = || McpError::internal_error("the call this request belongs to has ended", None);
+        asks.send(Ask { request, answer }).map_err(|_| ended())?;
+        tokio::select! {
+            answer = answered => answer.unwrap_or_else(|_| Err(McpError::internal_error(
+                "the client did not answer: it did not retry the call in time",
+                None,
+            ))),
+            () = ct.cancelled() => Err(McpError::internal_error("cancelled by the server", None)),
         }
     }
 

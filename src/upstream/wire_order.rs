@@ -294,6 +294,7 @@ mod tests {
             tool_call: true,
             progress_stream: None,
             session: Some(session),
+            asks: None,
         }
     }
 
@@ -371,6 +372,7 @@ mod tests {
                 tool_call: true,
                 progress_stream: Some(stream),
                 session: None,
+                asks: None,
             };
             let request =
                 ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("work")));

@@ -205,6 +205,7 @@ impl MountedCalls {
             tool_call: true,
             progress_stream: Some(progress_stream),
             session: Some(session),
+            asks: None,
         };
         let manager = self.manager.clone();
         // The call runs on its own: a client that drops its POST (as rmcp's does when it

@@ -1,0 +1,134 @@
+//! The era bridge through a mount: a 2026-07-28 client calls a mounted tool of a server of an
+//! older revision that asks its client things (sampling, roots, elicitation) while serving
+//! the call; the daemon asks through `input_required` results and hands the answers back.
+
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, CallToolResponse, InputRequest};
+use serde_json::{Value, json};
+
+use super::{modern_client, modern_client_as};
+use crate::support::*;
+
+fn params(name: &str, arguments: Value) -> CallToolRequestParams {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object")
+    };
+    CallToolRequestParams::new(name.to_owned()).with_arguments(arguments)
+}
+
+/// A daemon with a shared test server mounted as `t` by `token`'s principal (anonymous
+/// without one).
+async fn mounted(extra: &[&str], token: Option<&str>) -> Process {
+    let daemon = Process::daemon(extra).await;
+    let url = daemon.url("/mcp");
+    let legacy = match token {
+        Some(token) => http_client_as(&url, token).await,
+        None => http_client(&url).await,
+    };
+    let mut shared = test_server("");
+    shared["shared"] = json!(true);
+    let (server, _) = create_ready(&legacy, shared).await;
+    let mount = json!({"job_name": server["job_name"], "name": "t"});
+    call_ok(&legacy, "mount_mcp_server", mount).await;
+    daemon
+}
+
+#[tokio::test]
+async fn a_modern_client_answers_an_older_servers_sampling_and_roots_through_input_required() {
+    let daemon = mounted(&[], None).await;
+    let client = modern_client(&daemon.url("/mcp")).await;
+    // rmcp's client answers each input_required with its handler and retries.
+    let sampled = client
+        .call_tool(params("t_sample", json!({"text": "hi"})))
+        .await
+        .unwrap();
+    assert_eq!(text(&sampled), "sampled: hi");
+    let roots = client
+        .call_tool(params("t_roots", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(text(&roots), r#"["file:///sampled"]"#);
+    assert_eq!(client.service().seen().sampled, ["hi"]);
+}
+
+#[tokio::test]
+async fn a_request_state_is_sealed_bound_to_its_caller_good_once_and_expires() {
+    let tokens = TempFile::with(&format!("alice {ALICE}\nbob {BOB}\n"));
+    let flags = ["--tokens-file", tokens.path(), "--call-timeout", "3"];
+    let daemon = mounted(&flags, Some(ALICE)).await;
+    let url = daemon.url("/mcp");
+    let alice = modern_client_as(&url, ALICE).await;
+    let bob = modern_client_as(&url, BOB).await;
+    let ask = params("t_sample", json!({"text": "x"}));
+    let CallToolResponse::InputRequired(asked) =
+        alice.peer().call_tool_once(ask.clone()).await.unwrap()
+    else {
+        panic!("the server's sampling request comes back as input_required")
+    };
+    let requests = asked.input_requests.unwrap();
+    let (key, request) = requests.iter().next().unwrap();
+    assert!(
+        matches!(request, InputRequest::CreateMessage(_)),
+        "{request:?}"
+    );
+    let state = asked.request_state.unwrap();
+    let answer =
+        json!({"role": "assistant", "content": {"type": "text", "text": "answered"}, "model": "m"});
+    let retry = |state: &str, tool: &str| {
+        let mut retry = params(tool, json!({"text": "x"}));
+        retry.input_responses = Some([(key.clone(), answer.clone())].into());
+        retry.request_state = Some(state.to_owned());
+        retry
+    };
+    let refused = |result: Result<CallToolResponse, rmcp::ServiceError>| match result {
+        Err(rmcp::ServiceError::McpError(e)) => e.message.to_string(),
+        other => panic!("not refused: {other:?}"),
+    };
+    // Altered, someone else's, or for another tool: refused, and the call still waits.
+    let mut altered = state.clone();
+    let last = if altered.ends_with('0') { "1" } else { "0" };
+    altered.replace_range(altered.len() - 1.., last);
+    let message = refused(
+        alice
+            .peer()
+            .call_tool_once(retry(&altered, "t_sample"))
+            .await,
+    );
+    assert!(
+        message.contains("requestState is not one this daemon gave you"),
+        "{message}"
+    );
+    let message = refused(bob.peer().call_tool_once(retry(&state, "t_sample")).await);
+    assert!(
+        message.contains("requestState is not one this daemon gave you"),
+        "{message}"
+    );
+    let message = refused(alice.peer().call_tool_once(retry(&state, "t_roots")).await);
+    assert!(
+        message.contains("requestState is not one this daemon gave you"),
+        "{message}"
+    );
+    // The right retry completes the call with the server's own result, once.
+    let done = alice
+        .peer()
+        .call_tool_once(retry(&state, "t_sample"))
+        .await
+        .unwrap();
+    let CallToolResponse::Complete(done) = done else {
+        panic!("{done:?}")
+    };
+    assert_eq!(text(&done), "answered");
+    let message = refused(alice.peer().call_tool_once(retry(&state, "t_sample")).await);
+    assert!(message.contains("expired or was used already"), "{message}");
+
+    // A call nobody resumes is given up after --call-timeout.
+    let CallToolResponse::InputRequired(asked) = alice.peer().call_tool_once(ask).await.unwrap()
+    else {
+        panic!("asked again")
+    };
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let state = asked.request_state.unwrap();
+    let message = refused(alice.peer().call_tool_once(retry(&state, "t_sample")).await);
+    assert!(message.contains("expired or was used already"), "{message}");
+}
