@@ -132,3 +132,30 @@ async fn a_request_state_is_sealed_bound_to_its_caller_good_once_and_expires() {
     let message = refused(alice.peer().call_tool_once(retry(&state, "t_sample")).await);
     assert!(message.contains("expired or was used already"), "{message}");
 }
+
+#[tokio::test]
+async fn the_python_sdk_answers_server_everythings_sampling_elicitation_and_roots() {
+    let daemon = Process::daemon(&[]).await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = tokio::process::Command::new(root.join(".tools/venv/bin/python"))
+        .arg(root.join("tests/clients/everything_rounds.py"))
+        .arg(daemon.url("/mcp"))
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the client finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let seen: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(seen["protocolVersion"], "2026-07-28");
+    let sampled = seen["sampled"].as_str().unwrap();
+    assert!(sampled.contains("python sampled: "), "{sampled}");
+    let elicited = seen["elicited"].as_str().unwrap();
+    assert!(elicited.contains("\"action\": \"accept\""), "{elicited}");
+    assert!(elicited.contains("Name: Ada"), "{elicited}");
+    let roots = seen["roots"].as_str().unwrap();
+    assert!(roots.contains("file:///python-root"), "{roots}");
+}
