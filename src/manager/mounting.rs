@@ -58,6 +58,7 @@ impl SessionManager {
                 let reach = Reach {
                     authorization: server.authorization.clone(),
                     addresses: None,
+                    discover: false,
                 };
                 url_connector(url.clone(), transport, reach)
             });
@@ -119,6 +120,7 @@ impl SessionManager {
         let reach = Reach {
             authorization: None,
             addresses: Some(Arc::new(self.settings.policy.mount_addresses.clone())),
+            discover: true,
         };
         let request = MountRequest {
             name,

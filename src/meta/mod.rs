@@ -77,7 +77,7 @@ to use its tools here as <name>_<tool>, and delete_mcp_server when done.";
 /// Not `Clone`: dropping it (when its session ends) unregisters the session.
 pub struct MetaServer {
     manager: Arc<SessionManager>,
-    tools: ToolRouter<Self>,
+    tools: Arc<ToolRouter<Self>>,
     /// This session's id among the manager's sessions.
     session_id: u64,
     /// The mounted calls of 2026-07-28 clients waiting for their answers, shared.
@@ -97,10 +97,18 @@ impl MetaServer {
         let session = manager.sessions().next_id();
         Self {
             manager,
-            tools: Self::tool_router(),
+            tools: Self::shared_tool_router(),
             session_id: session,
             rounds,
         }
+    }
+
+    /// The meta tools' router, made once: a 2026-07-28 client's every request has a
+    /// handler of its own.
+    fn shared_tool_router() -> Arc<ToolRouter<Self>> {
+        static ROUTER: std::sync::OnceLock<Arc<ToolRouter<MetaServer>>> =
+            std::sync::OnceLock::new();
+        ROUTER.get_or_init(|| Arc::new(Self::tool_router())).clone()
     }
 
     /// The meta tools as listed, with standard schemas: made once, and shared (their

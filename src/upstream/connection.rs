@@ -12,7 +12,7 @@ use std::{
 
 use futures::{FutureExt, StreamExt};
 use rmcp::{
-    Peer, RoleClient, ServiceExt,
+    Peer, RoleClient,
     model::{
         CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientJsonRpcMessage,
         ClientRequest, ClientResult, GetExtensions, GetMeta, Implementation, InitializeResult,
@@ -20,7 +20,8 @@ use rmcp::{
         ServerRequest, ServerResult,
     },
     service::{
-        ClientInitializeError, PeerRequestOptions, RunningServiceCancellationToken, ServiceError,
+        ClientInitializeError, ClientLifecycleMode, ClientServiceExt, PeerRequestOptions,
+        RunningServiceCancellationToken, ServiceError,
     },
     transport::{
         DynamicTransportError, IntoTransport, StreamableHttpClientTransport,
@@ -85,12 +86,27 @@ impl Upstream {
         T: IntoTransport<RoleClient, E, A>,
         E: std::error::Error + Send + Sync + 'static,
     {
+        Self::connect_with(transport, ClientLifecycleMode::Initialize).await
+    }
+
+    /// [`Self::connect`] starting as `lifecycle` says (`initialize`, or `server/discover`).
+    pub(super) async fn connect_with<T, E, A>(
+        transport: T,
+        lifecycle: ClientLifecycleMode,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<UpstreamEvent>), UpstreamError>
+    where
+        T: IntoTransport<RoleClient, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
         let calls = Arc::new(Calls::default());
         let (events_tx, events) = mpsc::unbounded_channel();
         let relay = Relay::new(calls.clone(), events_tx.clone());
         let transport =
             WireOrder::new(transport.into_transport(), calls.clone(), events_tx.clone());
-        let service = relay.clone().serve(transport).await?;
+        let service = relay
+            .clone()
+            .serve_with_lifecycle(transport, lifecycle)
+            .await?;
         let peer = service.peer().clone();
         let peer_info = peer.peer_info().ok_or_else(|| {
             ClientInitializeError::ConnectionClosed("no initialize result".into())
@@ -104,6 +120,14 @@ impl Upstream {
             .with_protocol_version(peer_info.protocol_version.clone());
         info.instructions = peer_info.instructions.clone();
         info.meta = peer_info.meta.clone();
+        if !peer_info.protocol_version.has_initialize() {
+            // 2026-07-28: no session to hear list changes on.
+            super::modern::relay_list_changes(
+                peer.clone(),
+                &peer_info.capabilities,
+                events_tx.clone(),
+            );
+        }
         let cancel = service.cancellation_token();
         let (closed_tx, closed) = watch::channel(false);
         tokio::spawn(async move {
@@ -138,6 +162,18 @@ impl Upstream {
     where
         C: StreamableHttpClient + Sync,
     {
+        Self::connect_http_with(client, uri, ClientLifecycleMode::Initialize).await
+    }
+
+    /// [`Self::connect_http`] starting as `lifecycle` says.
+    pub(super) async fn connect_http_with<C>(
+        client: C,
+        uri: Arc<str>,
+        lifecycle: ClientLifecycleMode,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<UpstreamEvent>), UpstreamError>
+    where
+        C: StreamableHttpClient + Sync,
+    {
         let (client, poster) = SessionCapture::new(client, uri.clone());
         let watch = client.watch.clone();
         let mut config = StreamableHttpClientTransportConfig::with_uri(uri);
@@ -146,7 +182,7 @@ impl Upstream {
         // what its clients had asked for), not rmcp's to replace behind its back.
         config.reinit_on_expired_session = false;
         let transport = StreamableHttpClientTransport::with_client(client, config);
-        let (mut upstream, events) = Self::connect(transport).await?;
+        let (mut upstream, events) = Self::connect_with(transport, lifecycle).await?;
         watch.report_to(upstream.relay.events());
         upstream.poster = Some(Arc::new(poster));
         Ok((upstream, events))

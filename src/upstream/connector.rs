@@ -103,6 +103,10 @@ pub struct Reach {
     /// The addresses it may connect to (URL mounts); `None` for the daemon's own children.
     /// With a filter, no proxy is used: a proxy would resolve names past it.
     pub addresses: Option<Arc<AddressFilter>>,
+    /// Probe with `server/discover` and speak 2026-07-28 to a server of that revision (URL
+    /// mounts, any server); else `initialize` at once (the daemon's own children, whose
+    /// bridge keeps a session).
+    pub discover: bool,
 }
 
 /// A connector that opens `url` over `transport` as `reach` says.
@@ -146,6 +150,9 @@ pub async fn connect(
     let http = http.build().map_err(UpstreamError::Client)?;
     let attempt = async {
         match transport {
+            MountTransport::StreamableHttp if reach.discover => {
+                Upstream::connect_http_modern_first(http, url.into()).await
+            }
             MountTransport::StreamableHttp => Upstream::connect_http(http, url.into()).await,
             MountTransport::Sse => {
                 let transport = SseClientTransport::connect_with(http, url, HeaderMap::new());

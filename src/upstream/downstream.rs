@@ -133,9 +133,11 @@ impl ClientSessions {
 
     /// Forgets a session and its subscriptions.
     pub fn unregister(&self, session: u64) {
-        if let Some(entry) = lock(&self.peers).remove(&session) {
-            entry.outbox.close();
-        }
+        let Some(entry) = lock(&self.peers).remove(&session) else {
+            // Never registered (a 2026-07-28 request, or a session that did not initialize).
+            return;
+        };
+        entry.outbox.close();
         lock(&self.by_http_id).retain(|_, s| *s != session);
         lock(&self.subscriptions).retain(|_, subscribers| {
             subscribers.retain(|s| *s != session);

@@ -21,6 +21,7 @@ mod connector;
 pub mod decode;
 mod downstream;
 mod forwarder;
+mod modern;
 mod outbox;
 mod relay;
 mod resume;

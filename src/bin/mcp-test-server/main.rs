@@ -10,6 +10,8 @@
 //! `test://items/{id}`; prompt `greet` with completions for its `name`. `--fail-init`
 //! writes MSG to stderr and exits 3 before answering anything; `--delay-ms` waits before
 //! serving (a slow install); `--extra-tool` starts with one more tool of that name.
+//! `mcp-test-server serve-modern [--port N]` is a server of MCP 2026-07-28 only, on
+//! streamable HTTP (see `modern`).
 
 #![expect(
     deprecated,
@@ -38,6 +40,7 @@ use rmcp::{
 use serde::{Deserialize, Serialize};
 
 mod handler;
+mod modern;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 struct Text {
@@ -341,6 +344,11 @@ async fn main() {
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1))
     };
+    if args.first().map(String::as_str) == Some("serve-modern") {
+        let port = flag("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
+        modern::serve(port).await;
+        return;
+    }
     if let Some(message) = flag("--fail-init") {
         eprintln!("{message}");
         std::process::exit(3);

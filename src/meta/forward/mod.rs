@@ -12,6 +12,7 @@
 )]
 
 mod http;
+mod input;
 mod replay;
 mod response;
 
@@ -66,15 +67,35 @@ impl RoutedCall {
         caller: Caller,
         ct: &CancellationToken,
     ) -> Result<CallToolResponse, String> {
-        let Self { mount, params } = self;
-        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-        match manager.mounts().forward(&mount, request, caller, ct).await {
-            Ok(result) => tool_call_response(result).ok_or_else(|| {
-                format!("{} answered tools/call with something else", mount.label())
-            }),
-            Err(mount::Error::Server(e)) => Err(format!("{}: {}", mount.label(), e.message)),
-            Err(e) => Err(describe(manager, &mount, e).await),
+        let Self { mount, mut params } = self;
+        for _ in 0..input::MAX_ROUNDS {
+            let request = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
+            let result = match manager
+                .mounts()
+                .forward(&mount, request, caller.clone(), ct)
+                .await
+            {
+                Ok(result) => tool_call_response(result).ok_or_else(|| {
+                    format!("{} answered tools/call with something else", mount.label())
+                })?,
+                Err(mount::Error::Server(e)) => {
+                    return Err(format!("{}: {}", mount.label(), e.message));
+                }
+                Err(e) => return Err(describe(manager, &mount, e).await),
+            };
+            let CallToolResponse::InputRequired(asked) = result else {
+                return Ok(result);
+            };
+            // A 2026-07-28 server asks: our caller's client answers, and the call goes again.
+            let (responses, state) = input::answers(&caller, asked, ct).await?;
+            params.input_responses = Some(responses);
+            params.request_state = state;
         }
+        Err(format!(
+            "{} still asked for input after {} rounds",
+            mount.label(),
+            input::MAX_ROUNDS
+        ))
     }
 
     /// [`Self::call`], with a failure as the tool's error result.

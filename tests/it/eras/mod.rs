@@ -5,6 +5,7 @@ mod bridging;
 mod clients;
 mod conformance;
 mod listen;
+mod modern_mounts;
 
 use rmcp::{
     RoleClient,

@@ -1,0 +1,89 @@
+//! Mounting a server of 2026-07-28 only (the test server's `serve-modern`): the daemon finds
+//! it with `server/discover`, speaks that revision to it, hears its list changes on a listen
+//! stream, and answers its `input_required` results by asking the caller's client — a
+//! 2025-11-25 client with a request on its session, a 2026-07-28 client with an
+//! `input_required` result of the daemon's own.
+
+use rmcp::model::CallToolRequestParams;
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+
+use super::modern_client;
+use crate::support::*;
+
+/// `mcp-test-server serve-modern` on a free port, and its URL.
+async fn modern_server() -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(TEST_SERVER)
+        .args(["serve-modern", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .await
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    (child, url)
+}
+
+fn ask(text: &str) -> CallToolRequestParams {
+    let Value::Object(arguments) = json!({"text": text}) else {
+        unreachable!()
+    };
+    CallToolRequestParams::new("m_ask").with_arguments(arguments)
+}
+
+#[tokio::test]
+async fn a_modern_server_is_mounted_and_its_questions_reach_clients_of_both_eras() {
+    let (_server, url) = modern_server().await;
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
+    let legacy = http_client(&daemon.url("/mcp")).await;
+    let mounted = call_ok(
+        &legacy,
+        "mount_mcp_server",
+        json!({"url": url, "name": "m"}),
+    )
+    .await;
+    assert_eq!(
+        mounted["mount"]["server"],
+        format!("mcp-test-server-modern {}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        text(&call(&legacy, "m_echo", json!({"text": "hi"})).await),
+        "hi"
+    );
+
+    // Its input_required: the 2025-11-25 client is asked on its session...
+    let answered = legacy.call_tool(ask("from legacy")).await.unwrap();
+    assert_eq!(text(&answered), "modern got: sampled: from legacy");
+    assert_eq!(legacy.service().seen().sampled, ["from legacy"]);
+    // ...the 2026-07-28 client through an input_required of the daemon's.
+    let modern = modern_client(&daemon.url("/mcp")).await;
+    let answered = modern.call_tool(ask("from modern")).await.unwrap();
+    assert_eq!(text(&answered), "modern got: sampled: from modern");
+
+    // Its list changes, heard on a listen stream, reach the clients.
+    call_ok(&legacy, "m_add_tool", json!({"text": "extra"})).await;
+    eventually_async_tools(&legacy, "m_extra").await;
+    let recorder = legacy.service().clone();
+    eventually("tools/list_changed", || recorder.seen().tools_changed > 0).await;
+}
+
+/// Waits until `peer` lists `tool`.
+async fn eventually_async_tools(peer: &rmcp::Peer<rmcp::RoleClient>, tool: &str) {
+    let deadline = tokio::time::Instant::now() + QUICK;
+    while !tool_names(peer).await.iter().any(|t| t == tool) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{tool} never listed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
