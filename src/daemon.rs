@@ -11,7 +11,7 @@ use crate::{
     config::{BackendChoice, ServeConfig, Transport},
     http::{self, HttpOptions, Readiness},
     manager::{ManagerSettings, SessionManager},
-    meta::{MetaServer, MountedCalls, Rounds},
+    meta::{MetaServer, MountedCalls},
     presets::Presets,
 };
 
@@ -225,7 +225,7 @@ async fn serve_http(
     };
     let metrics = metrics_route(manager.clone(), config);
     let mounted_calls = MountedCalls::layer(manager.clone());
-    let rounds = Arc::new(Rounds::new(manager.limits().call_timeout));
+    let rounds = Arc::new(crate::upstream::Rounds::new(manager.limits().call_timeout));
     let factory = move || Ok(MetaServer::sharing(manager.clone(), rounds.clone()));
     let router = http::router(factory, Readiness::ready(), &options, mounted_calls).merge(metrics);
     tracing::info!(%addr, "listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse, health at http://{addr}/health");

@@ -17,7 +17,6 @@ mod listen;
 pub mod params;
 mod progress;
 mod revisions;
-mod rounds;
 mod schema;
 mod tools;
 
@@ -53,11 +52,11 @@ use crate::{
     metrics::CallOutcome,
     mount::cycle::{INSTANCE_KEY, REACHABLE_KEY},
     upstream::Caller,
+    upstream::Rounds,
 };
 pub use forward::MountedCalls;
 pub use revisions::protocol_versions;
 use revisions::{list_ttl_ms, version_contents};
-pub use rounds::Rounds;
 pub use tools::TOOL_NAMES;
 
 /// The URI of the resource holding the daemon's version.
@@ -347,10 +346,7 @@ impl MetaServer {
         let name = params.name.to_string();
         if forward::Shape::of(Some(&context.meta), &context.peer) == forward::Shape::Modern {
             // Its server may ask it things only through input_required results.
-            let rounds = &self.rounds;
-            return rounds
-                .serve(&self.manager, params, &context, &who, self.session_id)
-                .await;
+            return self.call_in_rounds(params, &context, &who).await;
         }
         let routed = forward::RoutedCall::route(&self.manager, params, &who)
             .ok_or_else(|| forward::unknown_tool(&self.manager, &name, &who))?;

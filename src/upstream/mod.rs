@@ -25,6 +25,7 @@ mod modern;
 mod outbox;
 mod relay;
 mod resume;
+mod rounds;
 pub mod session_post;
 mod stream_watch;
 #[cfg(test)]
@@ -39,6 +40,7 @@ pub use connector::{
 pub use downstream::ClientSessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
 pub use relay::{LogOrigin, Relay, UpstreamEvent};
+pub use rounds::{Rounds, RunningCall};
 
 use rmcp::{
     ErrorData as McpError,

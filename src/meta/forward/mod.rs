@@ -35,7 +35,7 @@ use super::{MetaServer, authorize::principal};
 use crate::{
     manager::SessionManager,
     mount::{self, Mount, catalog::rename_uri},
-    upstream::{Caller, tool_call_response},
+    upstream::{Caller, Rounds, tool_call_response},
 };
 pub use http::MountedCalls;
 pub(super) use response::Shape;
@@ -144,6 +144,30 @@ async fn describe(manager: &SessionManager, mount: &Mount, error: mount::Error) 
 }
 
 impl MetaServer {
+    /// Serves a mounted tool call of a 2026-07-28 client, in rounds: a new call runs on a
+    /// task of its own; a retry with a `requestState` continues the call it names.
+    pub(super) async fn call_in_rounds(
+        &self,
+        mut params: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+        who: &crate::model::Principal,
+    ) -> Result<CallToolResponse, McpError> {
+        let tool = params.name.to_string();
+        let call = match self.rounds.resume(&mut params, who)? {
+            Some(call) => call,
+            None => {
+                let routed = RoutedCall::route(&self.manager, params, who)
+                    .ok_or_else(|| unknown_tool(&self.manager, &tool, who))?;
+                let manager = self.manager.clone();
+                let caller = Caller::of(context, true, self.session_id);
+                Rounds::start(caller, move |caller, ct| async move {
+                    routed.answer(&manager, caller, &ct).await
+                })
+            }
+        };
+        self.rounds.drive(call, who, tool, context).await
+    }
+
     /// Sends a non-tool request to `mount`; its failures become JSON-RPC errors.
     async fn ask(
         &self,

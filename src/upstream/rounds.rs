@@ -1,9 +1,9 @@
-//! Multi round-trip calls (2026-07-28) through mounts of servers that ask the older way. A
-//! server of an older revision sends sampling, elicitation and roots requests while it
-//! serves a call; a 2026-07-28 client cannot be sent requests. So a 2026-07-28 client's
-//! mounted call runs on a task of its own, and when its server asks, the client's request
-//! is answered with an `input_required` result carrying the server's requests and a
-//! `requestState`. The client's retry (the same tool, `inputResponses`, that
+//! Multi round-trip calls (2026-07-28) over servers that ask the older way. A server of an
+//! older revision sends sampling, elicitation and roots requests while it serves a call; a
+//! 2026-07-28 client cannot be sent requests. So a 2026-07-28 client's call (of a mounted
+//! tool on the meta-server, of the child's tool on a bridge) runs on a task of its own, and
+//! when its server asks, the client's request is answered with an `input_required` result
+//! carrying the server's requests and a `requestState`. The client's retry (the same tool, `inputResponses`, that
 //! `requestState`) hands the answers to the server's waiting requests and waits again: for
 //! the result, or for the next questions.
 //!
@@ -35,12 +35,10 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::forward::{RoutedCall, unknown_tool};
+use super::{Ask, Caller};
 use crate::{
-    manager::SessionManager,
     model::{Principal, hex},
     sync::lock,
-    upstream::{Ask, Caller},
 };
 
 /// Parked calls at most; past it a call whose server asks fails instead of parking.
@@ -53,7 +51,7 @@ const DEFAULT_PATIENCE: Duration = Duration::from_secs(300);
 type Answer = oneshot::Sender<Result<ClientResult, McpError>>;
 
 /// The calls of 2026-07-28 clients waiting for their client's answers, shared by every
-/// handler of the meta-server.
+/// handler of a server (the meta-server's, a bridge's).
 pub struct Rounds {
     key: hmac::Key,
     parked: Mutex<HashMap<String, Parked>>,
@@ -66,8 +64,8 @@ struct Parked {
     call: RunningCall,
 }
 
-/// A mounted call on its own task, with what its server asks.
-struct RunningCall {
+/// A call on its own task, with what its server asks.
+pub struct RunningCall {
     result: JoinHandle<CallToolResponse>,
     /// Cancels the call upstream; cancelled when this is dropped.
     ct: CancellationToken,
@@ -94,34 +92,50 @@ impl Rounds {
         }
     }
 
-    /// Serves `params`, a mounted tool call of `who`'s 2026-07-28 client: a new call, or
-    /// the retry of a parked one (`requestState` and `inputResponses`).
+    /// The call `params` continues: the one parked under its `requestState`, with its
+    /// `inputResponses` handed to the requests they answer; `None` when it has no state (a
+    /// new call, to [`Self::start`]).
     ///
     /// # Errors
-    /// An unknown tool; a `requestState` that is not one this daemon gave `who` for this
-    /// tool and still holds; an answer that is not one to the request it answers.
-    pub(super) async fn serve(
-        self: &Arc<Self>,
-        manager: &Arc<SessionManager>,
-        mut params: CallToolRequestParams,
-        context: &RequestContext<RoleServer>,
+    /// A `requestState` that is not one this daemon gave `who` for this tool and still
+    /// holds; an answer that is not one to the request it answers.
+    pub fn resume(
+        &self,
+        params: &mut CallToolRequestParams,
         who: &Principal,
-        session: u64,
-    ) -> Result<CallToolResponse, McpError> {
-        let tool = params.name.to_string();
+    ) -> Result<Option<RunningCall>, McpError> {
         let responses = params.input_responses.take();
-        let mut call = match params.request_state.take() {
-            Some(state) => {
-                let mut call = self.take(&state, who, &tool)?;
-                call.deliver(responses.unwrap_or_default())?;
-                call
-            }
-            None => {
-                let routed = RoutedCall::route(manager, params, who)
-                    .ok_or_else(|| unknown_tool(manager, &tool, who))?;
-                RunningCall::start(manager.clone(), routed, Caller::of(context, true, session))
-            }
+        let Some(state) = params.request_state.take() else {
+            return Ok(None);
         };
+        let mut call = self.take(&state, who, &params.name)?;
+        call.deliver(responses.unwrap_or_default())?;
+        Ok(Some(call))
+    }
+
+    /// Starts a call for `caller` on a task of its own: `run` makes it with the caller it is
+    /// given (whose server's requests come to the call) and the token that cancels it.
+    pub fn start<F, Fut>(caller: Caller, run: F) -> RunningCall
+    where
+        F: FnOnce(Caller, CancellationToken) -> Fut,
+        Fut: Future<Output = CallToolResponse> + Send + 'static,
+    {
+        RunningCall::start(caller, run)
+    }
+
+    /// Waits for `call`, serving `context` (a request of `who` for `tool`): its result, or
+    /// an `input_required` result with what its server asks (the call parked meanwhile).
+    /// Its progress goes to `context`'s request.
+    ///
+    /// # Errors
+    /// The client cancelled; too many calls are parked.
+    pub async fn drive(
+        self: &Arc<Self>,
+        mut call: RunningCall,
+        who: &Principal,
+        tool: String,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
         let token = context.meta.get_progress_token();
         loop {
             if !call.pending.is_empty() {
@@ -232,15 +246,18 @@ impl Rounds {
 }
 
 impl RunningCall {
-    /// Starts `routed` for `caller` on a task of its own; what its server asks comes here.
-    fn start(manager: Arc<SessionManager>, routed: RoutedCall, mut caller: Caller) -> Self {
+    /// See [`Rounds::start`].
+    fn start<F, Fut>(mut caller: Caller, run: F) -> Self
+    where
+        F: FnOnce(Caller, CancellationToken) -> Fut,
+        Fut: Future<Output = CallToolResponse> + Send + 'static,
+    {
         let (asks_tx, asks) = mpsc::unbounded_channel();
         let (progress_tx, progress) = mpsc::unbounded_channel();
         caller.asks = Some(asks_tx);
         caller.progress_stream = Some(progress_tx);
         let ct = CancellationToken::new();
-        let cancel = ct.clone();
-        let result = tokio::spawn(async move { routed.answer(&manager, caller, &cancel).await });
+        let result = tokio::spawn(run(caller, ct.clone()));
         Self {
             result,
             ct,
