@@ -24,7 +24,7 @@ use crate::{
     http::{self, CorsPolicy, HttpOptions, Readiness},
     lines::BoundedLines,
     process,
-    upstream::{ClientSessions, Forwarder, Upstream, relay_events},
+    upstream::{ClientSessions, Forwarder, Rounds, Upstream, relay_events},
 };
 
 /// How long a bridge keeps an idle connection (its header timeout counts from the end of
@@ -144,9 +144,13 @@ pub async fn run(options: BridgeOptions, ct: CancellationToken) -> Result<i32, E
     }
     let slot = upstream_slot.clone();
     let factory_sessions = sessions.clone();
+    // A bridge has no call timeout of its own: the daemon's applies to the calls it makes.
+    let rounds = Arc::new(Rounds::new(None));
     let factory = move || {
         slot.get()
-            .map(|upstream| Forwarder::new(upstream.clone(), factory_sessions.clone()))
+            .map(|upstream| {
+                Forwarder::new(upstream.clone(), factory_sessions.clone(), rounds.clone())
+            })
             .ok_or_else(|| std::io::Error::other("the MCP server is still starting"))
     };
     let router = http::router(factory, readiness.clone(), &http, http::Identity::new());

@@ -10,26 +10,28 @@ use std::{borrow::Cow, sync::Arc};
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
-        CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, CompleteRequest,
-        CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams,
-        GetPromptResponse, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-        ListToolsResult, LoggingMessageNotification, PaginatedRequestParams,
+        CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest,
+        CompleteRequest, CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequest,
+        GetPromptRequestParams, GetPromptResponse, ListPromptsResult, ListResourceTemplatesResult,
+        ListResourcesResult, ListToolsResult, LoggingMessageNotification, PaginatedRequestParams,
         PromptListChangedNotification, ProtocolVersion, ReadResourceRequest,
         ReadResourceRequestParams, ReadResourceResponse, RequestOptionalParam,
         ResourceListChangedNotification, ResourceUpdatedNotification, ServerConfig,
         ServerNotification, ServerResult, SetLevelRequest, SetLevelRequestParams, SubscribeRequest,
-        SubscribeRequestParams, ToolListChangedNotification, UnsubscribeRequest,
-        UnsubscribeRequestParams,
+        SubscribeRequestParams, SubscriptionFilter, ToolListChangedNotification,
+        UnsubscribeRequest, UnsubscribeRequestParams,
     },
-    service::{NotificationContext, RequestContext},
+    service::{NotificationContext, RequestContext, SubscriptionContext},
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{Caller, ClientSessions, Upstream, UpstreamEvent, tool_call_response, upstream_error};
+use super::{
+    Caller, ClientSessions, Rounds, Upstream, UpstreamEvent, tool_call_response, upstream_error,
+};
 
-/// The newest protocol version served downstream: 2026-07-28 would need
-/// `subscriptions/listen` relayed too (DESIGN.md §3).
-pub const MAX_SERVED_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
+/// The newest protocol version served downstream: 2026-07-28, stateless, beside every
+/// revision with `initialize`, whatever revision the upstream speaks.
+pub const MAX_SERVED_VERSION: ProtocolVersion = ProtocolVersion::V_2026_07_28;
 
 /// Serves one downstream session by forwarding to a shared [`Upstream`], unchanged.
 ///
@@ -38,17 +40,53 @@ pub struct Forwarder {
     upstream: Arc<Upstream>,
     sessions: Arc<ClientSessions>,
     session_id: u64,
+    /// The calls of 2026-07-28 clients waiting for their answers, shared.
+    rounds: Arc<Rounds>,
 }
 
 impl Forwarder {
-    /// A handler for a new downstream session of `upstream`, one of `sessions`.
-    pub fn new(upstream: Arc<Upstream>, sessions: Arc<ClientSessions>) -> Self {
+    /// A handler for a new downstream session (or stateless request) of `upstream`, one of
+    /// `sessions`, sharing `rounds` with the others.
+    pub fn new(
+        upstream: Arc<Upstream>,
+        sessions: Arc<ClientSessions>,
+        rounds: Arc<Rounds>,
+    ) -> Self {
         let session = sessions.next_id();
         Self {
             upstream,
             sessions,
             session_id: session,
+            rounds,
         }
+    }
+
+    /// A tool call of a 2026-07-28 client, in rounds: the upstream's requests come back to
+    /// the client as `input_required` results.
+    async fn call_in_rounds(
+        &self,
+        mut params: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let who = crate::model::Principal::of(&context.extensions);
+        let tool = params.name.to_string();
+        let call = match self.rounds.resume(&mut params, &who)? {
+            Some(call) => call,
+            None => {
+                let upstream = self.upstream.clone();
+                let caller = Caller::of(context, true, self.session_id);
+                Rounds::start(caller, move |caller, ct| async move {
+                    let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+                    let result = upstream.forward(request, caller, &ct, None).await;
+                    match result.map(tool_call_response) {
+                        Ok(Some(response)) => response,
+                        Ok(None) => failed("the server answered tools/call with something else"),
+                        Err(e) => failed(&upstream_error("tools/call", e).message),
+                    }
+                })
+            }
+        };
+        self.rounds.drive(call, &who, tool, context).await
     }
 
     async fn forward(
@@ -73,6 +111,19 @@ impl Drop for Forwarder {
     fn drop(&mut self) {
         self.sessions.unregister(self.session_id);
     }
+}
+
+/// Whether `context` is a request of a 2026-07-28 client: its `_meta`'s revision, else
+/// its session's, has no `initialize`.
+fn is_modern(context: &RequestContext<RoleServer>) -> bool {
+    let version = context.meta.protocol_version();
+    let version = version.or_else(|| context.peer.peer_info().map(|i| i.protocol_version.clone()));
+    version.is_some_and(|v| !v.has_initialize())
+}
+
+/// A tool's error result saying `text`.
+fn failed(text: &str) -> CallToolResponse {
+    CallToolResult::error(vec![ContentBlock::text(text)]).into()
 }
 
 /// Relays an upstream's events to `sessions` unchanged, until the upstream closes.
@@ -170,6 +221,9 @@ impl ServerHandler for Forwarder {
         params: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        if is_modern(&context) {
+            return self.call_in_rounds(params, &context).await;
+        }
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let result = self.forward(request, context, "tools/call").await?;
         tool_call_response(result).ok_or_else(|| unexpected("tools/call"))
@@ -215,6 +269,41 @@ impl ServerHandler for Forwarder {
             }
             _ => Err(unexpected("resources/read")),
         }
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // All it asks for; rmcp narrows that to the upstream's capabilities.
+        Some(requested.clone())
+    }
+
+    /// A 2026-07-28 client's listen stream is a session for as long as it is open: it gets
+    /// the upstream's list changes and the updates of the resources it names.
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
+        let context = subscription.request_context().clone();
+        let who = crate::model::Principal::of(&context.extensions);
+        let sink = subscription.sink().clone();
+        self.sessions
+            .register_listener(self.session_id, context.peer.clone(), sink, who);
+        let uris = subscription.accepted().resource_subscriptions.clone();
+        let mut subscribed = Vec::new();
+        for uri in uris.unwrap_or_default() {
+            let params = SubscribeRequestParams::new(uri.clone());
+            if self.subscribe(params, context.clone()).await.is_ok() {
+                subscribed.push(uri);
+            }
+        }
+        subscription.cancelled().await;
+        let mut after = context;
+        after.ct = tokio_util::sync::CancellationToken::new();
+        for uri in subscribed {
+            let params = UnsubscribeRequestParams::new(uri);
+            let _ = self.unsubscribe(params, after.clone()).await;
+        }
+        self.sessions.unregister(self.session_id);
+        Ok(())
     }
 
     async fn subscribe(

@@ -1,6 +1,7 @@
 //! MCP 2026-07-28 beside the revisions before it: the official conformance suite against
 //! the daemon's own endpoint, and `subscriptions/listen`.
 
+mod bridge;
 mod bridging;
 mod clients;
 mod conformance;
