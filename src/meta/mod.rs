@@ -5,7 +5,9 @@
 //! Parts: [`params`] (tool parameters and outputs), `tools` (the meta tools), `forward`
 //! (requests passed to the mounts that own them, and [`MountedCalls`], the layer that
 //! serves mounted tool calls on `/mcp` without rmcp's session machinery), `progress`
-//! (progress and log notifications), `authorize` (ownership checks and audit).
+//! (progress and log notifications), `authorize` (ownership checks and audit), `measure`
+//! (each call's span and metrics), `revisions` (what differs per protocol revision),
+//! `listen` (`subscriptions/listen`).
 
 // Logging and resources/subscribe are deprecated by SEP-2577 (2026-07-28) but part of
 // 2025-11-25, which we serve.
@@ -14,19 +16,14 @@
 mod authorize;
 mod forward;
 mod listen;
+mod measure;
 pub mod params;
 mod progress;
 mod revisions;
 mod schema;
 mod tools;
 
-use std::{
-    borrow::Cow,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+use std::{borrow::Cow, sync::Arc};
 
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
@@ -45,16 +42,15 @@ use rmcp::{
 };
 
 use authorize::principal;
-use tracing::Instrument;
 
 use crate::{
     manager::SessionManager,
-    metrics::CallOutcome,
     mount::cycle::{INSTANCE_KEY, REACHABLE_KEY},
     upstream::Caller,
     upstream::Rounds,
 };
 pub use forward::MountedCalls;
+use measure::measured;
 pub use revisions::protocol_versions;
 use revisions::{list_ttl_ms, version_contents};
 pub use tools::TOOL_NAMES;
@@ -353,50 +349,6 @@ impl MetaServer {
         let caller = Caller::of(&context, true, self.session_id);
         Ok(routed.answer(&self.manager, caller, &context.ct).await)
     }
-}
-
-/// Runs the tool call `call` of `who` on `session` in a span with a request id (to find
-/// its log lines), logs how it ended and counts it in the metrics: meta tools by name,
-/// mounted ones together.
-async fn measured(
-    manager: &SessionManager,
-    session: u64,
-    tool: &str,
-    meta_tool: bool,
-    who: &crate::model::Principal,
-    call: impl Future<Output = Result<CallToolResponse, McpError>>,
-) -> Result<CallToolResponse, McpError> {
-    let started = std::time::Instant::now();
-    let span = tracing::info_span!(
-        "mcp_call",
-        request_id = next_request_id(),
-        session,
-        tool = %crate::model::cut(tool, 100),
-        principal = %who,
-    );
-    let result = call.instrument(span.clone()).await;
-    let outcome = match &result {
-        Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => CallOutcome::Error,
-        Ok(_) => CallOutcome::Ok,
-        Err(_) => CallOutcome::Error,
-    };
-    let elapsed = started.elapsed();
-    let label = if meta_tool { tool } else { "mounted" };
-    manager.metrics().record_call(label, outcome, elapsed);
-    span.in_scope(|| {
-        tracing::debug!(
-            ?outcome,
-            elapsed_ms = elapsed.as_secs_f64() * 1e3,
-            "call finished"
-        )
-    });
-    result
-}
-
-/// A new id for a tool call, unique in this process, to find its log lines.
-fn next_request_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@
 //!   waits for the progress sent before it, and log lines go to their call, in order.
 //! - [`decode`]: decoding of a `tools/call` and its answer, the hot path's messages.
 //! - [`Forwarder`]: the `ServerHandler` that serves a downstream session of the bridge.
+//! - [`Rounds`]: calls of 2026-07-28 clients whose server asks them things the older way,
+//!   asked in `input_required` rounds; `modern`: upstreams of 2026-07-28 (discover-first
+//!   connection, list changes from a listen stream).
 
 mod calls;
 mod connection;
@@ -23,6 +26,7 @@ mod downstream;
 mod forwarder;
 mod modern;
 mod outbox;
+mod posted;
 mod relay;
 mod resume;
 mod rounds;
@@ -33,12 +37,13 @@ mod test_peer;
 pub mod wire_order;
 
 pub use calls::{Ask, CallGuard, Caller, Calls};
-pub use connection::{Upstream, client_config, is_stream_failure};
+pub use connection::{Upstream, client_config};
 pub use connector::{
     CONNECT_TIMEOUT, Connected, Connector, Reach, UpstreamError, connect, url_connector, within,
 };
 pub use downstream::ClientSessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
+pub use posted::is_stream_failure;
 pub use relay::{LogOrigin, Relay, UpstreamEvent};
 pub use rounds::{Rounds, RunningCall};
 

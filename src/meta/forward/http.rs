@@ -51,7 +51,7 @@ use super::{
 };
 use crate::{
     manager::SessionManager,
-    meta::measured,
+    meta::measure::measured,
     model::Principal,
     sync::lock,
     upstream::{Caller, decode},
