@@ -196,6 +196,10 @@ async fn a_restarted_daemon_adopts_running_children_and_removes_finished_ones() 
         .with_writer(move || AuditSink(sink.clone()))
         .with_ansi(false)
         .finish();
+    // With one dispatcher alive, tracing asks the registering thread's default whether a
+    // callsite is wanted: another test's thread hitting the audit line first (it has no
+    // subscriber) would switch it off for this one. A second dispatcher makes it ask all.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let _guard = tracing::subscriber::set_default(subscriber);
     let adopted = backend.adopt(true).await.unwrap();
     let audit = String::from_utf8(audit.lock().unwrap().clone()).unwrap();
