@@ -112,3 +112,39 @@ async fn clients_of_both_eras_list_create_mount_and_call_side_by_side() {
     let log = daemon.log_text();
     assert!(!log.contains("\"WARN\""), "{log}");
 }
+
+#[tokio::test]
+async fn stdio_serves_a_2026_07_28_client_too() {
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["serve", "--backend", "local", "--transport", "stdio"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let lifecycle = rmcp::service::ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let client = rmcp::service::ClientServiceExt::serve_with_lifecycle(
+        Recorder::new(ProtocolVersion::V_2026_07_28),
+        (stdout, stdin),
+        lifecycle,
+    )
+    .await
+    .expect("server/discover on stdio");
+    assert_eq!(
+        client.peer_info().unwrap().protocol_version.as_str(),
+        "2026-07-28"
+    );
+    assert!(
+        tool_names(client.peer())
+            .await
+            .contains(&"create_mcp_server".to_owned())
+    );
+    assert_eq!(
+        text(&call(&client, "list_mcp_servers", json!({})).await),
+        "[]"
+    );
+}
