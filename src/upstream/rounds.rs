@@ -257,7 +257,8 @@ impl RunningCall {
         caller.asks = Some(asks_tx);
         caller.progress_stream = Some(progress_tx);
         let ct = CancellationToken::new();
-        let result = tokio::spawn(run(caller, ct.clone()));
+        // Boxed, so that spawning it moves a pointer rather than the call's future.
+        let result = tokio::spawn(Box::pin(run(caller, ct.clone())));
         Self {
             result,
             ct,

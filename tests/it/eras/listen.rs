@@ -61,3 +61,45 @@ async fn a_listener_hears_of_its_own_mounts_and_not_of_others() {
     assert_eq!((legacy.ttl_ms, legacy.cache_scope), (None, None));
     alice_hears.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_listener_hears_of_the_mounted_resources_it_names_and_the_version_lists_revisions() {
+    let (daemon, _legacy, _) = daemon_with_mounted_child("").await;
+    let modern = super::modern_client(&daemon.url("/mcp")).await;
+    let filter = SubscriptionFilter::builder()
+        .resource_subscription("test://t/greeting")
+        .build();
+    let mut hears = modern.peer().listen(filter).await.unwrap();
+    call_ok(&modern, "t_touch", json!({"uri": "test://greeting"})).await;
+    let heard = tokio::time::timeout(QUICK, hears.next())
+        .await
+        .expect("the update of the resource it named")
+        .unwrap();
+    let Some(ServerNotification::ResourceUpdatedNotification(updated)) = heard else {
+        panic!("{heard:?}")
+    };
+    assert_eq!(updated.params.uri, "test://t/greeting");
+
+    // config://version: the version as text, then the revisions served as JSON.
+    let read = modern
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "config://version",
+        ))
+        .await
+        .unwrap();
+    let rmcp::model::ResourceContents::TextResourceContents { text, .. } = &read.contents[1] else {
+        panic!("{read:?}")
+    };
+    let json: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        json["protocolVersions"],
+        json!([
+            "2024-11-05",
+            "2025-03-26",
+            "2025-06-18",
+            "2025-11-25",
+            "2026-07-28"
+        ])
+    );
+}
