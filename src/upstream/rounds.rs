@@ -3,9 +3,9 @@
 //! 2026-07-28 client cannot be sent requests. So a 2026-07-28 client's call (of a mounted
 //! tool on the meta-server, of the child's tool on a bridge) runs on a task of its own, and
 //! when its server asks, the client's request is answered with an `input_required` result
-//! carrying the server's requests and a `requestState`. The client's retry (the same tool, `inputResponses`, that
-//! `requestState`) hands the answers to the server's waiting requests and waits again: for
-//! the result, or for the next questions.
+//! carrying the server's requests and a `requestState`. The client's retry (the same tool,
+//! `inputResponses`, that `requestState`) hands the answers to the server's waiting
+//! requests and waits again: for the result, or for the next questions.
 //!
 //! The state names a call parked in this process, sealed (HMAC-SHA256 under a key of this
 //! process) with the principal and the tool: it cannot be forged or altered, is no use to
@@ -43,6 +43,9 @@ use crate::{
 
 /// Parked calls at most; past it a call whose server asks fails instead of parking.
 const MAX_PARKED: usize = 1024;
+
+/// Parked calls of one principal at most, so that no one can take every place.
+const MAX_PARKED_PER_PRINCIPAL: usize = 64;
 
 /// How long a parked call waits for its retry when calls have no time limit.
 const DEFAULT_PATIENCE: Duration = Duration::from_secs(300);
@@ -183,10 +186,14 @@ impl Rounds {
         let state = format!("{id}.{}", hex(self.tag(&id, who, &tool).as_ref()));
         {
             let mut parked = lock(&self.parked);
-            if parked.len() >= MAX_PARKED {
+            let yours = parked.values().filter(|p| p.principal == *who).count();
+            if parked.len() >= MAX_PARKED || yours >= MAX_PARKED_PER_PRINCIPAL {
                 return Err(McpError::internal_error(
                     format!(
-                        "{MAX_PARKED} calls are waiting for their clients' answers already; try again later"
+                        "too many calls are waiting for answers ({yours} of yours, {} in all; \
+                         at most {MAX_PARKED_PER_PRINCIPAL} of one caller and {MAX_PARKED} in \
+                         all): answer or drop some first",
+                        parked.len()
                     ),
                     None,
                 ));

@@ -198,3 +198,48 @@ async fn progress_and_cancellation_cross_the_mount_for_a_modern_client() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn one_caller_cannot_take_every_place_for_waiting_calls() {
+    // A 2026-07-28 server's questions park the daemon's own calls (a stdio child could not
+    // tell which of many concurrent calls a question belongs to).
+    let (_server, server_url) = super::modern_server().await;
+    let tokens = TempFile::with(&format!("alice {ALICE}\nbob {BOB}\n"));
+    let mut flags = vec!["--tokens-file", tokens.path()];
+    flags.extend(LOOPBACK_URL_MOUNTS);
+    let daemon = Process::daemon(&flags).await;
+    let url = daemon.url("/mcp");
+    let alice = modern_client_as(&url, ALICE).await;
+    let bob = modern_client_as(&url, BOB).await;
+    call_ok(
+        &alice,
+        "mount_mcp_server",
+        json!({"url": server_url, "name": "a"}),
+    )
+    .await;
+    call_ok(
+        &bob,
+        "mount_mcp_server",
+        json!({"url": server_url, "name": "b"}),
+    )
+    .await;
+    let ask = |tool: &str| params(tool, json!({"text": "x"}));
+    for _ in 0..64 {
+        let asked = alice.peer().call_tool_once(ask("a_ask")).await.unwrap();
+        assert!(
+            matches!(asked, CallToolResponse::InputRequired(_)),
+            "{asked:?}"
+        );
+    }
+    let refused = alice.peer().call_tool_once(ask("a_ask")).await;
+    let Err(rmcp::ServiceError::McpError(e)) = refused else {
+        panic!("the 65th waiting call of one caller is refused: {refused:?}")
+    };
+    assert!(e.message.contains("64 of yours"), "{}", e.message);
+    // Someone else still gets a place.
+    let asked = bob.peer().call_tool_once(ask("b_ask")).await.unwrap();
+    assert!(
+        matches!(asked, CallToolResponse::InputRequired(_)),
+        "{asked:?}"
+    );
+}

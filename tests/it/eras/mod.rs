@@ -17,7 +17,7 @@ use rmcp::{
     },
 };
 
-use crate::support::Recorder;
+use crate::support::{Recorder, TEST_SERVER};
 
 /// A 2026-07-28 client on `/mcp` (no `initialize`, no session).
 pub async fn modern_client(url: &str) -> RunningService<RoleClient, Recorder> {
@@ -40,4 +40,26 @@ async fn modern_client_with(
         .serve_with_lifecycle(transport, lifecycle)
         .await
         .expect("server/discover over streamable HTTP")
+}
+
+/// `mcp-test-server serve-modern` on a free port, and its URL.
+pub async fn modern_server() -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(TEST_SERVER)
+        .args(["serve-modern", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    let mut stdout = tokio::io::BufReader::new(stdout);
+    tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut line)
+        .await
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    (child, url)
 }

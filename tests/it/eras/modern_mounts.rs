@@ -4,34 +4,10 @@
 //! 2025-11-25 client with a request on its session, a 2026-07-28 client with an
 //! `input_required` result of the daemon's own.
 
+use super::{modern_client, modern_server};
+use crate::support::*;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
-
-use super::modern_client;
-use crate::support::*;
-
-/// `mcp-test-server serve-modern` on a free port, and its URL.
-async fn modern_server() -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(TEST_SERVER)
-        .args(["serve-modern", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    tokio::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .await
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    (child, url)
-}
 
 fn ask(text: &str) -> CallToolRequestParams {
     let Value::Object(arguments) = json!({"text": text}) else {
