@@ -2,12 +2,18 @@
 //! HTTP at `http://127.0.0.1:N/mcp` (printed on stdout once it listens), stateless, with
 //! no `initialize` and every request's `_meta` required. Its tools: `echo`, and `ask`,
 //! which asks its client to sample a reply to `text` the 2026-07-28 way (an
-//! `input_required` result, then the retry with the answer) and returns that reply; it
-//! tells list changes on `subscriptions/listen` (`add_tool` adds a tool).
+//! `input_required` result, then the retry with the answer) and returns that reply; `slow`,
+//! which takes `millis` ms with `steps` progress notifications and stops when cancelled
+//! (`cancelled` counts those); it tells list changes on `subscriptions/listen`
+//! (`add_tool` adds a tool).
 
 use std::{
     borrow::Cow,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
 };
 
 use rmcp::{
@@ -15,8 +21,9 @@ use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
         CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult, InputRequest,
-        InputRequiredResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
-        SamplingMessage, ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
+        InputRequiredResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+        ProtocolVersion, SamplingMessage, ServerCapabilities, ServerConfig, SubscriptionFilter,
+        Tool,
     },
     service::{RequestContext, SubscriptionContext},
     transport::streamable_http_server::{
@@ -33,6 +40,8 @@ const ASK_STATE: &str = "asked";
 struct ModernServer {
     /// Tools added by `add_tool`.
     added: Arc<Mutex<Vec<String>>>,
+    /// How many `slow` calls were cancelled.
+    cancelled: Arc<AtomicU32>,
     /// Told when a tool is added, for the listen streams.
     changed: broadcast::Sender<()>,
 }
@@ -47,6 +56,27 @@ fn tool(name: &str, description: &str) -> Tool {
 
 fn text_result(text: String) -> CallToolResponse {
     CallToolResult::success(vec![ContentBlock::text(text)]).into()
+}
+
+impl ModernServer {
+    async fn slow(&self, millis: u64, steps: u64, context: &RequestContext<RoleServer>) -> String {
+        let token = context.meta.get_progress_token();
+        for step in 1..=steps {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(millis / steps)) => {}
+                () = context.ct.cancelled() => {
+                    self.cancelled.fetch_add(1, Ordering::SeqCst);
+                    return "cancelled".into();
+                }
+            }
+            if let Some(token) = &token {
+                let mut progress = ProgressNotificationParam::new(token.clone(), step as f64);
+                progress.message = Some(format!("step {step} of {steps}"));
+                let _ = context.peer.notify_progress(progress).await;
+            }
+        }
+        format!("done after {millis} ms")
+    }
 }
 
 impl ServerHandler for ModernServer {
@@ -80,6 +110,11 @@ impl ServerHandler for ModernServer {
                 "add_tool",
                 "Add a tool called `text` and tell the listen streams",
             ),
+            tool(
+                "slow",
+                "Take `millis` ms with `steps` progress notifications",
+            ),
+            tool("cancelled", "How many `slow` calls were cancelled"),
         ];
         let added = self.added.lock().map(|a| a.clone()).unwrap_or_default();
         tools.extend(added.iter().map(|name| tool(name, "An added tool")));
@@ -89,7 +124,7 @@ impl ServerHandler for ModernServer {
     async fn call_tool(
         &self,
         params: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let text = params
             .arguments
@@ -98,8 +133,22 @@ impl ServerHandler for ModernServer {
             .and_then(|t| t.as_str())
             .unwrap_or_default()
             .to_owned();
+        let number = |name: &str| {
+            let arguments = params.arguments.as_ref();
+            arguments
+                .and_then(|a| a.get(name))
+                .and_then(serde_json::Value::as_u64)
+        };
         match params.name.as_ref() {
             "echo" => Ok(text_result(text)),
+            "slow" => {
+                let millis = number("millis").unwrap_or(0);
+                let steps = number("steps").unwrap_or(1).max(1);
+                Ok(text_result(self.slow(millis, steps, &context).await))
+            }
+            "cancelled" => Ok(text_result(
+                self.cancelled.load(Ordering::SeqCst).to_string(),
+            )),
             "add_tool" => {
                 if let Ok(mut added) = self.added.lock() {
                     added.push(text.clone());
@@ -166,6 +215,7 @@ impl ServerHandler for ModernServer {
 pub async fn serve(port: u16) {
     let server = ModernServer {
         added: Arc::default(),
+        cancelled: Arc::default(),
         changed: broadcast::channel(16).0,
     };
     let config = StreamableHttpServerConfig::default()
