@@ -49,6 +49,24 @@ async fn suite_passes(version: &str) -> BTreeSet<String> {
         suite.exists(),
         "tests/servers has no conformance suite: run scripts/test (it runs npm ci there)"
     );
+    let node = std::process::Command::new("node").arg("--version").output();
+    let major: u32 = node
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| {
+            v.trim()
+                .trim_start_matches('v')
+                .split('.')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    assert!(
+        major >= 22,
+        "the conformance suite needs Node 22 or newer on PATH (found {major}): run scripts/test, \
+         which installs it into .tools/bin"
+    );
     let out = std::env::temp_dir().join(format!("conformance-{}", uuid::Uuid::new_v4()));
     let output = tokio::process::Command::new(&suite)
         .args(["server", "--suite", "all", "--spec-version", version])
