@@ -11,45 +11,31 @@ use rmcp::{
     service::SubscriptionContext,
 };
 
-use super::{MOUNTS_URI, MetaServer, VERSION_URI, authorize::principal};
+use super::{MOUNTS_URI, MetaServer, VERSION_URI};
 
 impl MetaServer {
-    /// Serves one listen stream until the client cancels it or goes: registers it, and
-    /// subscribes upstream to the mounted resources it names (the daemon's own resources
-    /// change through `resources/list_changed`); undoes both at the end.
+    /// Serves one listen stream until the client cancels it or goes, subscribing upstream
+    /// to the mounted resources it names (the daemon's own resources change through
+    /// `resources/list_changed`).
     pub(super) async fn serve_listener(
         &self,
         subscription: SubscriptionContext,
     ) -> Result<(), McpError> {
-        let context = subscription.request_context().clone();
-        let sessions = self.manager.sessions();
-        sessions.register_listener(
-            self.session_id,
-            context.peer.clone(),
-            subscription.sink().clone(),
-            principal(&context),
-        );
-        let uris = subscription.accepted().resource_subscriptions.clone();
-        let mut subscribed = Vec::new();
-        for uri in uris.unwrap_or_default() {
+        let subscribe = |uri: String, context| async move {
             if uri == VERSION_URI || uri == MOUNTS_URI {
-                continue;
+                return Err(McpError::invalid_params("not a mounted resource", None));
             }
-            // A URI no mount serves (yet) is kept in the filter but never updated.
-            let params = SubscribeRequestParams::new(uri.clone());
-            if self.subscribe_mounted(params, &context).await.is_ok() {
-                subscribed.push(uri);
-            }
-        }
-        subscription.cancelled().await;
-        // The listen request's token is cancelled by now; the unsubscribing has its own.
-        let mut after = context;
-        after.ct = tokio_util::sync::CancellationToken::new();
-        for uri in subscribed {
+            let params = SubscribeRequestParams::new(uri);
+            self.subscribe_mounted(params, &context).await
+        };
+        let unsubscribe = |uri, context| async move {
             let params = UnsubscribeRequestParams::new(uri);
-            let _ = self.unsubscribe_mounted(params, &after).await;
-        }
-        sessions.unregister(self.session_id);
+            self.unsubscribe_mounted(params, &context).await
+        };
+        let sessions = self.manager.sessions();
+        sessions
+            .serve_listener(self.session_id, subscription, subscribe, unsubscribe)
+            .await;
         Ok(())
     }
 }

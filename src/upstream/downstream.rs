@@ -13,12 +13,12 @@ use std::{
 };
 
 use rmcp::{
-    Peer, RoleServer,
+    ErrorData as McpError, Peer, RoleServer,
     model::{
         LoggingLevel, LoggingMessageNotification, LoggingMessageNotificationParam,
         ServerNotification,
     },
-    service::SubscriptionSink,
+    service::{RequestContext, SubscriptionContext, SubscriptionSink},
 };
 
 use super::outbox::{Outbox, Recipient, send_all};
@@ -90,7 +90,7 @@ impl ClientSessions {
     /// Adds a `subscriptions/listen` stream of `principal` (2026-07-28), on `peer`, as
     /// session `session`: it gets what its filter accepts of what the sessions `principal` may see
     /// get, until [`Self::unregister`].
-    pub fn register_listener(
+    fn register_listener(
         &self,
         session: u64,
         peer: Peer<RoleServer>,
@@ -98,6 +98,43 @@ impl ClientSessions {
         principal: Principal,
     ) {
         self.add(session, peer, Recipient::Listener(sink), principal);
+    }
+
+    /// Serves a `subscriptions/listen` stream (2026-07-28) of the principal in its request
+    /// as session `session` until the client cancels it or goes: registers it, subscribes
+    /// (with `subscribe`) to the resources it names, and undoes both at the end (with
+    /// `unsubscribe`, under a token of its own: the stream's is cancelled by then). A URI
+    /// `subscribe` refuses stays in the stream's filter but is never updated.
+    pub async fn serve_listener<S, SF, U, UF>(
+        &self,
+        session: u64,
+        subscription: SubscriptionContext,
+        subscribe: S,
+        unsubscribe: U,
+    ) where
+        S: Fn(String, RequestContext<RoleServer>) -> SF,
+        SF: Future<Output = Result<(), McpError>>,
+        U: Fn(String, RequestContext<RoleServer>) -> UF,
+        UF: Future<Output = Result<(), McpError>>,
+    {
+        let context = subscription.request_context().clone();
+        let who = Principal::of(&context.extensions);
+        let sink = subscription.sink().clone();
+        self.register_listener(session, context.peer.clone(), sink, who);
+        let uris = subscription.accepted().resource_subscriptions.clone();
+        let mut subscribed = Vec::new();
+        for uri in uris.unwrap_or_default() {
+            if subscribe(uri.clone(), context.clone()).await.is_ok() {
+                subscribed.push(uri);
+            }
+        }
+        subscription.cancelled().await;
+        let mut after = context;
+        after.ct = tokio_util::sync::CancellationToken::new();
+        for uri in subscribed {
+            let _ = unsubscribe(uri, after.clone()).await;
+        }
+        self.unregister(session);
     }
 
     /// Adds a session delivering to `recipient`; false when `session` was already there.

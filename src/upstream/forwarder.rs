@@ -282,27 +282,12 @@ impl ServerHandler for Forwarder {
     /// A 2026-07-28 client's listen stream is a session for as long as it is open: it gets
     /// the upstream's list changes and the updates of the resources it names.
     async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
-        let context = subscription.request_context().clone();
-        let who = crate::model::Principal::of(&context.extensions);
-        let sink = subscription.sink().clone();
+        let subscribe = |uri, context| self.subscribe(SubscribeRequestParams::new(uri), context);
+        let unsubscribe =
+            |uri, context| self.unsubscribe(UnsubscribeRequestParams::new(uri), context);
         self.sessions
-            .register_listener(self.session_id, context.peer.clone(), sink, who);
-        let uris = subscription.accepted().resource_subscriptions.clone();
-        let mut subscribed = Vec::new();
-        for uri in uris.unwrap_or_default() {
-            let params = SubscribeRequestParams::new(uri.clone());
-            if self.subscribe(params, context.clone()).await.is_ok() {
-                subscribed.push(uri);
-            }
-        }
-        subscription.cancelled().await;
-        let mut after = context;
-        after.ct = tokio_util::sync::CancellationToken::new();
-        for uri in subscribed {
-            let params = UnsubscribeRequestParams::new(uri);
-            let _ = self.unsubscribe(params, after.clone()).await;
-        }
-        self.sessions.unregister(self.session_id);
+            .serve_listener(self.session_id, subscription, subscribe, unsubscribe)
+            .await;
         Ok(())
     }
 

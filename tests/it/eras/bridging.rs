@@ -164,39 +164,8 @@ async fn the_python_sdk_answers_server_everythings_sampling_elicitation_and_root
 async fn progress_and_cancellation_cross_the_mount_for_a_modern_client() {
     let daemon = mounted(&[], None).await;
     let client = modern_client(&daemon.url("/mcp")).await;
-    let slow = params("t_slow", json!({"millis": 300, "steps": 3}));
-    let result = client.call_tool(slow).await.unwrap();
-    assert_eq!(text(&result), "done after 300 ms");
-    let recorder = client.service().clone();
-    eventually("three progress notifications", || {
-        let progress = recorder.seen().progress;
-        let steps = progress
-            .iter()
-            .filter(|p| p.message.as_deref().is_some_and(|m| m.starts_with("step")));
-        steps.count() == 3
-    })
-    .await;
-
-    // Cancelling the call cancels it in the child.
-    let long = params("t_slow", json!({"millis": 20000, "steps": 1}));
-    let request =
-        rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(long));
-    let options = rmcp::service::PeerRequestOptions::no_options();
-    let handle = client
-        .send_request_with_option(request, options)
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    handle.cancel(Some("changed my mind".into())).await.unwrap();
-    let legacy = http_client(&daemon.url("/mcp")).await;
-    let deadline = tokio::time::Instant::now() + QUICK;
-    while text(&call(&legacy, "t_cancelled", json!({})).await) != "1" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the child never saw the cancellation"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let observer = http_client(&daemon.url("/mcp")).await;
+    super::progress_and_cancellation_cross(&client, &observer, "t").await;
 }
 
 #[tokio::test]

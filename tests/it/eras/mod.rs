@@ -63,3 +63,52 @@ pub async fn modern_server() -> (tokio::process::Child, String) {
         .to_owned();
     (child, url)
 }
+
+/// `client` calls the mounted `{prefix}_slow`: its three progress notifications reach it;
+/// then a long one it cancels, which the server sees (`{prefix}_cancelled`, asked by
+/// `observer`).
+pub async fn progress_and_cancellation_cross(
+    client: &RunningService<RoleClient, Recorder>,
+    observer: &rmcp::Peer<RoleClient>,
+    prefix: &str,
+) {
+    use crate::support::{QUICK, call, eventually, text};
+    use serde_json::json;
+    let slow = |millis: u64, steps: u32| {
+        let serde_json::Value::Object(arguments) = json!({"millis": millis, "steps": steps}) else {
+            unreachable!("an object")
+        };
+        rmcp::model::CallToolRequestParams::new(format!("{prefix}_slow")).with_arguments(arguments)
+    };
+    let result = client.call_tool(slow(300, 3)).await.unwrap();
+    assert_eq!(text(&result), "done after 300 ms");
+    let recorder = client.service().clone();
+    eventually("three progress notifications", || {
+        let progress = recorder.seen().progress;
+        let steps = progress
+            .iter()
+            .filter(|p| p.message.as_deref().is_some_and(|m| m.starts_with("step")));
+        steps.count() == 3
+    })
+    .await;
+
+    let request = rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(
+        slow(20_000, 1),
+    ));
+    let options = rmcp::service::PeerRequestOptions::no_options();
+    let handle = client
+        .send_request_with_option(request, options)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    handle.cancel(Some("changed my mind".into())).await.unwrap();
+    let deadline = tokio::time::Instant::now() + QUICK;
+    let cancelled = format!("{prefix}_cancelled");
+    while text(&call(observer, &cancelled, json!({})).await) != "1" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never saw the cancellation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -75,37 +75,5 @@ async fn progress_and_cancellation_cross_a_mount_of_a_modern_server() {
         json!({"url": url, "name": "m"}),
     )
     .await;
-    let result = call(&legacy, "m_slow", json!({"millis": 300, "steps": 3})).await;
-    assert_eq!(text(&result), "done after 300 ms");
-    let recorder = legacy.service().clone();
-    eventually("three progress notifications", || {
-        let progress = recorder.seen().progress;
-        let steps = progress
-            .iter()
-            .filter(|p| p.message.as_deref().is_some_and(|m| m.starts_with("step")));
-        steps.count() == 3
-    })
-    .await;
-
-    let Value::Object(arguments) = json!({"millis": 20000, "steps": 1}) else {
-        unreachable!()
-    };
-    let long = CallToolRequestParams::new("m_slow").with_arguments(arguments);
-    let request =
-        rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(long));
-    let options = rmcp::service::PeerRequestOptions::no_options();
-    let handle = legacy
-        .send_request_with_option(request, options)
-        .await
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    handle.cancel(Some("changed my mind".into())).await.unwrap();
-    let deadline = tokio::time::Instant::now() + QUICK;
-    while text(&call(&legacy, "m_cancelled", json!({})).await) != "1" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the modern server never saw the cancellation"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    super::progress_and_cancellation_cross(&legacy, &legacy, "m").await;
 }
