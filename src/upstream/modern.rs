@@ -1,13 +1,18 @@
 //! Upstreams of MCP 2026-07-28: connected `server/discover` first, and told of list changes
 //! on a `subscriptions/listen` stream, the revision's stand-in for a session's
-//! notifications. A server's `input_required` results are answered where the call is
+//! notifications. A server that also offers `initialize` gets a session instead: a mount
+//! multiplexes its clients' resource subscriptions and log levels onto one session, and
+//! hears log messages sent outside any call, which the stateless revision has no place for. A server's `input_required` results are answered where the call is
 //! routed (the caller's own client is asked).
 
 use std::sync::Arc;
 
 use rmcp::{
     Peer, RoleClient,
-    model::{ProtocolVersion, ServerCapabilities, ServerNotification, SubscriptionFilter},
+    model::{
+        ProtocolVersion, RequestMetaObject, ServerCapabilities, ServerNotification,
+        SubscriptionFilter,
+    },
     service::ClientLifecycleMode,
     transport::streamable_http_client::StreamableHttpClient,
 };
@@ -17,9 +22,9 @@ use super::{Connected, Upstream, UpstreamError, UpstreamEvent};
 
 impl Upstream {
     /// Connects to `uri` as a 2026-07-28 client when `server/discover` shows a server of
-    /// that revision, else with `initialize`: on any other answer to the probe — a JSON-RPC
-    /// error of whatever code, an HTTP status, a closed connection, 10 s of silence — as
-    /// the revision's backward-compatibility rules say.
+    /// that revision only, else with `initialize`: when it offers that too, and on any other
+    /// answer to the probe — a JSON-RPC error of whatever code, an HTTP status, a closed
+    /// connection, 10 s of silence — as the revision's backward-compatibility rules say.
     ///
     /// # Errors
     /// Why the `initialize` after a failed probe failed too.
@@ -35,12 +40,28 @@ impl Upstream {
             legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
         };
         match Self::connect_http_with(client.clone(), uri.clone(), probe).await {
-            Ok(connected) => Ok(connected),
+            Ok((upstream, events)) if !upstream.offers_session().await => Ok((upstream, events)),
+            Ok((upstream, _)) => {
+                // It speaks both: a session carries more for a gateway (see the README).
+                upstream.close();
+                Self::connect_http(client, uri).await
+            }
             Err(error) => {
                 tracing::debug!(cause = %error, "no 2026-07-28 server (server/discover); trying initialize");
                 Self::connect_http(client, uri).await
             }
         }
+    }
+
+    /// Whether this upstream has a session (`initialize` was done) or offers one (its
+    /// `server/discover` lists a revision with `initialize`).
+    async fn offers_session(&self) -> bool {
+        if self.info().protocol_version.has_initialize() {
+            return true;
+        }
+        // rmcp answers from the result of the probe it made.
+        let discovered = self.peer().discover(RequestMetaObject::default()).await;
+        discovered.is_ok_and(|d| d.supported_versions.iter().any(|v| v.has_initialize()))
     }
 }
 
