@@ -28,6 +28,9 @@ pub struct ChildMeta {
     pub preset: Option<String>,
     /// Who may see and use it.
     pub ownership: Ownership,
+    /// How long its start may take (the create's ready timeout): on Kubernetes the startup
+    /// probe gives it that long. `None`: as long as its probe settings say.
+    pub ready_timeout: Option<std::time::Duration>,
 }
 
 /// A child found running when the daemon started, to take over.

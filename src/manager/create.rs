@@ -106,6 +106,7 @@ impl SessionManager {
         let meta = ChildMeta {
             preset: options.preset.clone(),
             ownership: options.ownership.clone(),
+            ready_timeout: Some(timeout),
         };
         let created_endpoints = self
             .backend

@@ -125,6 +125,38 @@ fn from_secret(name: &str, secret: &str, key: &str) -> EnvVar {
     }
 }
 
+/// `GET /health` on the child's port.
+fn health() -> HTTPGetAction {
+    HTTPGetAction {
+        path: Some("/health".to_owned()),
+        port: IntOrString::String(PORT_NAME.to_owned()),
+        ..HTTPGetAction::default()
+    }
+}
+
+/// The startup probe: `/health` every `probe.period_seconds` from the first second, for
+/// `ready_timeout` (the create's; else the readiness probe's failures times its period) —
+/// no fixed delay holds up a child that starts fast, and a slow install is not cut short.
+fn startup_probe(
+    probe: &crate::model::ProbeConfig,
+    ready_timeout: Option<std::time::Duration>,
+) -> Probe {
+    let period = probe.period_seconds.max(1);
+    let attempts = match ready_timeout {
+        Some(timeout) => {
+            i32::try_from(timeout.as_secs().div_ceil(period as u64)).unwrap_or(i32::MAX)
+        }
+        None => probe.failure_threshold,
+    };
+    Probe {
+        http_get: Some(health()),
+        period_seconds: Some(period),
+        timeout_seconds: Some(probe.timeout_seconds),
+        failure_threshold: Some(attempts.max(1)),
+        ..Probe::default()
+    }
+}
+
 fn job(
     name: &str,
     namespace: &str,
@@ -198,12 +230,11 @@ fn job(
             limits: Some(quantities(&config.resource_limits)),
             ..ResourceRequirements::default()
         }),
+        // Started when /health answers (the bridge says 503 until its server is
+        // initialized), probed every period from the start; then ready while it answers.
+        startup_probe: Some(startup_probe(probe, child.ready_timeout)),
         readiness_probe: Some(Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/health".to_owned()),
-                port: IntOrString::String(PORT_NAME.to_owned()),
-                ..HTTPGetAction::default()
-            }),
+            http_get: Some(health()),
             initial_delay_seconds: Some(probe.initial_delay_seconds),
             period_seconds: Some(probe.period_seconds),
             timeout_seconds: Some(probe.timeout_seconds),

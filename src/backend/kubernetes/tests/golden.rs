@@ -40,6 +40,7 @@ fn time_meta() -> ChildMeta {
     ChildMeta {
         preset: Some("time".into()),
         ownership: Ownership::of(&Principal::new("alice"), false),
+        ready_timeout: Some(std::time::Duration::from_secs(120)),
     }
 }
 
@@ -187,4 +188,26 @@ fn image_only_servers_keep_their_entrypoint() {
     );
     assert_eq!(container.command.unwrap(), ["./github-mcp-server", "sse"]);
     assert!(container.args.is_none());
+}
+
+#[test]
+fn the_startup_probe_lasts_the_ready_timeout_and_nothing_waits_before_probing() {
+    let mut meta = time_meta();
+    meta.ready_timeout = Some(std::time::Duration::from_secs(601));
+    let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
+    let objects = objects::build(JOB, NS, &config, &meta, &super::settings()).unwrap();
+    let pod = objects.job.spec.unwrap().template.spec.unwrap();
+    let container = &pod.containers[0];
+    let startup = container.startup_probe.as_ref().unwrap();
+    assert_eq!(startup.failure_threshold, Some(601));
+    assert_eq!(startup.period_seconds, Some(1));
+    assert_eq!(startup.initial_delay_seconds, None);
+    let readiness = container.readiness_probe.as_ref().unwrap();
+    assert_eq!(readiness.initial_delay_seconds, Some(0));
+    // Without a ready timeout (an adopted child's objects): the probe settings' five minutes.
+    meta.ready_timeout = None;
+    let objects = objects::build(JOB, NS, &config, &meta, &super::settings()).unwrap();
+    let pod = objects.job.spec.unwrap().template.spec.unwrap();
+    let startup = pod.containers[0].startup_probe.clone().unwrap();
+    assert_eq!(startup.failure_threshold, Some(300));
 }
