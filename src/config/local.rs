@@ -19,12 +19,18 @@ pub struct LocalArgs {
 }
 
 impl LocalArgs {
-    /// The settings, with `hidden` (the daemon's secret files) kept from children.
-    pub fn settings(&self, hidden: Vec<std::path::PathBuf>) -> LocalSettings {
+    /// The settings, with `hidden` (the daemon's secret files) kept from children, and
+    /// `package_env` (where packages come from) given to every one.
+    pub fn settings(
+        &self,
+        hidden: Vec<std::path::PathBuf>,
+        package_env: Vec<(String, String)>,
+    ) -> LocalSettings {
         LocalSettings {
             sandbox: self.sandbox,
             pass_env: self.pass_env.clone(),
             hidden,
+            package_env,
         }
     }
 }

@@ -10,9 +10,11 @@ use std::{
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod local;
+mod packages;
 mod security;
 
 pub use local::LocalArgs;
+pub use packages::PackageArgs;
 pub use security::SecurityArgs;
 
 use crate::{
@@ -175,6 +177,9 @@ pub struct ServeArgs {
     /// The sandbox and environment of local children.
     #[command(flatten)]
     pub local: LocalArgs,
+    /// Where children get their packages from.
+    #[command(flatten)]
+    pub packages: PackageArgs,
     /// Seconds open sessions and children get to finish on SIGTERM.
     #[arg(long, default_value_t = 10, env = "MCP_EPHEMERAL_K8S_SHUTDOWN_GRACE")]
     pub shutdown_grace: u64,
@@ -323,9 +328,10 @@ impl ServeConfig {
             &args.security.child_key_file,
         ];
         let hidden = secret_files.into_iter().flatten().cloned().collect();
+        let package_env = args.packages.env()?;
         Ok(Self {
             guard,
-            local: args.local.settings(hidden),
+            local: args.local.settings(hidden, package_env.clone()),
             listener: args.security.listener()?,
             sessions: args.security.sessions()?,
             policy,
@@ -342,6 +348,7 @@ impl ServeConfig {
                 ttl_seconds_after_finished: i32::try_from(args.job_ttl).unwrap_or(i32::MAX),
                 active_deadline_seconds,
                 tokens: args.security.child_tokens()?,
+                package_env,
             },
             gc: args.gc,
             cors,

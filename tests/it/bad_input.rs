@@ -428,6 +428,8 @@ async fn invalid_settings_exit_64_before_binding() {
         ("--allow-origins", "localhost"),
         ("--child-key-file", short_key.path()),
         ("--child-key-file", "/nonexistent/child-key"),
+        ("--pip-index-url", "ftp://pypi.mirror/simple"),
+        ("--npm-registry", "not a url"),
     ] {
         let output = tokio::process::Command::new(BIN)
             .args(["serve", flag, value])

@@ -204,3 +204,26 @@ async fn presets_create_servers_with_their_configuration() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn package_mirrors_reach_local_children() {
+    let daemon = Process::daemon(&[
+        "--pip-index-url",
+        "https://pypi.mirror.invalid/simple",
+        "--npm-registry",
+        "https://npm.mirror.invalid/",
+    ])
+    .await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let (server, _) = create_ready(&meta, test_server("")).await;
+    let mount = json!({"job_name": server["job_name"], "name": "t"});
+    call_ok(&meta, "mount_mcp_server", mount).await;
+    for (name, value) in [
+        ("UV_DEFAULT_INDEX", "https://pypi.mirror.invalid/simple"),
+        ("PIP_INDEX_URL", "https://pypi.mirror.invalid/simple"),
+        ("npm_config_registry", "https://npm.mirror.invalid/"),
+    ] {
+        let seen = call(&meta, "t_env", json!({"name": name})).await;
+        assert_eq!(text(&seen), value, "{name}");
+    }
+}

@@ -202,6 +202,15 @@ fn job(
             },
         })
         .collect();
+    // Where packages come from, unless the caller said (only with `--allow-env`), as on
+    // the local backend.
+    let package_env = settings.package_env.iter();
+    let not_given = package_env.filter(|(name, _)| !config.env.contains_key(name));
+    env.extend(not_given.map(|(name, value)| EnvVar {
+        name: name.clone(),
+        value: Some(value.clone()),
+        ..EnvVar::default()
+    }));
     if args.is_some() {
         // The bridge reads it and keeps it from the command; callers cannot set this name.
         env.push(from_secret(BRIDGE_TOKEN_ENV, name, TOKEN_SECRET_KEY));

@@ -31,6 +31,9 @@ pub struct JobSettings {
     pub active_deadline_seconds: Option<i64>,
     /// The key of the tokens children's bridges demand (`--child-key-file`).
     pub tokens: ChildTokens,
+    /// Variables every child gets: where packages come from (`--pip-index-url`,
+    /// `--npm-registry`).
+    pub package_env: Vec<(String, String)>,
 }
 
 impl Default for JobSettings {
@@ -42,6 +45,7 @@ impl Default for JobSettings {
             ttl_seconds_after_finished: 300,
             active_deadline_seconds: None,
             tokens: ChildTokens::default(),
+            package_env: Vec::new(),
         }
     }
 }

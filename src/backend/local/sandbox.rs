@@ -67,6 +67,9 @@ pub struct LocalSettings {
     pub pass_env: Vec<String>,
     /// Files children must not read (the tokens file, a TLS key).
     pub hidden: Vec<PathBuf>,
+    /// Where packages come from (`--pip-index-url`, `--npm-registry`), over what the
+    /// daemon's own variables say.
+    pub package_env: Vec<(String, String)>,
 }
 
 /// Where children's homes and caches live, and the sandbox, prepared once per daemon.
@@ -123,12 +126,13 @@ impl Sandbox {
         private_dir(&homes)?;
         let caches = cache_root();
         private_dir(&caches)?;
-        let passed = std::env::vars()
+        let mut passed: BTreeMap<String, String> = std::env::vars()
             .filter(|(name, _)| {
                 PASSED_ENV.contains(&name.as_str())
                     || settings.pass_env.iter().any(|p| glob_match(p, name))
             })
             .collect();
+        passed.extend(settings.package_env.iter().cloned());
         let mut hidden: Vec<PathBuf> = ["/root", "/home"].map(PathBuf::from).to_vec();
         hidden.extend(std::env::var_os("HOME").map(PathBuf::from));
         hidden.extend([homes.clone(), caches.clone()]);

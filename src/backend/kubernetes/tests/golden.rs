@@ -211,3 +211,37 @@ fn the_startup_probe_lasts_the_ready_timeout_and_nothing_waits_before_probing() 
     let startup = pod.containers[0].startup_probe.clone().unwrap();
     assert_eq!(startup.failure_threshold, Some(300));
 }
+
+#[test]
+fn package_mirrors_reach_every_child_unless_the_caller_was_allowed_its_own() {
+    let mut settings = super::settings();
+    settings.package_env = vec![
+        (
+            "PIP_INDEX_URL".to_owned(),
+            "https://pypi.mirror/simple".to_owned(),
+        ),
+        (
+            "npm_config_registry".to_owned(),
+            "https://npm.mirror/".to_owned(),
+        ),
+    ];
+    let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time")
+        .with_env("npm_config_registry", "https://own.registry/");
+    let objects = objects::build(JOB, NS, &config, &time_meta(), &settings).unwrap();
+    let pod = objects.job.spec.unwrap().template.spec.unwrap();
+    let env = pod.containers[0].env.clone().unwrap_or_default();
+    let values = |name: &str| -> Vec<Option<String>> {
+        env.iter()
+            .filter(|e| e.name == name)
+            .map(|e| e.value.clone())
+            .collect()
+    };
+    assert_eq!(
+        values("PIP_INDEX_URL"),
+        [Some("https://pypi.mirror/simple".to_owned())]
+    );
+    assert_eq!(
+        values("npm_config_registry"),
+        [Some("https://own.registry/".to_owned())]
+    );
+}
