@@ -10,7 +10,7 @@
 pub mod kubernetes;
 pub mod local;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 
@@ -72,22 +72,76 @@ impl Endpoints {
 }
 
 /// Human-readable progress of a slow operation ("installing…", "ready"), for MCP progress
-/// notifications and logs. A no-op when nobody listens.
+/// notifications and logs, and the times of its phases. Reporting is a no-op when nobody
+/// listens; the phases are kept either way.
 #[derive(Debug, Clone, Default)]
-pub struct Progress(Option<tokio::sync::mpsc::UnboundedSender<String>>);
+pub struct Progress {
+    tx: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    timings: Arc<Timings>,
+}
 
 impl Progress {
     /// A progress sink and the receiver of its messages.
     pub fn channel() -> (Self, tokio::sync::mpsc::UnboundedReceiver<String>) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        (Self(Some(tx)), rx)
+        let progress = Self {
+            tx: Some(tx),
+            timings: Arc::default(),
+        };
+        (progress, rx)
     }
 
     /// Reports one step.
     pub fn report(&self, message: impl Into<String>) {
-        if let Some(tx) = &self.0 {
+        if let Some(tx) = &self.tx {
             let _ = tx.send(message.into());
         }
+    }
+
+    /// Records that `phase` was reached now (the first time only) and reports `message`.
+    pub fn phase(&self, phase: &'static str, message: impl Into<String>) {
+        self.timings.reach(phase);
+        self.report(message);
+    }
+
+    /// The phases reached, shared: they keep growing while the operation goes on.
+    pub fn timings(&self) -> Arc<Timings> {
+        self.timings.clone()
+    }
+}
+
+/// When each phase of a child's start was reached, from the moment its creation began.
+#[derive(Debug)]
+pub struct Timings {
+    started: std::time::Instant,
+    reached: std::sync::Mutex<Vec<crate::model::Timing>>,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            reached: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl Timings {
+    /// Records `phase` as reached now, unless it was already.
+    pub fn reach(&self, phase: &'static str) {
+        let after_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut reached = crate::sync::lock(&self.reached);
+        if !reached.iter().any(|t| t.phase == phase) {
+            reached.push(crate::model::Timing {
+                phase: phase.to_owned(),
+                after_ms,
+            });
+        }
+    }
+
+    /// The phases reached so far, in order.
+    pub fn reached(&self) -> Vec<crate::model::Timing> {
+        crate::sync::lock(&self.reached).clone()
     }
 }
 

@@ -108,6 +108,9 @@ impl SessionManager {
             ownership: options.ownership.clone(),
             ready_timeout: Some(timeout),
         };
+        // Its status shows the phases of its start, those reached after this call too.
+        self.usage
+            .record_timings(&job_name, options.progress.timings());
         let created_endpoints = self
             .backend
             .create(&job_name, &config, &meta, &options.progress)

@@ -214,6 +214,7 @@ impl SessionManager {
         let mut status = self.backend.status(job_name).await?;
         status.mount = self.mounts.of_job(job_name);
         status.authorization = authorization;
+        status.timings = self.usage.timings(job_name);
         Ok(status)
     }
 

@@ -21,6 +21,8 @@ struct Entry {
     owner: Option<String>,
     created: Instant,
     last_used: Instant,
+    /// When the phases of its start were reached (empty for adopted children).
+    timings: Option<std::sync::Arc<crate::backend::Timings>>,
 }
 
 /// Why a child is reaped.
@@ -105,6 +107,7 @@ impl Usage {
             owner: owner.map(str::to_owned),
             created: now,
             last_used: now,
+            timings: None,
         };
         entries.insert(job_name.to_owned(), entry);
         Ok(())
@@ -118,6 +121,7 @@ impl Usage {
             owner: owner.map(str::to_owned),
             created: now.checked_sub(age).unwrap_or(now),
             last_used: now,
+            timings: None,
         };
         self.lock().insert(job_name.to_owned(), entry);
     }
@@ -130,6 +134,19 @@ impl Usage {
     /// Stops counting a child (deleted, or its start failed).
     pub fn forget(&self, job_name: &str) {
         self.lock().remove(job_name);
+    }
+
+    /// Keeps the phases of `job_name`'s start, for its status.
+    pub fn record_timings(&self, job_name: &str, timings: std::sync::Arc<crate::backend::Timings>) {
+        if let Some(entry) = self.lock().get_mut(job_name) {
+            entry.timings = Some(timings);
+        }
+    }
+
+    /// The phases of `job_name`'s start reached so far.
+    pub fn timings(&self, job_name: &str) -> Vec<crate::model::Timing> {
+        let timings = self.lock().get(job_name).and_then(|e| e.timings.clone());
+        timings.map(|t| t.reached()).unwrap_or_default()
     }
 
     /// Records that a child was used now.

@@ -25,7 +25,7 @@ pub use package::PackageSpec;
 pub use pattern::glob_match;
 pub use server::{
     Condition, DeletedServer, EphemeralMcpServer, Phase, PodStatus, ProcessStatus, ServerStatus,
-    rfc3339, unix_now,
+    Timing, rfc3339, unix_now,
 };
 pub use sessions::SessionLimits;
 

@@ -71,6 +71,10 @@ pub enum Phase {
 /// The detailed state of one server, as returned by `get_mcp_server_status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ServerStatus {
+    /// When each phase of its start was reached, in order (`created`, `scheduled`,
+    /// `started`, `ready`; those this daemon saw), from the create call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timings: Vec<Timing>,
     /// The server's name.
     pub job_name: String,
     /// Which backend runs it.
@@ -153,6 +157,16 @@ pub struct ProcessStatus {
     /// The bridge's exit code once it has exited (`null` while running or if killed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+}
+
+/// One phase of a child's start and when it was reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Timing {
+    /// `created` (the process or Job exists), `scheduled` (its pod has a node), `started`
+    /// (its bridge or container runs), `ready` (its MCP server answered `initialize`).
+    pub phase: String,
+    /// Milliseconds after the create call began.
+    pub after_ms: u64,
 }
 
 /// Formats seconds since the Unix epoch as RFC 3339 UTC (`2026-11-29T12:00:00Z`).

@@ -227,3 +227,29 @@ async fn package_mirrors_reach_local_children() {
         assert_eq!(text(&seen), value, "{name}");
     }
 }
+
+#[tokio::test]
+async fn the_status_says_when_each_phase_of_the_start_was_reached() {
+    let daemon = Process::daemon(&[]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    let (server, _) = create_ready(&meta, test_server("--delay-ms 300")).await;
+    let status = call_ok(
+        &meta,
+        "get_mcp_server_status",
+        json!({"job_name": server["job_name"]}),
+    )
+    .await;
+    let timings = status["timings"].as_array().expect("timings");
+    let phases: Vec<&str> = timings
+        .iter()
+        .map(|t| t["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["created", "started", "ready"], "{status}");
+    let after: Vec<u64> = timings
+        .iter()
+        .map(|t| t["after_ms"].as_u64().unwrap())
+        .collect();
+    assert!(after.windows(2).all(|w| w[0] <= w[1]), "{after:?}");
+    // The child waited 300 ms before serving: ready no sooner.
+    assert!(after[2] >= 300, "{after:?}");
+}

@@ -210,6 +210,7 @@ impl Backend for KubernetesBackend {
             }
             return Err(error);
         }
+        progress.timings().reach("created");
         let token = config.uses_bridge().then(|| self.token(job_name));
         Ok(self.endpoints(job_name, config.port, token))
     }

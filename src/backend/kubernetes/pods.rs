@@ -142,6 +142,28 @@ pub fn pod_state(pod: &Pod) -> PodState {
     PodState::Starting(format!("{name}: {step}"))
 }
 
+/// Records the phases `pod` shows it reached: `scheduled` (it has a node), `started` (its
+/// container runs).
+fn record_phases(pod: &Pod, progress: &Progress) {
+    let Some(status) = &pod.status else {
+        return;
+    };
+    let conditions = status.conditions.as_deref().unwrap_or_default();
+    if conditions
+        .iter()
+        .any(|c| c.type_ == "PodScheduled" && c.status == "True")
+    {
+        progress.timings().reach("scheduled");
+    }
+    let running = status.container_statuses.iter().flatten();
+    if running
+        .filter_map(|c| c.state.as_ref())
+        .any(|s| s.running.is_some())
+    {
+        progress.timings().reach("started");
+    }
+}
+
 /// The last lines of a pod's log (empty when there is none yet).
 pub async fn log_tail(pods: &Api<Pod>, pod: &str) -> Vec<String> {
     let params = LogParams {
@@ -180,7 +202,7 @@ pub async fn wait_ready(
     };
     match outcome {
         Ok(Ok((_, Ok(())))) => {
-            progress.report("ready");
+            progress.phase("ready", "ready");
             Ok(())
         }
         Ok(Ok((pod, Err(reason)))) => Err(Error::Job {
@@ -216,6 +238,7 @@ async fn watch_until_decided(
     let mut consider = |pod: &Pod| {
         let name = pod.metadata.name.clone().unwrap_or_default();
         *last_pod = Some(name.clone());
+        record_phases(pod, progress);
         match pod_state(pod) {
             PodState::Starting(step) => {
                 if step != last_step {

@@ -66,6 +66,7 @@ pub fn summarize(
         _ => None,
     };
     ServerStatus {
+        timings: Vec::new(),
         job_name: job_name.to_owned(),
         backend: "kubernetes".to_owned(),
         phase,

@@ -185,6 +185,7 @@ impl Backend for LocalBackend {
             }
         };
         crate::sync::lock(&self.children).insert(job_name.to_owned(), child.clone());
+        progress.timings().reach("created");
 
         // Wait until the bridge has bound its port and started the command (or failed to).
         let mut state = child.watch_state();
@@ -211,6 +212,7 @@ impl Backend for LocalBackend {
             self.delete(job_name, true).await?;
             return Err(error);
         }
+        progress.phase("started", "started: the bridge runs the command");
         let addr = current.addr().unwrap_or_default();
         Ok(Endpoints {
             authorization: Some(format!("Bearer {token}")),
@@ -235,7 +237,7 @@ impl Backend for LocalBackend {
         loop {
             match &*state.borrow_and_update() {
                 ChildState::Ready { .. } => {
-                    progress.report("ready");
+                    progress.phase("ready", "ready");
                     return Ok(());
                 }
                 ChildState::Exited { code, .. } => {
@@ -284,6 +286,7 @@ impl Backend for LocalBackend {
             format!("the server exited with code {code}{last}")
         });
         Ok(ServerStatus {
+            timings: Vec::new(),
             job_name: job_name.to_owned(),
             backend: self.kind().to_owned(),
             phase,

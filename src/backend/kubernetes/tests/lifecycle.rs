@@ -45,6 +45,14 @@ async fn readiness_is_watched_until_the_pod_is_ready() {
         .await
         .unwrap();
     verified(verifier).await;
+    // The phases the watch saw, in order (the fixture's pod is scheduled once Running).
+    let phases: Vec<String> = progress
+        .timings()
+        .reached()
+        .into_iter()
+        .map(|t| t.phase)
+        .collect();
+    assert_eq!(phases, ["scheduled", "started", "ready"]);
     drop(progress);
     let mut seen = Vec::new();
     while let Some(step) = steps.recv().await {

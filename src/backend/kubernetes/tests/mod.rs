@@ -237,7 +237,8 @@ pub fn pod(
         "status": {
             "phase": phase,
             "podIP": "10.1.2.3",
-            "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+            "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }},
+                           {"type": "PodScheduled", "status": if phase == "Pending" { "False" } else { "True" }}],
             "containerStatuses": [{"name": "mcp-server", "ready": ready, "restartCount": 0, "image": "i", "imageID": "",
                                    "state": state}]
         }
