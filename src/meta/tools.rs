@@ -170,9 +170,11 @@ impl MetaServer {
             progress,
         };
         let target = config.command_line();
+        let session_ended = self.manager.sessions().ended(self.session_id);
         let result = tokio::select! {
             result = self.manager.create(config, options) => result,
             () = context.ct.cancelled() => return Err("cancelled by the client".to_owned()),
+            () = session_ended.cancelled() => return Err("the client ended its session".to_owned()),
         };
         // Every progress message is sent before the result.
         let _ = relay.await;

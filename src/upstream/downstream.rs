@@ -21,6 +21,8 @@ use rmcp::{
     service::{RequestContext, SubscriptionContext, SubscriptionSink},
 };
 
+use tokio_util::sync::CancellationToken;
+
 use super::outbox::{Outbox, Recipient, send_all};
 use crate::model::{Ownership, Principal};
 use crate::sync::lock;
@@ -30,6 +32,8 @@ struct Session {
     peer: Peer<RoleServer>,
     principal: Principal,
     outbox: Arc<Outbox>,
+    /// Cancelled when the session ends (its client deleted it, or it went).
+    ended: CancellationToken,
     /// The least severe log level it asked for (`logging/setLevel`), if it asked.
     log_level: Option<LoggingLevel>,
 }
@@ -155,6 +159,7 @@ impl ClientSessions {
             peer,
             principal,
             outbox,
+            ended: CancellationToken::new(),
             log_level: None,
         };
         peers.insert(session, entry);
@@ -175,11 +180,33 @@ impl ClientSessions {
             return;
         };
         entry.outbox.close();
+        entry.ended.cancel();
         lock(&self.by_http_id).retain(|_, s| *s != session);
         lock(&self.subscriptions).retain(|_, subscribers| {
             subscribers.retain(|s| *s != session);
             !subscribers.is_empty()
         });
+    }
+
+    /// Cancelled when `session` ends: its client deleted it (see [`Self::end_http`]) or
+    /// it went. Never, for a session that is not registered.
+    pub fn ended(&self, session: u64) -> CancellationToken {
+        let peers = lock(&self.peers);
+        peers
+            .get(&session)
+            .map(|s| s.ended.clone())
+            .unwrap_or_default()
+    }
+
+    /// Says that the streamable-HTTP session `http_id` was deleted by its client, at once:
+    /// what it was still doing can stop now rather than when its handler is dropped.
+    pub fn end_http(&self, http_id: &str) {
+        let Some(session) = lock(&self.by_http_id).get(http_id).copied() else {
+            return;
+        };
+        if let Some(entry) = lock(&self.peers).get(&session) {
+            entry.ended.cancel();
+        }
     }
 
     /// How many sessions are connected.

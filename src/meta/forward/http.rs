@@ -57,6 +57,15 @@ use crate::{
     upstream::{Caller, decode},
 };
 
+/// The session a `DELETE /mcp` ends.
+fn deleted_session(request: &Request) -> Option<String> {
+    if request.method() != Method::DELETE || request.uri().path() != "/mcp" {
+        return None;
+    }
+    let id = request.headers().get(HEADER_SESSION_ID)?.to_str().ok()?;
+    Some(id.to_owned())
+}
+
 /// The calls served here and still running, by streamable-HTTP session and request id,
 /// with what cancels each.
 type InFlight = Arc<Mutex<HashMap<(String, RequestId), CancellationToken>>>;
@@ -89,6 +98,14 @@ impl MountedCalls {
     {
         if let Some(resumed) = self.resume(&request) {
             return resumed;
+        }
+        if let Some(http_id) = deleted_session(&request) {
+            let response = pass(next, request).await;
+            if response.status().is_success() {
+                // rmcp stops the session's handlers only after draining them for seconds.
+                self.manager.sessions().end_http(&http_id);
+            }
+            return response;
         }
         let Some(session_id) = self.session_of(&request) else {
             return pass(next, request).await;
