@@ -54,6 +54,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The warm pools asked for cannot be kept.
+    #[error("warm pools: {0}")]
+    Pools(String),
 }
 
 /// A named, described server configuration.
@@ -68,6 +71,10 @@ pub struct Preset {
     /// match for them to replace the preset's own; empty: the arguments are fixed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_args: Vec<String>,
+    /// Children of this preset to keep started and ready, handed out at once to creates
+    /// that change nothing of it (`--warm-pool NAME=N` overrides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm: Option<usize>,
     /// The configuration it creates.
     #[serde(flatten)]
     pub config: EphemeralMcpServerConfig,
@@ -174,6 +181,41 @@ impl Presets {
     /// Every preset, sorted by name.
     pub fn all(&self) -> &[Preset] {
         &self.presets
+    }
+
+    /// The warm pools to keep: each preset's `warm`, overridden by `overrides`
+    /// (`--warm-pool`), at most `max` members in all.
+    ///
+    /// # Errors
+    /// [`Error::Pools`]: an unknown preset, or more members than `max`.
+    pub fn warm_pools(
+        &self,
+        overrides: &[(String, usize)],
+        max: usize,
+    ) -> Result<Vec<(String, usize)>, Error> {
+        let mut pools: Vec<(String, usize)> = self
+            .presets
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.warm?)))
+            .collect();
+        for (name, count) in overrides {
+            if self.get(name).is_none() {
+                return Err(Error::Pools(format!(
+                    "--warm-pool names {name:?}, which is no preset (there are {})",
+                    self.names()
+                )));
+            }
+            pools.retain(|(n, _)| n != name);
+            pools.push((name.clone(), *count));
+        }
+        pools.retain(|(_, count)| *count > 0);
+        let total: usize = pools.iter().map(|(_, count)| count).sum();
+        if total > max {
+            return Err(Error::Pools(format!(
+                "{total} members asked for, more than --max-pool {max}"
+            )));
+        }
+        Ok(pools)
     }
 
     /// The names, comma-separated, for error messages.

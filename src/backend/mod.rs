@@ -31,6 +31,9 @@ pub struct ChildMeta {
     /// How long its start may take (the create's ready timeout): on Kubernetes the startup
     /// probe gives it that long. `None`: as long as its probe settings say.
     pub ready_timeout: Option<std::time::Duration>,
+    /// A package cache of its own, gone with it, rather than its owner's (a warm-pool
+    /// member: whoever gets it must not be able to write a cache others run from).
+    pub private_cache: bool,
 }
 
 /// A child found running when the daemon started, to take over.

@@ -11,10 +11,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod local;
 mod packages;
+mod pools;
 mod security;
 
 pub use local::LocalArgs;
 pub use packages::PackageArgs;
+pub use pools::PoolArgs;
 pub use security::SecurityArgs;
 
 use crate::{
@@ -180,6 +182,9 @@ pub struct ServeArgs {
     /// Where children get their packages from.
     #[command(flatten)]
     pub packages: PackageArgs,
+    /// Warm pools.
+    #[command(flatten)]
+    pub pools: PoolArgs,
     /// Seconds open sessions and children get to finish on SIGTERM.
     #[arg(long, default_value_t = 10, env = "MCP_EPHEMERAL_K8S_SHUTDOWN_GRACE")]
     pub shutdown_grace: u64,
@@ -244,6 +249,10 @@ pub struct ServeConfig {
     pub presets_dir: Option<PathBuf>,
     /// Default readiness timeout.
     pub ready_timeout: Duration,
+    /// `--warm-pool` entries: presets and how many of each to keep ready.
+    pub warm_pools: Vec<(String, usize)>,
+    /// `--max-pool`: most pool members in all.
+    pub max_pool: usize,
     /// Keep children on shutdown.
     pub keep_children: bool,
     /// Largest request body.
@@ -354,6 +363,8 @@ impl ServeConfig {
             cors,
             presets_dir: args.presets_dir.clone(),
             ready_timeout: Duration::from_secs(args.ready_timeout),
+            warm_pools: args.pools.targets()?,
+            max_pool: args.pools.max_pool,
             keep_children: args.keep_children,
             max_body_bytes: args.max_body_bytes,
             shutdown_grace: Duration::from_secs(args.shutdown_grace),

@@ -67,6 +67,9 @@ impl SessionManager {
         self.settings
             .policy
             .check(&config, options.preset.is_some())?;
+        if let Some((pool, member)) = self.take_pooled(options.preset.as_deref(), &config) {
+            return self.hand_out(&pool, member, options);
+        }
         let mut config = config;
         let trusted = options.preset.as_deref().and_then(|p| self.presets.get(p));
         let trusted = trusted.map(|p| p.config.env.clone()).unwrap_or_default();
@@ -107,6 +110,7 @@ impl SessionManager {
             preset: options.preset.clone(),
             ownership: options.ownership.clone(),
             ready_timeout: Some(timeout),
+            private_cache: false,
         };
         // Its status shows the phases of its start, those reached after this call too.
         self.usage
@@ -124,26 +128,14 @@ impl SessionManager {
                 return Err(error);
             }
         };
-        let mut shown = config.redacted();
-        if let Some(addr) = endpoints.listening {
-            // What applies to a local child: where its bridge listens, and no image.
-            shown.host = addr.ip().to_string();
-            shown.port = addr.port();
-            shown.image.clear();
-        }
-        let server = EphemeralMcpServer {
-            job_name: job_name.clone(),
-            config: shown,
-            url: endpoints.url,
-            sse_url: endpoints.sse_url,
-            authorization: endpoints.authorization,
-            backend: self.backend.kind().to_owned(),
-            namespace: self.backend.namespace().map(str::to_owned),
+        let server = self.record(Record {
+            job_name: &job_name,
+            config: &config,
+            endpoints,
             preset: options.preset,
             ownership: options.ownership,
-            created_at: rfc3339(created),
-            mount: None,
-        };
+            created,
+        });
         self.lock().insert(job_name.clone(), server.clone());
         if options.wait_for_ready {
             tracing::info!(%job_name, ?timeout, "waiting for ready");
@@ -166,6 +158,83 @@ impl SessionManager {
         guard.disarm();
         self.metrics.record_created();
         Ok(server)
+    }
+}
+
+impl SessionManager {
+    /// Gives `member` of `pool` to the caller of `options`: counted against its limits
+    /// (back in the pool when one refuses), owned by it and listed from now on.
+    fn hand_out(
+        &self,
+        pool: &super::pool::Pool,
+        member: EphemeralMcpServer,
+        options: CreateOptions,
+    ) -> Result<EphemeralMcpServer> {
+        let job_name = member.job_name.clone();
+        let owner = options.ownership.owner.as_deref();
+        let limits = &self.settings.policy.limits;
+        if let Err(error) = self.usage.admit(&job_name, options.session, owner, limits) {
+            Self::put_back(pool, member);
+            return Err(error);
+        }
+        let server = EphemeralMcpServer {
+            ownership: options.ownership,
+            ..member
+        };
+        self.lock().insert(job_name.clone(), server.clone());
+        options
+            .progress
+            .phase("ready", "ready (from the warm pool)");
+        self.usage
+            .record_timings(&job_name, options.progress.timings());
+        tracing::info!(%job_name, "handed out from the warm pool");
+        self.metrics.record_created();
+        Ok(server)
+    }
+}
+
+/// What a started child's record is made of.
+pub(super) struct Record<'a> {
+    pub job_name: &'a str,
+    pub config: &'a EphemeralMcpServerConfig,
+    pub endpoints: crate::backend::Endpoints,
+    pub preset: Option<String>,
+    pub ownership: Ownership,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+}
+
+impl SessionManager {
+    /// The record of a started child, as create returns it: its configuration shown
+    /// redacted (and, for a local child, where its bridge listens, without an image).
+    pub(super) fn record(&self, record: Record<'_>) -> EphemeralMcpServer {
+        let Record {
+            job_name,
+            config,
+            endpoints,
+            preset,
+            ownership,
+            created,
+        } = record;
+        let mut shown = config.redacted();
+        if let Some(addr) = endpoints.listening {
+            shown.host = addr.ip().to_string();
+            shown.port = addr.port();
+            shown.image.clear();
+        }
+        EphemeralMcpServer {
+            job_name: job_name.to_owned(),
+            config: shown,
+            url: endpoints.url,
+            sse_url: endpoints.sse_url,
+            authorization: endpoints.authorization,
+            backend: self.backend.kind().to_owned(),
+            namespace: self.backend.namespace().map(str::to_owned),
+            preset,
+            ownership,
+            created_at: rfc3339(created),
+            mount: None,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod create;
 mod mounting;
+mod pool;
 mod reaper;
 mod usage;
 
@@ -46,6 +47,8 @@ pub struct ManagerSettings {
     /// Tool names no mount may add, because the server in front of the manager has tools
     /// of its own by those names (the daemon's meta tools); empty for the library.
     pub reserved_tools: Vec<String>,
+    /// Warm pools: presets and how many of each to keep ready.
+    pub pools: Vec<(String, usize)>,
 }
 
 impl Default for ManagerSettings {
@@ -55,6 +58,7 @@ impl Default for ManagerSettings {
             keep_children: false,
             policy: Policy::default(),
             reserved_tools: Vec::new(),
+            pools: Vec::new(),
         }
     }
 }
@@ -77,8 +81,10 @@ pub struct SessionManager {
     /// The manager's background tasks (mount supervisors, clean-ups, the reaper, calls
     /// served past rmcp), drained by [`Self::close`].
     tasks: TaskTracker,
-    /// Cancelled by [`Self::close`]: stops the reaper between rounds.
+    /// Cancelled by [`Self::close`]: stops the reaper between rounds, and the pools.
     closing: CancellationToken,
+    /// Children of presets kept started and ready.
+    pools: pool::Pools,
 }
 
 impl SessionManager {
@@ -87,6 +93,7 @@ impl SessionManager {
         let sessions = Arc::new(ClientSessions::default());
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let tasks = TaskTracker::new();
+        let pools = pool::Pools::new(&settings.pools, &presets);
         Self {
             backend: Arc::new(backend),
             presets,
@@ -104,6 +111,7 @@ impl SessionManager {
             metrics: Metrics::default(),
             tasks,
             closing: CancellationToken::new(),
+            pools,
         }
     }
 
@@ -275,6 +283,7 @@ impl SessionManager {
     /// finish. Call it before dropping the manager; bound it with a deadline.
     pub async fn close(&self) {
         self.closing.cancel();
+        self.drain_pools().await;
         self.mounts.close_all();
         if self.keeps_children() {
             tracing::info!(count = self.lock().len(), "keeping children running");

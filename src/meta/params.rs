@@ -88,6 +88,18 @@ pub struct ListOutput<T> {
     pub result: Vec<T>,
 }
 
+/// A preset as `list_presets` shows it: the preset, and how many children of its warm pool
+/// are ready now (when it has one).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PresetListing {
+    /// The preset.
+    #[serde(flatten)]
+    pub preset: crate::presets::Preset,
+    /// Children of its warm pool ready to be handed out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_ready: Option<usize>,
+}
+
 /// `mount_mcp_server`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -17,7 +17,7 @@ use super::{
     forward::RoutedCall,
     params::{
         CallMountedParams, CreateParams, DeleteParams, ListOutput, MountOutput, MountParams,
-        MountedTool, RemoveMountParams, RemovedMounts, StatusParams,
+        MountedTool, PresetListing, RemoveMountParams, RemovedMounts, StatusParams,
     },
     progress,
 };
@@ -78,13 +78,16 @@ impl MetaServer {
     /// Lists the preset server configurations.
     #[tool(
         description = "List the preset MCP servers (name, description and configuration); pass a name as `preset` to create_mcp_server.",
-        output_schema = schema_for_output::<ListOutput<Preset>>(),
+        output_schema = schema_for_output::<ListOutput<PresetListing>>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn list_presets(&self) -> CallToolResult {
-        let presets = self.manager.presets().all().iter().map(|p| Preset {
-            config: p.config.redacted(),
-            ..p.clone()
+        let presets = self.manager.presets().all().iter().map(|p| PresetListing {
+            pool_ready: self.manager.pool_size(&p.name).map(|(ready, _)| ready),
+            preset: Preset {
+                config: p.config.redacted(),
+                ..p.clone()
+            },
         });
         list_result(presets.collect())
     }

@@ -6,31 +6,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// Processes whose command line contains `marker` (to find children of a failed create).
-fn processes_with(marker: &str) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(marker))
-                .unwrap_or(false)
-        })
-        .filter(|pid| {
-            !crate::support::group(*pid).is_empty()
-                || std::fs::metadata(format!("/proc/{pid}")).is_ok()
-        })
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            !stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
-        .collect()
-}
-
 async fn assert_no_process_with(marker: &str) {
     assert_no_process_within(marker, crate::support::QUICK).await;
 }
@@ -436,6 +411,7 @@ async fn invalid_settings_exit_64_before_binding() {
         ("--child-key-file", "/nonexistent/child-key"),
         ("--pip-index-url", "ftp://pypi.mirror/simple"),
         ("--npm-registry", "not a url"),
+        ("--warm-pool", "time"),
     ] {
         let output = tokio::process::Command::new(BIN)
             .args(["serve", flag, value])
@@ -513,4 +489,25 @@ async fn huge_arguments_are_refused_by_size_and_never_logged_in_full() {
         !logs.contains(&unknown[..1000]),
         "a whole tool name was logged"
     );
+}
+
+#[tokio::test]
+async fn warm_pools_of_unknown_presets_or_past_the_cap_are_refused() {
+    for (args, says) in [
+        (&["--warm-pool", "nosuch=2"][..], "no preset"),
+        (
+            &["--warm-pool", "time=5,everything=4"],
+            "more than --max-pool 8",
+        ),
+    ] {
+        let output = tokio::process::Command::new(BIN)
+            .args(["serve", "--backend", "local", "--port", "0"])
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(64), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    }
 }

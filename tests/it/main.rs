@@ -21,6 +21,7 @@ mod mount_state;
 mod mounted_calls;
 mod mounting;
 mod observability;
+mod pools;
 mod readme;
 mod reliability;
 mod resumed_streams;

@@ -159,9 +159,13 @@ impl Backend for LocalBackend {
             ));
         }
         let exec = config.runtime_exec.as_deref().unwrap_or_default();
-        let place =
-            self.sandbox
-                .place(job_name, meta.ownership.owner.as_deref(), exec, &config.env)?;
+        let place = self.sandbox.place(
+            job_name,
+            meta.ownership.owner.as_deref(),
+            meta.private_cache,
+            exec,
+            &config.env,
+        )?;
         let home = place.home.clone();
         let token = crate::model::new_token();
         let mut place = place;

@@ -156,7 +156,8 @@ impl Sandbox {
     }
 
     /// Makes the home of child `job_name`, owned by `owner` (`None`: made through the
-    /// library, without one), that runs `exec`, and says
+    /// library, without one) whose package cache it shares unless `private_cache` (then
+    /// the cache is in its home, gone with it), that runs `exec`, and says
     /// how to start it with `env` (already checked and resolved).
     ///
     /// # Errors
@@ -165,6 +166,7 @@ impl Sandbox {
         &self,
         job_name: &str,
         owner: Option<&str>,
+        private_cache: bool,
         exec: &str,
         env: &BTreeMap<String, String>,
     ) -> Result<ChildPlace> {
@@ -198,7 +200,11 @@ impl Sandbox {
         visible.extend(node_prefix);
 
         let home = self.homes.join(job_name);
-        let cache = self.caches.join(owner_dir(owner));
+        let cache = if private_cache {
+            home.join(".cache")
+        } else {
+            self.caches.join(owner_dir(owner))
+        };
         for dir in [&home, &home.join(".npm-global"), &home.join("tmp"), &cache] {
             private_dir(dir)?;
         }

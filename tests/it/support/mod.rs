@@ -528,3 +528,28 @@ pub async fn mounts(meta: &Peer<RoleClient>) -> Vec<Value> {
     };
     serde_json::from_str(text).unwrap()
 }
+
+/// Processes whose command line contains `marker` (to find children of a failed create).
+pub fn processes_with(marker: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(marker))
+                .unwrap_or(false)
+        })
+        .filter(|pid| {
+            !crate::support::group(*pid).is_empty()
+                || std::fs::metadata(format!("/proc/{pid}")).is_ok()
+        })
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            !stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .collect()
+}

@@ -41,6 +41,7 @@ fn time_meta() -> ChildMeta {
         preset: Some("time".into()),
         ownership: Ownership::of(&Principal::new("alice"), false),
         ready_timeout: Some(std::time::Duration::from_secs(120)),
+        private_cache: false,
     }
 }
 
