@@ -36,6 +36,36 @@ struct Histogram {
     sum: f64,
 }
 
+impl Histogram {
+    fn record(&mut self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        for (count, bound) in self.counts.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *count += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+
+    /// Writes this histogram's lines of `series`, labelled `label="value"`.
+    fn write(&self, out: &mut String, series: &str, label: &str, value: &str) {
+        for (bound, count) in BUCKETS.iter().zip(self.counts) {
+            let _ = writeln!(
+                out,
+                "{series}_bucket{{{label}=\"{value}\",le=\"{bound}\"}} {count}"
+            );
+        }
+        let total = self.count;
+        let _ = writeln!(
+            out,
+            "{series}_bucket{{{label}=\"{value}\",le=\"+Inf\"}} {total}"
+        );
+        let _ = writeln!(out, "{series}_sum{{{label}=\"{value}\"}} {}", self.sum);
+        let _ = writeln!(out, "{series}_count{{{label}=\"{value}\"}} {total}");
+    }
+}
+
 /// The daemon's counters. Cheap to update: one short lock per call.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -43,6 +73,8 @@ pub struct Metrics {
     calls: Mutex<BTreeMap<(String, CallOutcome), u64>>,
     /// tool label → latency.
     latency: Mutex<BTreeMap<String, Histogram>>,
+    /// Where a created child came from (`pool`, `fresh`) → create latency.
+    create_latency: Mutex<BTreeMap<&'static str, Histogram>>,
     /// reason → errors.
     errors: Mutex<BTreeMap<&'static str, u64>>,
     created: AtomicU64,
@@ -64,6 +96,8 @@ pub struct Gauges {
     pub mounts_broken: usize,
     /// Connected MCP client sessions.
     pub sessions: usize,
+    /// Warm pools: preset, members ready, members wanted.
+    pub pools: Vec<(String, usize, usize)>,
 }
 
 impl Metrics {
@@ -72,26 +106,25 @@ impl Metrics {
         *lock(&self.calls)
             .entry((tool.to_owned(), outcome))
             .or_default() += 1;
-        let seconds = elapsed.as_secs_f64();
-        let mut latency = lock(&self.latency);
-        let histogram = latency.entry(tool.to_owned()).or_default();
-        for (count, bound) in histogram.counts.iter_mut().zip(BUCKETS) {
-            if seconds <= bound {
-                *count += 1;
-            }
-        }
-        histogram.count += 1;
-        histogram.sum += seconds;
+        lock(&self.latency)
+            .entry(tool.to_owned())
+            .or_default()
+            .record(elapsed);
+    }
+
+    /// Records a create that returned a child after `elapsed`, from `source`: `pool` (a
+    /// warm pool's member) or `fresh`.
+    pub fn record_create(&self, source: &'static str, elapsed: Duration) {
+        self.created.fetch_add(1, Ordering::Relaxed);
+        lock(&self.create_latency)
+            .entry(source)
+            .or_default()
+            .record(elapsed);
     }
 
     /// Records an error of a kind: `denied`, `limit`, `failed`, `timeout`, `unavailable`.
     pub fn record_error(&self, reason: &'static str) {
         *lock(&self.errors).entry(reason).or_default() += 1;
-    }
-
-    /// Records a child started.
-    pub fn record_created(&self) {
-        self.created.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records a child deleted.
@@ -198,19 +231,33 @@ impl Metrics {
         );
         let series = "mcp_ephemeral_k8s_call_duration_seconds";
         for (tool, histogram) in lock(&self.latency).iter() {
-            for (bound, count) in BUCKETS.iter().zip(histogram.counts) {
-                let _ = writeln!(
-                    out,
-                    "{series}_bucket{{tool=\"{tool}\",le=\"{bound}\"}} {count}"
-                );
-            }
-            let total = histogram.count;
-            let _ = writeln!(
-                out,
-                "{series}_bucket{{tool=\"{tool}\",le=\"+Inf\"}} {total}"
+            histogram.write(&mut out, series, "tool", tool);
+        }
+        header(
+            &mut out,
+            "create_duration_seconds",
+            "histogram",
+            "How long a create took to return its child, by where the child came from (pool, fresh).",
+        );
+        let series = "mcp_ephemeral_k8s_create_duration_seconds";
+        for (source, histogram) in lock(&self.create_latency).iter() {
+            histogram.write(&mut out, series, "source", source);
+        }
+        if !gauges.pools.is_empty() {
+            header(
+                &mut out,
+                "pool_members",
+                "gauge",
+                "Members of each warm pool: ready, and wanted.",
             );
-            let _ = writeln!(out, "{series}_sum{{tool=\"{tool}\"}} {}", histogram.sum);
-            let _ = writeln!(out, "{series}_count{{tool=\"{tool}\"}} {total}");
+            for (preset, ready, wanted) in &gauges.pools {
+                for (state, n) in [("ready", ready), ("wanted", wanted)] {
+                    let _ = writeln!(
+                        out,
+                        "mcp_ephemeral_k8s_pool_members{{preset=\"{preset}\",state=\"{state}\"}} {n}"
+                    );
+                }
+            }
         }
         out
     }
@@ -240,12 +287,13 @@ mod tests {
         metrics.record_call("mounted", CallOutcome::Ok, Duration::from_millis(3));
         metrics.record_call("mounted", CallOutcome::Error, Duration::from_secs(2));
         metrics.record_error("denied");
-        metrics.record_created();
+        metrics.record_create("pool", Duration::from_millis(2));
         metrics.record_reaped(true);
         let gauges = Gauges {
             running: 2,
             mounts_connected: 1,
             sessions: 3,
+            pools: vec![("time".to_owned(), 1, 2)],
             ..Gauges::default()
         };
         let text = metrics.render(&gauges);
@@ -262,6 +310,10 @@ mod tests {
             "mcp_ephemeral_k8s_call_duration_seconds_bucket{tool=\"mounted\",le=\"5\"} 2",
             "mcp_ephemeral_k8s_call_duration_seconds_bucket{tool=\"mounted\",le=\"+Inf\"} 2",
             "mcp_ephemeral_k8s_call_duration_seconds_count{tool=\"mounted\"} 2",
+            "mcp_ephemeral_k8s_create_duration_seconds_bucket{source=\"pool\",le=\"0.0025\"} 1",
+            "mcp_ephemeral_k8s_create_duration_seconds_count{source=\"pool\"} 1",
+            "mcp_ephemeral_k8s_pool_members{preset=\"time\",state=\"ready\"} 1",
+            "mcp_ephemeral_k8s_pool_members{preset=\"time\",state=\"wanted\"} 2",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -63,12 +63,15 @@ impl SessionManager {
         config: EphemeralMcpServerConfig,
         options: CreateOptions,
     ) -> Result<EphemeralMcpServer> {
+        let began = std::time::Instant::now();
         config.validate()?;
         self.settings
             .policy
             .check(&config, options.preset.is_some())?;
         if let Some((pool, member)) = self.take_pooled(options.preset.as_deref(), &config) {
-            return self.hand_out(&pool, member, options);
+            let server = self.hand_out(&pool, member, options)?;
+            self.metrics.record_create("pool", began.elapsed());
+            return Ok(server);
         }
         let mut config = config;
         let trusted = options.preset.as_deref().and_then(|p| self.presets.get(p));
@@ -156,7 +159,7 @@ impl SessionManager {
             tracing::info!(%job_name, "server ready");
         }
         guard.disarm();
-        self.metrics.record_created();
+        self.metrics.record_create("fresh", began.elapsed());
         Ok(server)
     }
 }
@@ -188,7 +191,6 @@ impl SessionManager {
         self.usage
             .record_timings(&job_name, options.progress.timings());
         tracing::info!(%job_name, "handed out from the warm pool");
-        self.metrics.record_created();
         Ok(server)
     }
 }

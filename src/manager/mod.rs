@@ -269,6 +269,7 @@ impl SessionManager {
             mounts_connected: connected,
             mounts_broken: mounts.len() - connected,
             sessions: self.sessions.len(),
+            pools: self.pool_sizes(),
         };
         self.metrics.render(&gauges)
     }

@@ -79,6 +79,14 @@ impl SessionManager {
         }
     }
 
+    /// Every pool: its preset, members ready and wanted.
+    pub fn pool_sizes(&self) -> Vec<(String, usize, usize)> {
+        let pools = self.pools.0.iter();
+        pools
+            .map(|p| (p.preset.clone(), lock(&p.ready).len(), p.target))
+            .collect()
+    }
+
     /// The members ready and wanted of `preset`'s pool, if it has one.
     pub fn pool_size(&self, preset: &str) -> Option<(usize, usize)> {
         let pool = self.pools.get(preset)?;
