@@ -114,6 +114,21 @@ async fn a_pool_hands_each_member_out_once_refills_and_leaves_nothing_on_shutdow
     let listed = call_ok(&meta, "list_mcp_servers", json!({})).await;
     assert_eq!(listed["result"].as_array().unwrap().len(), 65);
 
+    // /metrics counts the creates by source and shows the pool.
+    let metrics = reqwest::get(daemon.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pool_creates = format!(
+        "mcp_ephemeral_k8s_create_duration_seconds_count{{source=\"pool\"}} {}",
+        pooled.len()
+    );
+    assert!(metrics.contains(&pool_creates), "{metrics}");
+    let wanted = "mcp_ephemeral_k8s_pool_members{preset=\"warmtest\",state=\"wanted\"} 4";
+    assert!(metrics.contains(wanted), "{metrics}");
+
     // Shutdown deletes the pool's members with the rest: no process is left.
     assert!(daemon.stop().await.success());
     let deadline = tokio::time::Instant::now() + QUICK;
