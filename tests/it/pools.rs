@@ -71,6 +71,26 @@ async fn a_pool_hands_each_member_out_once_refills_and_leaves_nothing_on_shutdow
         "[]"
     );
 
+    // A member that dies is replaced: kill one (all that runs with the marker is the pool's).
+    let before = processes_with(&marker);
+    // SAFETY: getpgid and kill have no memory-safety preconditions.
+    let group = unsafe { libc::getpgid(before[0] as i32) };
+    assert!(group > 1);
+    // SAFETY: as above.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+    eventually_within("the dead member replaced", Duration::from_secs(60), || {
+        daemon
+            .log_text()
+            .contains("a pool member died; replacing it")
+    })
+    .await;
+    wait_for_pool(&meta, 4).await;
+    let after = processes_with(&marker);
+    assert!(
+        after.iter().any(|pid| !before.contains(pid)),
+        "{before:?} {after:?}"
+    );
+
     // 64 creates at once, from 8 sessions: the 4 ready and those it refilled meanwhile
     // come from the pool, each once; the rest are fresh; all are different.
     let mut clients = Vec::new();
