@@ -61,9 +61,10 @@ pub struct Rounds {
     patience: Duration,
 }
 
+/// A parked call, with whose it is (for the per-principal cap; the tool is bound in its
+/// state's tag).
 struct Parked {
     principal: Principal,
-    tool: String,
     call: RunningCall,
 }
 
@@ -199,14 +200,7 @@ impl Rounds {
                 ));
             }
             let principal = who.clone();
-            parked.insert(
-                id.clone(),
-                Parked {
-                    principal,
-                    tool,
-                    call,
-                },
-            );
+            parked.insert(id.clone(), Parked { principal, call });
         }
         let rounds = Arc::downgrade(self);
         let patience = self.patience;
@@ -247,7 +241,7 @@ impl Rounds {
                 None,
             )
         })?;
-        debug_assert!(parked.principal == *who && parked.tool == tool);
+        debug_assert!(parked.principal == *who);
         Ok(parked.call)
     }
 }

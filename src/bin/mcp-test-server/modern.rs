@@ -2,7 +2,8 @@
 //! HTTP at `http://127.0.0.1:N/mcp` (printed on stdout once it listens), stateless, with
 //! no `initialize` and every request's `_meta` required. Its tools: `echo`, and `ask`,
 //! which asks its client to sample a reply to `text` the 2026-07-28 way (an
-//! `input_required` result, then the retry with the answer) and returns that reply; `slow`,
+//! `input_required` result, then the retry with the answer; `flood: N` asks N questions at
+//! once) and returns that reply; `slow`,
 //! which takes `millis` ms with `steps` progress notifications and stops when cancelled
 //! (`cancelled` counts those); it tells list changes on `subscriptions/listen`
 //! (`add_tool` adds a tool).
@@ -21,9 +22,9 @@ use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
         CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult, InputRequest,
-        InputRequiredResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
-        ProtocolVersion, SamplingMessage, ServerCapabilities, ServerConfig, SubscriptionFilter,
-        Tool,
+        InputRequests, InputRequiredResult, ListToolsResult, PaginatedRequestParams,
+        ProgressNotificationParam, ProtocolVersion, SamplingMessage, ServerCapabilities,
+        ServerConfig, SubscriptionFilter, Tool,
     },
     service::{RequestContext, SubscriptionContext},
     transport::streamable_http_server::{
@@ -172,8 +173,14 @@ impl ServerHandler for ModernServer {
                         100,
                     );
                     let request = InputRequest::CreateMessage(CreateMessageRequest::new(sample));
+                    // `flood`: that many questions at once (a hostile server).
+                    let mut requests = InputRequests::new();
+                    requests.insert("reply".to_owned(), request.clone());
+                    for n in 1..number("flood").unwrap_or(0) {
+                        requests.insert(format!("extra-{n}"), request.clone());
+                    }
                     Ok(CallToolResponse::InputRequired(InputRequiredResult::new(
-                        Some([("reply".to_owned(), request)].into()),
+                        Some(requests),
                         Some(ASK_STATE.to_owned()),
                     )))
                 }

@@ -11,6 +11,9 @@ use crate::upstream::{Caller, Relay};
 /// Rounds of `input_required` a call may take before the daemon gives up on it.
 pub(super) const MAX_ROUNDS: usize = 10;
 
+/// Questions one `input_required` may put to the caller's client.
+const MAX_QUESTIONS: usize = 16;
+
 /// The answers of `caller`'s client to what `asked` asks, and the state to send back with
 /// them.
 ///
@@ -21,8 +24,16 @@ pub(super) async fn answers(
     asked: InputRequiredResult,
     ct: &CancellationToken,
 ) -> Result<(InputResponses, Option<String>), String> {
+    let requests = asked.input_requests.unwrap_or_default();
+    if requests.len() > MAX_QUESTIONS {
+        return Err(format!(
+            "the server asked {} questions at once, more than the {MAX_QUESTIONS} the daemon puts \
+             to a client; the call was not retried",
+            requests.len()
+        ));
+    }
     let mut responses = InputResponses::new();
-    for (key, request) in asked.input_requests.unwrap_or_default() {
+    for (key, request) in requests {
         let request = match request {
             InputRequest::CreateMessage(r) => ServerRequest::CreateMessageRequest(r),
             InputRequest::Elicitation(r) => ServerRequest::ElicitRequest(r),

@@ -77,3 +77,29 @@ async fn progress_and_cancellation_cross_a_mount_of_a_modern_server() {
     .await;
     super::progress_and_cancellation_cross(&legacy, &legacy, "m").await;
 }
+
+#[tokio::test]
+async fn a_modern_server_asking_too_much_at_once_gets_no_answers() {
+    let (_server, url) = modern_server().await;
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
+    let legacy = http_client(&daemon.url("/mcp")).await;
+    call_ok(
+        &legacy,
+        "mount_mcp_server",
+        json!({"url": url, "name": "m"}),
+    )
+    .await;
+    let Value::Object(arguments) = json!({"text": "q", "flood": 1000}) else {
+        unreachable!()
+    };
+    let flood = CallToolRequestParams::new("m_ask").with_arguments(arguments);
+    let result = legacy.call_tool(flood).await.unwrap();
+    assert_eq!(result.is_error, Some(true));
+    assert!(
+        text(&result).contains("1000 questions at once"),
+        "{}",
+        text(&result)
+    );
+    // Its client was asked nothing.
+    assert!(legacy.service().seen().sampled.is_empty());
+}
