@@ -63,14 +63,6 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
         BackendChoice::Local => false,
         BackendChoice::Auto => KubernetesBackend::configured(),
     };
-    if kubernetes && !settings.pools.is_empty() {
-        // A member handed out would need its Job's owner patched, for adoption to keep
-        // its ownership after a restart: not done yet.
-        return Err(crate::presets::Error::Pools(
-            "warm pools run on the local backend only, for now".to_owned(),
-        )
-        .into());
-    }
     if kubernetes {
         let backend = KubernetesBackend::from_environment(
             config.namespace.clone(),

@@ -31,9 +31,10 @@ pub struct ChildMeta {
     /// How long its start may take (the create's ready timeout): on Kubernetes the startup
     /// probe gives it that long. `None`: as long as its probe settings say.
     pub ready_timeout: Option<std::time::Duration>,
-    /// A package cache of its own, gone with it, rather than its owner's (a warm-pool
-    /// member: whoever gets it must not be able to write a cache others run from).
-    pub private_cache: bool,
+    /// A warm-pool member of `preset`, not handed out yet: it gets a package cache of its
+    /// own, gone with it (whoever gets it must not be able to write a cache others run
+    /// from), and on Kubernetes its Job is labelled as a member until [`Backend::hand_out`].
+    pub pool: bool,
 }
 
 /// A child found running when the daemon started, to take over.
@@ -46,6 +47,8 @@ pub struct Adopted {
     /// Its mount when the previous daemon stopped: `Some(name)` (with `None` for an
     /// unnamed mount), or `None` when it was not mounted.
     pub mount: Option<Option<String>>,
+    /// A warm-pool member of its preset that was never handed out (no owner, no client).
+    pub pool: bool,
 }
 
 /// Where a started child can be reached.
@@ -201,6 +204,14 @@ pub trait Backend: Send + Sync + 'static {
     /// [`Self::adopt`].
     async fn record_mount(&self, job_name: &str, mount: Option<Option<String>>) -> Result<()> {
         let _ = (job_name, mount);
+        Ok(())
+    }
+
+    /// Gives warm-pool member `job_name`, started `age` ago, to `ownership`: from now on
+    /// it is a child like any other, for adoption too (on Kubernetes: its Job loses the
+    /// pool label and gets its owner's annotations, and its deadline counts from now).
+    async fn hand_out(&self, job_name: &str, ownership: &Ownership, age: Duration) -> Result<()> {
+        let _ = (job_name, ownership, age);
         Ok(())
     }
 

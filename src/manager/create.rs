@@ -68,8 +68,9 @@ impl SessionManager {
         self.settings
             .policy
             .check(&config, options.preset.is_some())?;
-        if let Some((pool, member)) = self.take_pooled(options.preset.as_deref(), &config) {
-            let server = self.hand_out(&pool, member, options)?;
+        if let Some((pool, member)) = self.take_pooled(options.preset.as_deref(), &config)
+            && let Some(server) = self.hand_out(&pool, member, &options).await?
+        {
             self.metrics.record_create("pool", began.elapsed());
             return Ok(server);
         }
@@ -102,18 +103,12 @@ impl SessionManager {
         tracing::info!(%job_name, "creating server");
         // If this future is dropped (the client went away or cancelled) before the server
         // is handed over, the guard deletes whatever was started.
-        let mut guard = CreateGuard {
-            backend: Some(self.backend.clone()),
-            job_name: job_name.clone(),
-            servers: &self.servers,
-            usage: &self.usage,
-            tasks: &self.tasks,
-        };
+        let mut guard = CreateGuard::new(self, &job_name);
         let meta = ChildMeta {
             preset: options.preset.clone(),
             ownership: options.ownership.clone(),
             ready_timeout: Some(timeout),
-            private_cache: false,
+            pool: false,
         };
         // Its status shows the phases of its start, those reached after this call too.
         self.usage
@@ -160,37 +155,6 @@ impl SessionManager {
         }
         guard.disarm();
         self.metrics.record_create("fresh", began.elapsed());
-        Ok(server)
-    }
-}
-
-impl SessionManager {
-    /// Gives `member` of `pool` to the caller of `options`: counted against its limits
-    /// (back in the pool when one refuses), owned by it and listed from now on.
-    fn hand_out(
-        &self,
-        pool: &super::pool::Pool,
-        member: EphemeralMcpServer,
-        options: CreateOptions,
-    ) -> Result<EphemeralMcpServer> {
-        let job_name = member.job_name.clone();
-        let owner = options.ownership.owner.as_deref();
-        let limits = &self.settings.policy.limits;
-        if let Err(error) = self.usage.admit(&job_name, options.session, owner, limits) {
-            Self::put_back(pool, member);
-            return Err(error);
-        }
-        let server = EphemeralMcpServer {
-            ownership: options.ownership,
-            ..member
-        };
-        self.lock().insert(job_name.clone(), server.clone());
-        options
-            .progress
-            .phase("ready", "ready (from the warm pool)");
-        self.usage
-            .record_timings(&job_name, options.progress.timings());
-        tracing::info!(%job_name, "handed out from the warm pool");
         Ok(server)
     }
 }
@@ -242,7 +206,7 @@ impl SessionManager {
 
 /// Deletes a half-created server when [`SessionManager::create`] is abandoned (its future
 /// dropped because the client disconnected or cancelled).
-struct CreateGuard<'a> {
+pub(super) struct CreateGuard<'a> {
     /// `None` once disarmed.
     backend: Option<Arc<dyn Backend>>,
     job_name: String,
@@ -252,9 +216,20 @@ struct CreateGuard<'a> {
     tasks: &'a tokio_util::task::TaskTracker,
 }
 
-impl CreateGuard<'_> {
+impl<'a> CreateGuard<'a> {
+    /// Guards child `job_name` of `manager` until disarmed.
+    pub(super) fn new(manager: &'a SessionManager, job_name: &str) -> Self {
+        Self {
+            backend: Some(manager.backend.clone()),
+            job_name: job_name.to_owned(),
+            servers: &manager.servers,
+            usage: &manager.usage,
+            tasks: &manager.tasks,
+        }
+    }
+
     /// The creation finished (or failed and was cleaned up): nothing to do on drop.
-    fn disarm(&mut self) {
+    pub(super) fn disarm(&mut self) {
         self.backend = None;
     }
 }

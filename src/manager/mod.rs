@@ -279,12 +279,15 @@ impl SessionManager {
         self.lock().get(job_name).cloned()
     }
 
-    /// Deletes every server this manager created (unless told to keep them on a backend
-    /// where that is possible), closes the mounts, and waits for the background tasks to
+    /// Deletes every server this manager created and its pools' members (unless told to
+    /// keep them on a backend where that is possible), closes the mounts, and waits for the background tasks to
     /// finish. Call it before dropping the manager; bound it with a deadline.
     pub async fn close(&self) {
         self.closing.cancel();
-        self.drain_pools().await;
+        if !self.keeps_children() {
+            // Kept, they are the next daemon's pool members (adopted as such).
+            self.drain_pools().await;
+        }
         self.mounts.close_all();
         if self.keeps_children() {
             tracing::info!(count = self.lock().len(), "keeping children running");

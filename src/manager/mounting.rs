@@ -170,6 +170,15 @@ impl SessionManager {
         let mut kept = Vec::new();
         for child in self.backend.adopt(gc).await? {
             let job_name = child.server.job_name.clone();
+            if child.pool {
+                if !self.adopt_member(child.server, child.age) {
+                    tracing::info!(%job_name, "deleting a pool member no pool wants now");
+                    if let Err(e) = self.backend.delete(&job_name, false).await {
+                        tracing::warn!(%job_name, cause = %e, "could not delete it");
+                    }
+                }
+                continue;
+            }
             match child.server.ownership.owner.as_deref() {
                 Some(owner) if gc && !owner_can_connect(owner) => {
                     self.remove_orphan(&job_name, owner).await;

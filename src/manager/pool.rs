@@ -8,12 +8,15 @@
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex, Weak},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use tokio::sync::Notify;
 
-use super::SessionManager;
+use super::{
+    SessionManager,
+    create::{CreateGuard, CreateOptions},
+};
 use crate::{
     backend::{ChildMeta, Progress},
     error::Result,
@@ -33,9 +36,17 @@ pub(super) struct Pool {
     /// The preset's configuration, which a create must not change to be served from here.
     config: EphemeralMcpServerConfig,
     target: usize,
-    ready: Mutex<VecDeque<EphemeralMcpServer>>,
+    ready: Mutex<VecDeque<Member>>,
     /// Woken when a member is taken.
     taken: Notify,
+}
+
+/// A ready member of a pool.
+#[derive(Clone)]
+pub(super) struct Member {
+    server: EphemeralMcpServer,
+    /// When it was started (its age counts against a deadline once handed out).
+    started: Instant,
 }
 
 /// The pools of a manager, by preset.
@@ -100,7 +111,7 @@ impl SessionManager {
         &self,
         preset: Option<&str>,
         requested: &EphemeralMcpServerConfig,
-    ) -> Option<(Arc<Pool>, EphemeralMcpServer)> {
+    ) -> Option<(Arc<Pool>, Member)> {
         let pool = self.pools.get(preset?)?;
         if *requested != pool.config {
             return None;
@@ -111,24 +122,89 @@ impl SessionManager {
     }
 
     /// Puts back a member taken for a create that could not have it (a limit refused).
-    pub(super) fn put_back(pool: &Pool, member: EphemeralMcpServer) {
+    fn put_back(pool: &Pool, member: Member) {
         lock(&pool.ready).push_front(member);
+    }
+
+    /// Gives `member` of `pool` to the caller of `options`: counted against its limits
+    /// (back in the pool when one refuses), owned by it on the backend too, and listed
+    /// from now on. `Ok(None)`: the backend could not hand it out, so it was deleted and
+    /// the caller starts a fresh child instead.
+    pub(super) async fn hand_out(
+        &self,
+        pool: &Pool,
+        member: Member,
+        options: &CreateOptions,
+    ) -> Result<Option<EphemeralMcpServer>> {
+        let job_name = member.server.job_name.clone();
+        let owner = options.ownership.owner.as_deref();
+        let limits = &self.settings.policy.limits;
+        if let Err(error) = self.usage.admit(&job_name, options.session, owner, limits) {
+            Self::put_back(pool, member);
+            return Err(error);
+        }
+        // Deleted if the caller leaves before it is theirs: it may already be half theirs.
+        let mut guard = CreateGuard::new(self, &job_name);
+        let age = member.started.elapsed();
+        let given = self.backend.hand_out(&job_name, &options.ownership, age);
+        if let Err(error) = given.await {
+            tracing::warn!(%job_name, cause = %error, "could not hand out a pool member; deleting it and starting a fresh child");
+            return Ok(None);
+        }
+        guard.disarm();
+        let server = EphemeralMcpServer {
+            ownership: options.ownership.clone(),
+            ..member.server
+        };
+        self.lock().insert(job_name.clone(), server.clone());
+        options
+            .progress
+            .phase("ready", "ready (from the warm pool)");
+        self.usage
+            .record_timings(&job_name, options.progress.timings());
+        tracing::info!(%job_name, "handed out from the warm pool");
+        Ok(Some(server))
+    }
+
+    /// Puts `server`, a pool member a previous daemon left (started `age` ago), back in
+    /// its preset's pool. False when no pool wants it — none for its preset now, a
+    /// configuration that is no longer the preset's, or a full pool —: delete it then.
+    pub(super) fn adopt_member(&self, server: EphemeralMcpServer, age: Duration) -> bool {
+        let Some(pool) = server.preset.as_deref().and_then(|p| self.pools.get(p)) else {
+            return false;
+        };
+        if server.config != pool.config.redacted() {
+            return false;
+        }
+        let mut ready = lock(&pool.ready);
+        if ready.len() >= pool.target {
+            return false;
+        }
+        let started = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        ready.push_back(Member { server, started });
+        true
     }
 
     /// Deletes every ready member (on close).
     pub(super) async fn drain_pools(&self) {
         for pool in &self.pools.0 {
             let members: Vec<_> = lock(&pool.ready).drain(..).collect();
-            for member in members {
-                if let Err(e) = self.backend.delete(&member.job_name, false).await {
-                    tracing::error!(job_name = %member.job_name, cause = %e, "could not delete a pool member");
+            for Member { server, .. } in members {
+                if let Err(e) = self.backend.delete(&server.job_name, false).await {
+                    tracing::error!(job_name = %server.job_name, cause = %e, "could not delete a pool member");
                 }
             }
         }
     }
 
     /// Starts one member of `pool` and waits until it is ready; deletes it on failure.
-    async fn start_member(&self, pool: &Pool) -> Result<EphemeralMcpServer> {
+    async fn start_member(&self, pool: &Pool) -> Result<Member> {
+        let started = Instant::now();
+        // The preset's own references (`${VAR}`), resolved as for a create of it.
+        let mut config = pool.config.clone();
+        let daemon_env = |var: &str| std::env::var(var).ok();
+        let secrets = &self.settings.policy.secrets;
+        secrets.resolve(&mut config.env, &pool.config.env, daemon_env)?;
         let created = unix_now();
         let job_name = naming::generate(pool.config.name_source(), created);
         let timeout = self.settings.ready_timeout;
@@ -136,12 +212,12 @@ impl SessionManager {
             preset: Some(pool.preset.clone()),
             ownership: Ownership::default(),
             ready_timeout: Some(timeout),
-            private_cache: true,
+            pool: true,
         };
         let progress = Progress::default();
         let endpoints = self
             .backend
-            .create(&job_name, &pool.config, &meta, &progress)
+            .create(&job_name, &config, &meta, &progress)
             .await?;
         // Deletes it if this is dropped (the manager closes) before it is in the pool.
         let mut unfinished = Unfinished(Some((self.backend.clone(), job_name.clone())));
@@ -159,12 +235,13 @@ impl SessionManager {
             ownership: Ownership::default(),
             created,
         };
-        Ok(self.record(record))
+        let server = self.record(record);
+        Ok(Member { server, started })
     }
 
     /// Whether `member` still runs and answers.
-    async fn alive(&self, member: &EphemeralMcpServer) -> bool {
-        let status = self.backend.status(&member.job_name).await;
+    async fn alive(&self, member: &Member) -> bool {
+        let status = self.backend.status(&member.server.job_name).await;
         status.is_ok_and(|s| s.ready)
     }
 }
@@ -192,15 +269,16 @@ async fn keep_filled(manager: Weak<SessionManager>, pool: Arc<Pool>) {
         let members: Vec<_> = lock(&pool.ready).iter().cloned().collect();
         for member in members {
             if !manager.alive(&member).await {
-                lock(&pool.ready).retain(|m| m.job_name != member.job_name);
-                tracing::warn!(job_name = %member.job_name, preset = %pool.preset, "a pool member died; replacing it");
-                let _ = manager.backend.delete(&member.job_name, false).await;
+                let job_name = &member.server.job_name;
+                lock(&pool.ready).retain(|m| m.server.job_name != *job_name);
+                tracing::warn!(%job_name, preset = %pool.preset, "a pool member died; replacing it");
+                let _ = manager.backend.delete(job_name, false).await;
             }
         }
         if lock(&pool.ready).len() < pool.target {
             match manager.start_member(&pool).await {
                 Ok(member) => {
-                    tracing::info!(job_name = %member.job_name, preset = %pool.preset, "pool member ready");
+                    tracing::info!(job_name = %member.server.job_name, preset = %pool.preset, "pool member ready");
                     lock(&pool.ready).push_back(member);
                 }
                 Err(error) => {

@@ -7,13 +7,14 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// A presets directory with `warmtest`: the test server marked with `marker`.
-fn presets_dir(marker: &str) -> std::path::PathBuf {
+/// A presets directory with `warmtest`: the test server marked with `marker`, and
+/// `extra` lines.
+fn presets_dir(marker: &str, extra: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("presets-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let preset = format!(
         "name: warmtest\ndescription: the test server\nruntime_exec: {TEST_SERVER}\n\
-         runtime_mcp: serve\nruntime_args: \"{marker}\"\n"
+         runtime_mcp: serve\nruntime_args: \"{marker}\"\n{extra}"
     );
     std::fs::write(dir.join("warmtest.yaml"), preset).unwrap();
     dir
@@ -52,7 +53,7 @@ fn handed_out(daemon: &Process) -> Vec<String> {
 #[tokio::test]
 async fn a_pool_hands_each_member_out_once_refills_and_leaves_nothing_on_shutdown() {
     let marker = format!("--marker={}", uuid::Uuid::new_v4().simple());
-    let dir = presets_dir(&marker);
+    let dir = presets_dir(&marker, "");
     let daemon = Process::daemon(&[
         "--presets-dir",
         dir.to_str().unwrap(),
@@ -160,5 +161,29 @@ async fn a_pool_hands_each_member_out_once_refills_and_leaves_nothing_on_shutdow
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_pool_member_gets_the_presets_references_resolved_as_a_fresh_child_does() {
+    let marker = format!("--marker={}", uuid::Uuid::new_v4().simple());
+    let dir = presets_dir(&marker, "env:\n  TOKEN: \"${MCP_SECRET_POOL_TEST}\"\n");
+    let args = [
+        "--presets-dir",
+        dir.to_str().unwrap(),
+        "--warm-pool",
+        "warmtest=1",
+    ];
+    let daemon =
+        Process::daemon_with_env(&args, &[("MCP_SECRET_POOL_TEST", "from-the-daemon")]).await;
+    let meta = http_client(&daemon.url("/mcp")).await;
+    wait_for_pool(&meta, 1).await;
+    let args = json!({"preset": "warmtest", "wait_for_ready": true});
+    let server = call_ok(&meta, "create_mcp_server", args).await;
+    assert_eq!(handed_out(&daemon), [server["job_name"].as_str().unwrap()]);
+    let child = child_client(&server, false).await;
+    let token = text(&call(&child, "env", json!({"name": "TOKEN"})).await);
+    assert_eq!(token, "from-the-daemon");
+    assert!(daemon.stop().await.success());
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -1,16 +1,18 @@
-//! Taking over the children a previous daemon left: each Job of this daemon's `--owner`
-//! becomes a server again (configuration, ownership, mount, token), or — with `--gc`, when
-//! it finished or cannot be reached — is deleted, with an audit line.
+//! Who a Job belongs to across restarts. Adoption: each Job of this daemon's `--owner`
+//! becomes a server (or a warm-pool member) again — configuration, ownership, mount, token
+//! — or, with `--gc`, when it finished or cannot be reached, is deleted with an audit line.
+//! Hand-out: a pool member's Job gets its owner, as if it had been created for them.
 
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
-use kube::api::ListParams;
+use kube::api::{ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
 
 use super::{
     KubernetesBackend, errors,
     labels::{
-        self, CONFIG_ANNOTATION, MOUNT_ANNOTATION, OWNER_ANNOTATION, PRESET_ANNOTATION,
+        self, CONFIG_ANNOTATION, MOUNT_ANNOTATION, OWNER_ANNOTATION, POOL, PRESET_ANNOTATION,
         SHARED_ANNOTATION, TOKEN_KEY_ANNOTATION,
     },
 };
@@ -111,10 +113,55 @@ impl KubernetesBackend {
                 mount: annotations
                     .get(MOUNT_ANNOTATION)
                     .map(|m| Some(m.clone()).filter(|m| !m.is_empty())),
+                pool: job
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.contains_key(POOL)),
             });
         }
         Ok(adopted)
     }
+}
+
+impl KubernetesBackend {
+    /// Gives pool member `job_name` (started `age` ago) to `ownership`: one merge patch of
+    /// its Job ([`hand_out_patch`]).
+    pub(super) async fn hand_out_job(
+        &self,
+        job_name: &str,
+        ownership: &Ownership,
+        age: Duration,
+    ) -> Result<()> {
+        let patch = hand_out_patch(ownership, age, self.settings.active_deadline_seconds);
+        self.api::<Job>()
+            .patch(job_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map(drop)
+            .map_err(|e| errors::map(e, self.op("patch", "jobs", job_name)))
+    }
+}
+
+/// The merge patch handing a pool member out: the pool label goes, its owner's annotations
+/// come (as a fresh child of theirs would have them), and its deadline, if the daemon sets
+/// one, counts from now rather than from when the pool started it.
+pub fn hand_out_patch(ownership: &Ownership, age: Duration, deadline: Option<i64>) -> Value {
+    let mut annotations = serde_json::Map::new();
+    if let Some(owner) = &ownership.owner {
+        annotations.insert(OWNER_ANNOTATION.to_owned(), json!(owner));
+    }
+    if ownership.shared {
+        annotations.insert(SHARED_ANNOTATION.to_owned(), json!("true"));
+    }
+    let mut patch = json!({ "metadata": { "labels": { POOL: null } } });
+    if !annotations.is_empty() {
+        patch["metadata"]["annotations"] = Value::Object(annotations);
+    }
+    if let Some(deadline) = deadline {
+        let age = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+        patch["spec"] = json!({ "activeDeadlineSeconds": deadline.saturating_add(age) });
+    }
+    patch
 }
 
 /// The configuration a Job was created with, from its annotation.

@@ -13,6 +13,10 @@ pub const INSTANCE: &str = "app.kubernetes.io/instance";
 /// adopt only their own.
 pub const OWNER: &str = "mcp-ephemeral-k8s.io/owner";
 
+/// The label of a warm-pool member not handed out yet (its value is the preset): a
+/// restarted daemon puts it back in the pool; handing it out removes the label.
+pub const POOL: &str = "mcp-ephemeral-k8s.io/pool";
+
 /// Annotation holding the child's configuration (env values redacted), for adoption.
 pub const CONFIG_ANNOTATION: &str = "mcp-ephemeral-k8s.io/config";
 

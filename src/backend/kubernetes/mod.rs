@@ -38,7 +38,7 @@ use kube::{
 use super::{Adopted, Backend, ChildMeta, Endpoints, Progress};
 use crate::{
     error::{Error, Result},
-    model::{EphemeralMcpServerConfig, MountTransport, ServerStatus},
+    model::{EphemeralMcpServerConfig, MountTransport, Ownership, ServerStatus},
     upstream::{self, Connector, Upstream},
 };
 use errors::Op;
@@ -267,6 +267,10 @@ impl Backend for KubernetesBackend {
 
     async fn adopt(&self, gc: bool) -> Result<Vec<Adopted>> {
         self.adopt_children(gc).await
+    }
+
+    async fn hand_out(&self, job_name: &str, ownership: &Ownership, age: Duration) -> Result<()> {
+        self.hand_out_job(job_name, ownership, age).await
     }
 
     async fn record_mount(&self, job_name: &str, mount: Option<Option<String>>) -> Result<()> {

@@ -25,7 +25,7 @@ use k8s_openapi::{
 use super::{
     JobSettings,
     labels::{
-        CONFIG_ANNOTATION, INSTANCE, MANAGED_BY, OWNER_ANNOTATION, PRESET_ANNOTATION,
+        CONFIG_ANNOTATION, INSTANCE, MANAGED_BY, OWNER_ANNOTATION, POOL, PRESET_ANNOTATION,
         SHARED_ANNOTATION, TOKEN_KEY_ANNOTATION, TOKEN_SECRET_KEY, labels,
     },
     rbac::{self, Rbac},
@@ -166,6 +166,9 @@ fn job(
     with_service_account: bool,
 ) -> Result<Job> {
     let mut metadata = meta(name, namespace, settings);
+    if let (true, Some(preset), Some(labels)) = (child.pool, &child.preset, &mut metadata.labels) {
+        labels.insert(POOL.to_owned(), preset.clone());
+    }
     let shown = serde_json::to_string(&config.redacted()).unwrap_or_default();
     let mut annotations = BTreeMap::from([(CONFIG_ANNOTATION.to_owned(), shown)]);
     if let Some(preset) = &child.preset {
@@ -244,7 +247,9 @@ fn job(
         startup_probe: Some(startup_probe(probe, child.ready_timeout)),
         readiness_probe: Some(Probe {
             http_get: Some(health()),
-            initial_delay_seconds: Some(probe.initial_delay_seconds),
+            // No fixed delay unless asked: the startup probe already waited for the start.
+            initial_delay_seconds: (probe.initial_delay_seconds > 0)
+                .then_some(probe.initial_delay_seconds),
             period_seconds: Some(probe.period_seconds),
             timeout_seconds: Some(probe.timeout_seconds),
             success_threshold: Some(probe.success_threshold),

@@ -162,7 +162,7 @@ impl Backend for LocalBackend {
         let place = self.sandbox.place(
             job_name,
             meta.ownership.owner.as_deref(),
-            meta.private_cache,
+            meta.pool,
             exec,
             &config.env,
         )?;

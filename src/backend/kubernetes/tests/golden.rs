@@ -41,7 +41,7 @@ fn time_meta() -> ChildMeta {
         preset: Some("time".into()),
         ownership: Ownership::of(&Principal::new("alice"), false),
         ready_timeout: Some(std::time::Duration::from_secs(120)),
-        private_cache: false,
+        pool: false,
     }
 }
 
@@ -81,6 +81,24 @@ fn golden_job_service_and_namespaced_rbac() {
         "clusterrole-extensive.yaml",
         &rbac::preset_cluster_role(RbacPreset::Extensive),
     );
+}
+
+/// A warm-pool member of `time`: labelled with its pool, owned by nobody until handed out.
+#[test]
+fn golden_pool_member_job() {
+    let config = crate::presets::Presets::embedded()
+        .get("time")
+        .unwrap()
+        .config
+        .clone();
+    let meta = ChildMeta {
+        preset: Some("time".into()),
+        ownership: Ownership::default(),
+        ready_timeout: Some(std::time::Duration::from_secs(120)),
+        pool: true,
+    };
+    let objects = objects::build(JOB, NS, &config, &meta, &super::settings()).unwrap();
+    check_golden("pool-job.yaml", &objects.job);
 }
 
 #[test]
@@ -204,7 +222,10 @@ fn the_startup_probe_lasts_the_ready_timeout_and_nothing_waits_before_probing() 
     assert_eq!(startup.period_seconds, Some(1));
     assert_eq!(startup.initial_delay_seconds, None);
     let readiness = container.readiness_probe.as_ref().unwrap();
-    assert_eq!(readiness.initial_delay_seconds, Some(0));
+    assert_eq!(
+        readiness.initial_delay_seconds, None,
+        "no initialDelaySeconds at all"
+    );
     // Without a ready timeout (an adopted child's objects): the probe settings' five minutes.
     meta.ready_timeout = None;
     let objects = objects::build(JOB, NS, &config, &meta, &super::settings()).unwrap();

@@ -6,6 +6,7 @@ mod deletion;
 mod golden;
 mod lifecycle;
 mod permissions;
+mod pools;
 
 use std::time::Duration;
 
@@ -190,7 +191,7 @@ pub async fn verified(verifier: tokio::task::JoinHandle<()>) {
         .expect("a request did not match");
 }
 
-fn urlencoding_decode(query: &str) -> String {
+pub fn urlencoding_decode(query: &str) -> String {
     let mut out = Vec::new();
     let bytes = query.as_bytes();
     let mut i = 0;
