@@ -114,8 +114,8 @@ async fn a_restarted_daemon_puts_pool_members_back_in_their_pool() {
 type Seen = Arc<Mutex<Vec<(Method, String, Value)>>>;
 
 /// An API server that makes what is posted, says every pod is ready but those of children
-/// named in `dead`, and records each request.
-fn scripted(dead: Arc<Mutex<HashSet<String>>>) -> (KubernetesBackend, Seen) {
+/// named in `dead`, refuses every patch when `refuse_patch`, and records each request.
+fn scripted(dead: Arc<Mutex<HashSet<String>>>, refuse_patch: bool) -> (KubernetesBackend, Seen) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let seen = Seen::default();
     let record = seen.clone();
@@ -131,6 +131,11 @@ fn scripted(dead: Arc<Mutex<HashSet<String>>>) -> (KubernetesBackend, Seen) {
                 .lock()
                 .unwrap()
                 .push((parts.method.clone(), path.clone(), body.clone()));
+            let status = if refuse_patch && parts.method == Method::PATCH {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::OK
+            };
             let reply = match (&parts.method, path.rsplit('/').next().unwrap_or_default()) {
                 (&Method::POST, _) => body.to_string(),
                 (&Method::GET, "pods") => {
@@ -153,7 +158,7 @@ fn scripted(dead: Arc<Mutex<HashSet<String>>>) -> (KubernetesBackend, Seen) {
                 _ => "{}".to_owned(),
             };
             let response = Response::builder()
-                .status(StatusCode::OK)
+                .status(status)
                 .header("content-type", "application/json")
                 .body(Body::from(reply.into_bytes()))
                 .unwrap();
@@ -188,7 +193,7 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 #[tokio::test]
 async fn a_pool_fills_hands_out_with_one_patch_refills_and_replaces_a_dead_member() {
     let dead = Arc::new(Mutex::new(HashSet::new()));
-    let (backend, seen) = scripted(dead.clone());
+    let (backend, seen) = scripted(dead.clone(), false);
     let presets = Presets::embedded();
     let time = presets.get("time").unwrap().config.clone();
     let manager = Arc::new(SessionManager::new(backend, presets, with_pool("time", 1)));
@@ -266,4 +271,40 @@ async fn a_pool_fills_hands_out_with_one_patch_refills_and_replaces_a_dead_membe
     manager.close().await;
     assert!(deleted(&third) && deleted(&first));
     assert!(!deleted("never"), "the check is not vacuous");
+}
+
+#[tokio::test]
+async fn a_member_that_cannot_be_handed_out_is_deleted_and_the_create_served_fresh() {
+    let (backend, seen) = scripted(Arc::default(), true);
+    let presets = Presets::embedded();
+    let time = presets.get("time").unwrap().config.clone();
+    let manager = Arc::new(SessionManager::new(backend, presets, with_pool("time", 1)));
+    manager.spawn_pools();
+    until("the pool's member", || {
+        manager.pool_size("time") == Some((1, 1))
+    })
+    .await;
+    let member = jobs_posted(&seen)[0].clone();
+    let options = CreateOptions {
+        preset: Some("time".into()),
+        ..CreateOptions::default()
+    };
+    let server = manager.create(time, options).await.unwrap();
+    assert_ne!(server.job_name, member, "not the member whose patch failed");
+    let posted = jobs_posted(&seen);
+    assert!(posted[1..].contains(&server.job_name), "{posted:?}");
+    let member_path = format!("{}/{member}", jobs_path());
+    until("the member deleted", || {
+        let seen = seen.lock().unwrap();
+        seen.iter()
+            .any(|(m, p, _)| m == Method::DELETE && *p == member_path)
+    })
+    .await;
+    let listed: Vec<String> = manager
+        .list_mcp_servers()
+        .into_iter()
+        .map(|s| s.job_name)
+        .collect();
+    assert_eq!(listed, std::slice::from_ref(&server.job_name));
+    manager.close().await;
 }
