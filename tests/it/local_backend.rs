@@ -144,6 +144,17 @@ async fn waiting_for_ready_reports_progress_and_log_messages() {
         messages.iter().any(|m| m.contains("installing (pretend)")),
         "{messages:?}"
     );
+    // Each phase is said as it is reached.
+    let at = |text: &str| messages.iter().position(|m| m.starts_with(text));
+    let phases = [
+        at("installed: Installed 3 packages"),
+        at("initialized: "),
+        at("ready"),
+    ];
+    assert!(
+        phases.iter().all(Option::is_some) && phases.is_sorted(),
+        "{messages:?}"
+    );
     assert_eq!(
         messages.last().map(String::as_str),
         Some("ready"),
@@ -244,12 +255,13 @@ async fn the_status_says_when_each_phase_of_the_start_was_reached() {
         .iter()
         .map(|t| t["phase"].as_str().unwrap())
         .collect();
-    assert_eq!(phases, ["created", "started", "ready"], "{status}");
+    let expected = ["created", "started", "installed", "initialized", "ready"];
+    assert_eq!(phases, expected, "{status}");
     let after: Vec<u64> = timings
         .iter()
         .map(|t| t["after_ms"].as_u64().unwrap())
         .collect();
     assert!(after.windows(2).all(|w| w[0] <= w[1]), "{after:?}");
-    // The child waited 300 ms before serving: ready no sooner.
-    assert!(after[2] >= 300, "{after:?}");
+    // The child "installed" for 300 ms before serving: installed and ready no sooner.
+    assert!(after[2] >= 300 && after[4] >= 300, "{after:?}");
 }

@@ -143,7 +143,8 @@ pub fn pod_state(pod: &Pod) -> PodState {
 }
 
 /// Records the phases `pod` shows it reached: `scheduled` (it has a node), `started` (its
-/// container runs).
+/// container runs), `initialized` (its startup probe passed: the bridge's `/health` says
+/// its MCP server answered `initialize`).
 fn record_phases(pod: &Pod, progress: &Progress) {
     let Some(status) = &pod.status else {
         return;
@@ -155,12 +156,16 @@ fn record_phases(pod: &Pod, progress: &Progress) {
     {
         progress.timings().reach("scheduled");
     }
-    let running = status.container_statuses.iter().flatten();
-    if running
+    let containers = status.container_statuses.iter().flatten();
+    if containers
+        .clone()
         .filter_map(|c| c.state.as_ref())
         .any(|s| s.running.is_some())
     {
         progress.timings().reach("started");
+    }
+    if containers.clone().any(|c| c.started == Some(true)) {
+        progress.timings().reach("initialized");
     }
 }
 

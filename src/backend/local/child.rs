@@ -91,19 +91,38 @@ pub struct LocalChild {
     lines: broadcast::Sender<String>,
     /// The last [`LOG_TAIL_LINES`] stderr lines. A std mutex: no await while held.
     tail: Mutex<VecDeque<String>>,
+    /// The phases of its start, recorded as its output shows them: `installed` (the
+    /// installer said so), `initialized` (the bridge's MCP server answered `initialize`).
+    timings: std::sync::Arc<crate::backend::Timings>,
+}
+
+/// Whether `line` is uv's or npm's report of packages just installed (`Installed 31
+/// packages in 23ms`, `added 5 packages in 2s`); nothing is said when the cache had them.
+pub fn installer_report(line: &str) -> bool {
+    let counted = |rest: &str| {
+        let mut words = rest.split(' ');
+        let number = words.next().is_some_and(|n| n.parse::<u32>().is_ok());
+        number && words.next().is_some_and(|w| w.starts_with("package"))
+    };
+    [line.strip_prefix("Installed "), line.strip_prefix("added ")]
+        .into_iter()
+        .flatten()
+        .any(counted)
 }
 
 impl LocalChild {
     /// Starts `exe bridge …` in `place`: its home as working directory and its
     /// environment only (nothing else of the daemon's). `secrets` are replaced by
     /// [`REDACTED`] in what it writes on stderr. Returns once the process exists; its
-    /// output is followed by background tasks.
+    /// output is followed by background tasks, which record the phases it shows in
+    /// `timings`.
     pub fn spawn(
         name: &str,
         exe: &Path,
         bridge_args: &[String],
         place: ChildPlace,
         secrets: &[String],
+        timings: std::sync::Arc<crate::backend::Timings>,
     ) -> Result<std::sync::Arc<Self>> {
         let mut command = Command::new(exe);
         command
@@ -135,6 +154,7 @@ impl LocalChild {
             state: watch::Sender::new(ChildState::Starting),
             lines: broadcast::Sender::new(64),
             tail: Mutex::new(VecDeque::with_capacity(LOG_TAIL_LINES)),
+            timings,
         });
         let span = tracing::info_span!("child", child = %name, pid);
         if let Some(stdout) = stdout {
@@ -178,6 +198,7 @@ impl LocalChild {
                     self.state.send_modify(|_| {});
                 }
                 Some(BridgeEvent::Ready { .. }) => {
+                    self.timings.reach("initialized");
                     self.state.send_if_modified(|state| match state {
                         ChildState::Listening { addr } => {
                             *state = ChildState::Ready { addr: addr.clone() };
@@ -200,6 +221,9 @@ impl LocalChild {
         while let Some(Line { text, .. }) = lines.next_line().await {
             let line = self.redact(text);
             span.in_scope(|| tracing::debug!(%line, "stderr"));
+            if installer_report(&line) {
+                self.timings.reach("installed");
+            }
             {
                 let mut tail = crate::sync::lock(&self.tail);
                 if tail.len() == LOG_TAIL_LINES {
@@ -273,5 +297,20 @@ impl LocalChild {
             removed.push(format!("MCP server process {pid} (process group)"));
         }
         removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::installer_report;
+
+    #[test]
+    fn installers_reports_are_told_from_other_lines() {
+        assert!(installer_report("Installed 31 packages in 23ms"));
+        assert!(installer_report("Installed 1 package in 3ms"));
+        assert!(installer_report("added 5 packages in 2s"));
+        assert!(!installer_report("Installed the time server"));
+        assert!(!installer_report("Resolved 31 packages in 120ms"));
+        assert!(!installer_report("error: added nothing"));
     }
 }

@@ -181,7 +181,8 @@ impl Backend for LocalBackend {
         let command = config.command_line();
         progress.report(format!("starting {}", crate::model::cut(&command, 200)));
         let secrets: Vec<String> = config.env.values().cloned().collect();
-        let child = match LocalChild::spawn(job_name, &self.exe, &args, place, &secrets) {
+        let timings = progress.timings();
+        let child = match LocalChild::spawn(job_name, &self.exe, &args, place, &secrets, timings) {
             Ok(child) => child,
             Err(error) => {
                 self.sandbox.remove(&home);
@@ -241,6 +242,7 @@ impl Backend for LocalBackend {
         loop {
             match &*state.borrow_and_update() {
                 ChildState::Ready { .. } => {
+                    progress.report("initialized: the MCP server answered initialize");
                     progress.phase("ready", "ready");
                     return Ok(());
                 }
@@ -257,6 +259,10 @@ impl Backend for LocalBackend {
                 }
                 line = lines.recv() => {
                     if let Ok(line) = line {
+                        if child::installer_report(&line) {
+                            progress.report(format!("installed: {line}"));
+                            continue;
+                        }
                         progress.report(line);
                     }
                 }

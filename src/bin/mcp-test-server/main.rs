@@ -356,6 +356,8 @@ async fn main() {
     if let Some(delay) = flag("--delay-ms").and_then(|d| d.parse().ok()) {
         eprintln!("installing (pretend) for {delay} ms");
         tokio::time::sleep(Duration::from_millis(delay)).await;
+        // As uv says it.
+        eprintln!("Installed 3 packages in {delay}ms");
     }
     eprintln!("mcp-test-server ready on stdio");
     let server = TestServer {

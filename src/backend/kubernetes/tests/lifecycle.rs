@@ -52,7 +52,7 @@ async fn readiness_is_watched_until_the_pod_is_ready() {
         .into_iter()
         .map(|t| t.phase)
         .collect();
-    assert_eq!(phases, ["scheduled", "started", "ready"]);
+    assert_eq!(phases, ["scheduled", "started", "initialized", "ready"]);
     drop(progress);
     let mut seen = Vec::new();
     while let Some(step) = steps.recv().await {

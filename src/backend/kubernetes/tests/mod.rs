@@ -240,7 +240,7 @@ pub fn pod(
             "podIP": "10.1.2.3",
             "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }},
                            {"type": "PodScheduled", "status": if phase == "Pending" { "False" } else { "True" }}],
-            "containerStatuses": [{"name": "mcp-server", "ready": ready, "restartCount": 0, "image": "i", "imageID": "",
+            "containerStatuses": [{"name": "mcp-server", "ready": ready, "started": ready, "restartCount": 0, "image": "i", "imageID": "",
                                    "state": state}]
         }
     })
