@@ -49,10 +49,23 @@ ENV HOME=/home/mcp \
     UV_PYTHON_PREFERENCE=only-system \
     UV_LINK_MODE=copy \
     NPM_CONFIG_CACHE=/home/mcp/.npm \
+    NPM_CONFIG_PREFER_OFFLINE=true \
     NPM_CONFIG_UPDATE_NOTIFIER=false
 COPY --from=build /src/target/dist/mcp-ephemeral-k8s /usr/local/bin/mcp-ephemeral-k8s
 USER 65532:65532
 WORKDIR /home/mcp
+# The built-in presets' packages, at the versions presets/ names, installed as the user and
+# at the paths children run them with: uvx runs an installed tool, npx finds the exact
+# version in its cache (and, preferring it, asks no registry), so these presets start
+# without a download, and without internet. Keep this list equal to
+# presets/ (a test compares them).
+RUN uv tool install mcp-server-time==2026.10.19 \
+    && uv tool install mcp-server-fetch==2026.10.24 \
+    && uv tool install mcp-server-git==2026.10.19 \
+    && uv tool install kubernetes-mcp-server==0.0.69 \
+    && npm exec --yes --package=@modelcontextprotocol/server-everything@2026.8.31 -- true \
+    && npm exec --yes --package=@modelcontextprotocol/server-filesystem@2026.8.31 -- true \
+    && uv cache clean
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--", "mcp-ephemeral-k8s"]
 CMD ["bridge", "--host", "0.0.0.0", "--port", "8080", "--", "uvx", "mcp-server-time"]

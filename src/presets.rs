@@ -266,7 +266,10 @@ mod tests {
         );
         let time = presets.get("time").unwrap();
         assert_eq!(time.config.runtime_exec.as_deref(), Some("uvx"));
-        assert_eq!(time.config.runtime_mcp.as_deref(), Some("mcp-server-time"));
+        assert_eq!(
+            time.config.runtime_mcp.as_deref(),
+            Some("mcp-server-time@2026.10.19")
+        );
         let fs = presets.get("filesystem").unwrap();
         assert_eq!(fs.config.split_args().unwrap(), ["/tmp"]);
     }

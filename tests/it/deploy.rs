@@ -269,3 +269,45 @@ async fn the_deployment_serves_with_the_token_from_its_secret() {
     .expect("the deployed daemon starts");
     assert!(listening.contains("0.0.0.0"), "{listening}");
 }
+
+/// What the runtime image installs: `uvx X` packages as `X==V`, `npx` ones as `X@V`.
+fn installed_in_the_runtime_image() -> std::collections::BTreeSet<String> {
+    let text = stage("runtime").join("\n");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut installed = std::collections::BTreeSet::new();
+    for (i, word) in words.iter().enumerate() {
+        if words[i.saturating_sub(2)..i] == ["tool", "install"] {
+            installed.insert(format!("uvx {word}"));
+        }
+        if let Some(package) = word.strip_prefix("--package=") {
+            installed.insert(format!("npx {package}"));
+        }
+    }
+    installed
+}
+
+#[test]
+fn the_runtime_image_installs_exactly_the_built_in_presets_packages() {
+    let mut named = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(Path::new(ROOT).join("presets")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let preset: Value = serde_yaml::from_str(&text).unwrap();
+        let exec = preset["runtime_exec"].as_str().unwrap();
+        let package = preset["runtime_mcp"].as_str().unwrap();
+        // Pinned: an exact version, the same in the image and everywhere else.
+        let (name, version) = package
+            .rsplit_once('@')
+            .filter(|(n, _)| !n.is_empty())
+            .unwrap_or_else(|| panic!("{package} names no version"));
+        assert!(
+            version.split('.').all(|n| n.parse::<u32>().is_ok()),
+            "{package}: not an exact version"
+        );
+        named.insert(match exec {
+            "uvx" => format!("uvx {name}=={version}"),
+            _ => format!("npx {package}"),
+        });
+    }
+    assert_eq!(named.len(), 6, "{named:?}");
+    assert_eq!(installed_in_the_runtime_image(), named);
+}

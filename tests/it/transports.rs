@@ -134,7 +134,7 @@ async fn list_presets_returns_a_json_array_and_a_wrapped_structured_result() {
     assert_eq!(result.structured_content.unwrap()["result"], array);
     assert_eq!(
         array[0]["runtime_mcp"],
-        "@modelcontextprotocol/server-everything"
+        "@modelcontextprotocol/server-everything@2026.8.31"
     );
 }
 
