@@ -42,6 +42,9 @@ pub enum Error {
     /// Serving failed.
     #[error("serving failed: {0}")]
     Serve(#[source] io::Error),
+    /// A flag the chosen backend has no use for (a usage error).
+    #[error("{0}")]
+    NotForBackend(&'static str),
 }
 
 /// Builds the session manager for `config`: Kubernetes when asked, or with `auto` when a
@@ -63,6 +66,12 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
         BackendChoice::Local => false,
         BackendChoice::Auto => KubernetesBackend::configured(),
     };
+    if !kubernetes && config.job.package_cache.is_some() {
+        return Err(Error::NotForBackend(
+            "--package-cache is for Kubernetes Jobs: on the local backend children already \
+             share the daemon's package caches (one per principal)",
+        ));
+    }
     if kubernetes {
         let backend = KubernetesBackend::from_environment(
             config.namespace.clone(),

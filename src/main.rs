@@ -77,7 +77,9 @@ async fn dispatch(command: Command) -> ExitCode {
             let ct = cancel_on_signal();
             match daemon::run(config, ct).await {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(daemon::Error::Presets(e)) => usage_error(&e),
+                Err(e @ (daemon::Error::Presets(_) | daemon::Error::NotForBackend(_))) => {
+                    usage_error(&e)
+                }
                 Err(e) => failure(&e),
             }
         }

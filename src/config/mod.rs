@@ -339,6 +339,7 @@ impl ServeConfig {
                 active_deadline_seconds,
                 tokens: args.security.child_tokens()?,
                 package_env,
+                package_cache: args.packages.cache_claim()?,
             },
             gc: args.gc,
             cors,

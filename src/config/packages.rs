@@ -1,5 +1,6 @@
 //! The flags of `serve` that say where children's `uvx` and `npx` find their packages: a
-//! package index and an npm registry (a cluster's mirror, with no internet beyond it).
+//! package index and an npm registry (a cluster's mirror, with no internet beyond it), and
+//! a package cache that Jobs share (a volume of the operator's).
 
 use clap::Args;
 
@@ -16,6 +17,12 @@ pub struct PackageArgs {
     /// `https://npm.mirror.internal/`.
     #[arg(long, env = "MCP_EPHEMERAL_K8S_NPM_REGISTRY")]
     pub npm_registry: Option<String>,
+    /// A package cache every child Job shares, `pvc:NAME`: a ReadWriteMany
+    /// PersistentVolumeClaim in the children's namespace, mounted at the runtime image's
+    /// uv and npm cache paths (Kubernetes backend; off by default). Every child can write
+    /// it: use it only when the callers trust each other.
+    #[arg(long, env = "MCP_EPHEMERAL_K8S_PACKAGE_CACHE", value_name = "pvc:NAME")]
+    pub package_cache: Option<String>,
 }
 
 impl PackageArgs {
@@ -39,6 +46,44 @@ impl PackageArgs {
             ));
         }
         Ok(env)
+    }
+}
+
+impl PackageArgs {
+    /// The claim named by `--package-cache`, if given.
+    ///
+    /// # Errors
+    /// Anything but `pvc:NAME` with NAME a valid claim name (a DNS-1123 subdomain).
+    pub fn cache_claim(&self) -> Result<Option<String>, Error> {
+        let Some(value) = &self.package_cache else {
+            return Ok(None);
+        };
+        let flag = "--package-cache";
+        let name = value.strip_prefix("pvc:").ok_or_else(|| {
+            invalid(
+                flag,
+                value,
+                "must be pvc:NAME, NAME a PersistentVolumeClaim",
+            )
+        })?;
+        let label_ok = |label: &str| {
+            let edge =
+                |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            edge(label.chars().next())
+                && edge(label.chars().last())
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+            return Err(invalid(
+                flag,
+                value,
+                "the claim name must be lowercase letters, digits, '-' and '.', start and \
+                 end with a letter or digit, at most 253 characters",
+            ));
+        }
+        Ok(Some(name.to_owned()))
     }
 }
 
@@ -72,7 +117,40 @@ mod tests {
         PackageArgs {
             pip_index_url: pip.map(str::to_owned),
             npm_registry: npm.map(str::to_owned),
+            package_cache: None,
         }
+    }
+
+    fn cache(value: &str) -> Result<Option<String>, Error> {
+        let args = PackageArgs {
+            package_cache: Some(value.to_owned()),
+            ..PackageArgs::default()
+        };
+        args.cache_claim()
+    }
+
+    #[test]
+    fn a_package_cache_is_a_claim_named_as_kubernetes_names_them() {
+        assert_eq!(
+            cache("pvc:mcp-package-cache").unwrap().as_deref(),
+            Some("mcp-package-cache")
+        );
+        assert_eq!(cache("pvc:cache.v2").unwrap().as_deref(), Some("cache.v2"));
+        assert_eq!(PackageArgs::default().cache_claim().unwrap(), None);
+        for bad in [
+            "mcp-package-cache",
+            "pvc:",
+            "pvc:Cache",
+            "pvc:-x",
+            "pvc:x-",
+            "pvc:a/b",
+            "pvc:a..b",
+            "hostPath:/var",
+        ] {
+            let error = cache(bad).unwrap_err().to_string();
+            assert!(error.contains("--package-cache"), "{bad}: {error}");
+        }
+        assert!(cache(&format!("pvc:{}", "a".repeat(254))).is_err());
     }
 
     #[test]

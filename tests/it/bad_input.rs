@@ -412,6 +412,7 @@ async fn invalid_settings_exit_64_before_binding() {
         ("--pip-index-url", "ftp://pypi.mirror/simple"),
         ("--npm-registry", "not a url"),
         ("--warm-pool", "time"),
+        ("--package-cache", "hostPath:/var/cache"),
     ] {
         let output = tokio::process::Command::new(BIN)
             .args(["serve", flag, value])
@@ -425,6 +426,27 @@ async fn invalid_settings_exit_64_before_binding() {
             "{stderr}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_package_cache_on_the_local_backend_is_refused_with_why() {
+    let output = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--backend",
+            "local",
+            "--package-cache",
+            "pvc:cache",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--package-cache is for Kubernetes Jobs"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

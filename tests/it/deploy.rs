@@ -7,21 +7,23 @@ use std::{path::Path, process::Command};
 
 use k8s_openapi::api::{
     apps::v1::Deployment,
-    core::v1::{Namespace, Service, ServiceAccount},
+    core::v1::{Namespace, PersistentVolumeClaim, Service, ServiceAccount},
     networking::v1::NetworkPolicy,
     rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
 };
 use mcp_ephemeral_k8s::{
-    backend::kubernetes::objects::RUNTIME_ENTRYPOINT, model::DEFAULT_RUNTIME_IMAGE,
+    backend::kubernetes::objects::{PACKAGE_CACHES, RUNTIME_ENTRYPOINT},
+    model::DEFAULT_RUNTIME_IMAGE,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const DIRS: [&str; 3] = [
+const DIRS: [&str; 4] = [
     "deploy",
     "deploy/overlays/rbac-presets",
     "deploy/overlays/cluster-wide-presets",
+    "deploy/overlays/package-cache",
 ];
 
 fn render(dir: &str) -> Vec<Value> {
@@ -68,6 +70,7 @@ fn every_rendered_object_is_valid_for_its_kubernetes_type() {
                 "Deployment" => round_trips::<Deployment>(doc),
                 "Service" => round_trips::<Service>(doc),
                 "NetworkPolicy" => round_trips::<NetworkPolicy>(doc),
+                "PersistentVolumeClaim" => round_trips::<PersistentVolumeClaim>(doc),
                 other => panic!("{dir}: no check for kind {other}"),
             }
         }
@@ -195,6 +198,16 @@ fn the_runtime_image_starts_children_the_way_jobs_ask() {
         runtime.iter().any(|l| l.contains("uv==")),
         "uv/uvx installed"
     );
+    // A shared package cache is mounted where the image's uv and npm look.
+    for (name, path, _) in PACKAGE_CACHES {
+        let set = format!("{name}={path}");
+        assert!(
+            runtime
+                .iter()
+                .any(|l| l.trim().trim_start_matches("ENV ").starts_with(&set)),
+            "{set}"
+        );
+    }
     let daemon = stage("daemon");
     assert_eq!(
         json_instruction(&daemon, "ENTRYPOINT"),
@@ -310,4 +323,27 @@ fn the_runtime_image_installs_exactly_the_built_in_presets_packages() {
     }
     assert_eq!(named.len(), 6, "{named:?}");
     assert_eq!(installed_in_the_runtime_image(), named);
+}
+
+#[test]
+fn the_package_cache_overlay_names_a_shared_claim_the_daemon_mounts() {
+    let docs = render("deploy/overlays/package-cache");
+    let claim = docs
+        .iter()
+        .find(|d| d["kind"] == "PersistentVolumeClaim")
+        .unwrap();
+    assert_eq!(
+        claim["spec"]["accessModes"],
+        serde_json::json!(["ReadWriteMany"])
+    );
+    let name = claim["metadata"]["name"].as_str().unwrap();
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap();
+    let flag = env
+        .iter()
+        .find(|e| e["name"] == "MCP_EPHEMERAL_K8S_PACKAGE_CACHE")
+        .unwrap();
+    assert_eq!(flag["value"], format!("pvc:{name}"));
 }

@@ -12,9 +12,9 @@ use k8s_openapi::{
         batch::v1::{Job, JobSpec},
         core::v1::{
             Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
-            PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-            SeccompProfile, Secret, SecretKeySelector, SecurityContext, Service, ServicePort,
-            ServiceSpec,
+            PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+            ResourceRequirements, SeccompProfile, Secret, SecretKeySelector, SecurityContext,
+            Service, ServicePort, ServiceSpec, Volume, VolumeMount,
         },
     },
     apimachinery::pkg::{
@@ -45,6 +45,20 @@ pub const PORT_NAME: &str = "mcp";
 /// The ENTRYPOINT of the runtime image (the Dockerfile's `runtime` target; a test checks
 /// they match): tini as PID 1, then this binary, whose `bridge` the Job's args run.
 pub const RUNTIME_ENTRYPOINT: [&str; 3] = ["/usr/bin/tini", "--", "mcp-ephemeral-k8s"];
+
+/// Where the runtime image keeps uv's and npm's caches (the variable naming each, its path,
+/// and its sub-directory of a shared cache volume); the Dockerfile's `ENV` says the same (a
+/// test checks it).
+pub const PACKAGE_CACHES: [(&str, &str, &str); 2] = [
+    ("UV_CACHE_DIR", "/home/mcp/.cache/uv", "uv"),
+    ("NPM_CONFIG_CACHE", "/home/mcp/.npm", "npm"),
+];
+
+/// The name of the shared package cache volume in a pod.
+const CACHE_VOLUME: &str = "package-cache";
+
+/// The runtime image's group (its user's): what children write to a shared cache is its.
+const RUNTIME_GID: i64 = 65_532;
 
 /// Everything created for one child.
 #[derive(Debug, Clone)]
@@ -214,6 +228,18 @@ fn job(
         value: Some(value.clone()),
         ..EnvVar::default()
     }));
+    // A shared package cache, for children that run a package (`--package-cache`).
+    let cache = settings.package_cache.as_ref().filter(|_| args.is_some());
+    if cache.is_some() {
+        let not_given = PACKAGE_CACHES
+            .iter()
+            .filter(|(name, ..)| !config.env.contains_key(*name));
+        env.extend(not_given.map(|(name, path, _)| EnvVar {
+            name: (*name).to_owned(),
+            value: Some((*path).to_owned()),
+            ..EnvVar::default()
+        }));
+    }
     if args.is_some() {
         // The bridge reads it and keeps it from the command; callers cannot set this name.
         env.push(from_secret(BRIDGE_TOKEN_ENV, name, TOKEN_SECRET_KEY));
@@ -256,6 +282,15 @@ fn job(
             failure_threshold: Some(probe.failure_threshold),
             ..Probe::default()
         }),
+        volume_mounts: cache.map(|_| {
+            let mounts = PACKAGE_CACHES.iter().map(|(_, path, sub)| VolumeMount {
+                name: CACHE_VOLUME.to_owned(),
+                mount_path: (*path).to_owned(),
+                sub_path: Some((*sub).to_owned()),
+                ..VolumeMount::default()
+            });
+            mounts.collect()
+        }),
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(false),
             capabilities: Some(Capabilities {
@@ -274,9 +309,23 @@ fn job(
         automount_service_account_token: Some(with_service_account),
         service_account_name: with_service_account.then(|| name.to_owned()),
         enable_service_links: Some(false),
+        volumes: cache.map(|claim| {
+            vec![Volume {
+                name: CACHE_VOLUME.to_owned(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: claim.clone(),
+                    read_only: None,
+                }),
+                ..Volume::default()
+            }]
+        }),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
             seccomp_profile: Some(runtime_default()),
+            // The cache's files group-owned by the image's user, changed only when its root
+            // is not (a large cache is not walked at every start).
+            fs_group: cache.map(|_| RUNTIME_GID),
+            fs_group_change_policy: cache.map(|_| "OnRootMismatch".to_owned()),
             ..PodSecurityContext::default()
         }),
         ..PodSpec::default()

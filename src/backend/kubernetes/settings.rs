@@ -34,6 +34,9 @@ pub struct JobSettings {
     /// Variables every child gets: where packages come from (`--pip-index-url`,
     /// `--npm-registry`).
     pub package_env: Vec<(String, String)>,
+    /// The PersistentVolumeClaim every child that runs a package mounts at the uv and npm
+    /// cache paths (`--package-cache pvc:NAME`); `None`: each pod starts with the image's.
+    pub package_cache: Option<String>,
 }
 
 impl Default for JobSettings {
@@ -46,6 +49,7 @@ impl Default for JobSettings {
             active_deadline_seconds: None,
             tokens: ChildTokens::default(),
             package_env: Vec::new(),
+            package_cache: None,
         }
     }
 }

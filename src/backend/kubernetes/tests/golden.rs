@@ -101,6 +101,39 @@ fn golden_pool_member_job() {
     check_golden("pool-job.yaml", &objects.job);
 }
 
+/// With `--package-cache pvc:mcp-package-cache`: the claim mounted at uv's and npm's cache
+/// paths (a restricted pod may mount a claim), its files the image's group's.
+#[test]
+fn golden_job_with_a_shared_package_cache() {
+    let config = EphemeralMcpServerConfig::runtime("uvx", "mcp-server-time");
+    let settings = JobSettings {
+        package_cache: Some("mcp-package-cache".into()),
+        ..super::settings()
+    };
+    let job = objects::build(JOB, NS, &config, &time_meta(), &settings)
+        .unwrap()
+        .job;
+    check_golden("job-package-cache.yaml", &job);
+    let pod = job.spec.unwrap().template.spec.unwrap();
+    let volumes = pod.volumes.unwrap();
+    assert!(
+        volumes
+            .iter()
+            .all(|v| v.persistent_volume_claim.is_some() && v.host_path.is_none())
+    );
+    // An image that serves MCP itself runs no package: no cache.
+    let image = EphemeralMcpServerConfig {
+        image: "ghcr.io/example/mcp:1".into(),
+        runtime_exec: None,
+        runtime_mcp: None,
+        ..EphemeralMcpServerConfig::default()
+    };
+    let job = objects::build(JOB, NS, &image, &time_meta(), &settings)
+        .unwrap()
+        .job;
+    assert!(job.spec.unwrap().template.spec.unwrap().volumes.is_none());
+}
+
 #[test]
 fn golden_cluster_wide_binding_only_on_request() {
     let rbac = fixture(true).rbac.unwrap();
