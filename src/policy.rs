@@ -102,6 +102,9 @@ pub struct Limits {
     pub max_servers_per_principal: Option<usize>,
     /// Mounts at once.
     pub max_mounts: Option<usize>,
+    /// The most mounted tools tools/list shows a caller; beyond, it shows none of them
+    /// (they are found with `search_mounted_tools`).
+    pub max_listed_tools: Option<usize>,
     /// How long a call through a mount may take before it is cancelled.
     pub call_timeout: Option<Duration>,
     /// A child not used (created, mounted, asked for its status, called through its

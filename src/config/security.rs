@@ -104,6 +104,11 @@ pub struct SecurityArgs {
     /// Most mounts at once (0: unlimited).
     #[arg(long, default_value_t = 32, env = "MCP_EPHEMERAL_K8S_MAX_MOUNTS")]
     pub max_mounts: usize,
+    /// Progressive listing: when the mounted tools a caller may see are more than this,
+    /// tools/list shows only the daemon's own tools, and the caller finds the others with
+    /// search_mounted_tools (0: always list every tool).
+    #[arg(long, default_value_t = 0, env = "MCP_EPHEMERAL_K8S_MAX_LISTED_TOOLS")]
+    pub max_listed_tools: usize,
     /// Seconds a call through a mount may take before it is cancelled (0: no limit).
     #[arg(long, default_value_t = 300, env = "MCP_EPHEMERAL_K8S_CALL_TIMEOUT")]
     pub call_timeout: u64,
@@ -227,6 +232,7 @@ impl SecurityArgs {
                 max_servers_per_principal: optional(self.max_servers_per_principal)
                     .filter(|_| self.tokens_file.is_some()),
                 max_mounts: optional(self.max_mounts),
+                max_listed_tools: optional(self.max_listed_tools),
                 call_timeout: seconds(self.call_timeout),
                 idle_ttl: seconds(self.idle_ttl),
                 max_lifetime: seconds(self.max_lifetime),

@@ -14,6 +14,7 @@
 #![expect(deprecated)]
 
 mod authorize;
+mod discovery;
 mod forward;
 mod listen;
 mod measure;
@@ -103,7 +104,9 @@ impl MetaServer {
     fn shared_tool_router() -> Arc<ToolRouter<Self>> {
         static ROUTER: std::sync::OnceLock<Arc<ToolRouter<MetaServer>>> =
             std::sync::OnceLock::new();
-        ROUTER.get_or_init(|| Arc::new(Self::tool_router())).clone()
+        ROUTER
+            .get_or_init(|| Arc::new(Self::tool_router() + Self::discovery_router()))
+            .clone()
     }
 
     /// The meta tools as listed, with standard schemas: made once, and shared (their
@@ -114,6 +117,13 @@ impl MetaServer {
             let tools = self.tools.list_all().into_iter();
             tools.map(schema::standard).collect()
         })
+    }
+
+    /// Whether tools/list shows a caller's `count` mounted tools (progressive listing:
+    /// not when they are more than `--max-listed-tools`).
+    fn lists_mounted(&self, count: usize) -> bool {
+        let max = self.manager.limits().max_listed_tools;
+        max.is_none_or(|max| count <= max)
     }
 
     /// Whether this session wants `info` log messages (the default until it sets a level).
@@ -154,7 +164,15 @@ impl ServerHandler for MetaServer {
                 env!("CARGO_PKG_NAME"),
                 env!("CARGO_PKG_VERSION"),
             ))
-            .with_instructions(INSTRUCTIONS);
+            .with_instructions(match self.manager.limits().max_listed_tools {
+                Some(max) => format!(
+                    "{INSTRUCTIONS} When the mounted tools you may use are more than {max}, \
+                     tools/list shows only this server's own tools: find the others with \
+                     search_mounted_tools (say what you want to do) and call them with \
+                     call_mounted_tool."
+                ),
+                None => INSTRUCTIONS.to_owned(),
+            });
         info.meta = Some(meta);
         info
     }
@@ -182,7 +200,10 @@ impl ServerHandler for MetaServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let mut tools = self.meta_tools().to_vec();
-        tools.extend(self.manager.mounts().tools(&principal(&context)));
+        let mounted = self.manager.mounts().tools(&principal(&context));
+        if self.lists_mounted(mounted.len()) {
+            tools.extend(mounted);
+        }
         let mut list = ListToolsResult::with_all_items(tools);
         list.ttl_ms = list_ttl_ms(&context);
         Ok(list)
@@ -359,7 +380,7 @@ mod tests {
 
     #[test]
     fn tool_names_lists_every_meta_tool() {
-        let mut routed: Vec<String> = MetaServer::tool_router()
+        let mut routed: Vec<String> = MetaServer::shared_tool_router()
             .list_all()
             .iter()
             .map(|t| t.name.to_string())

@@ -132,6 +132,31 @@ pub struct RemoveMountParams {
     pub job_name: Option<String>,
 }
 
+/// `search_mounted_tools`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// What the tool should do, in words (e.g. `current time in Tokyo`).
+    #[serde(default)]
+    #[schemars(required, length(min = 1, max = 1000))]
+    pub query: String,
+    /// How many tools to return at most (1 to 50; default 10).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 50))]
+    pub limit: Option<usize>,
+}
+
+/// One result of `search_mounted_tools`: the tool as `list_mounted_tools` shows it, and how
+/// well it matched (higher is better; only the order means something).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FoundTool {
+    /// The tool.
+    #[serde(flatten)]
+    pub tool: MountedTool,
+    /// Its score for the query.
+    pub score: f64,
+}
+
 /// `call_mounted_tool`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +179,11 @@ pub struct MountOutput {
     pub server: Option<crate::model::EphemeralMcpServer>,
     /// The mount.
     pub mount: crate::model::MountInfo,
+    /// How many tools the mount added.
+    pub tools_added: usize,
+    /// Whether tools/list shows the caller's mounted tools now; when not (more than
+    /// `--max-listed-tools`), `search_mounted_tools` finds them.
+    pub tools_listed: bool,
 }
 
 /// What `remove_mcp_server_mount` returns.
@@ -173,6 +203,9 @@ pub struct MountedTool {
     /// The server it runs on, when mounted by job name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
+    /// Its human-readable name, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// What it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

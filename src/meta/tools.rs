@@ -5,7 +5,7 @@ use std::time::Duration;
 use rmcp::{
     Json, RoleServer,
     handler::server::{tool::schema_for_output, wrapper::Parameters},
-    model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock},
+    model::{CallToolResult, ContentBlock},
     service::RequestContext,
     tool, tool_router,
 };
@@ -14,10 +14,9 @@ use serde::Serialize;
 use super::{
     MetaServer,
     authorize::principal,
-    forward::RoutedCall,
     params::{
-        CallMountedParams, CreateParams, DeleteParams, ListOutput, MountOutput, MountParams,
-        MountedTool, PresetListing, RemoveMountParams, RemovedMounts, StatusParams,
+        CreateParams, DeleteParams, ListOutput, MountOutput, MountParams, PresetListing,
+        RemoveMountParams, RemovedMounts, StatusParams,
     },
     progress,
 };
@@ -30,12 +29,11 @@ use crate::{
         DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus, redact_url,
     },
     presets::Preset,
-    upstream::Caller,
 };
 
 /// The names of the meta tools, which mounts can never shadow. A test checks it matches
 /// the router.
-pub const TOOL_NAMES: [&str; 9] = [
+pub const TOOL_NAMES: [&str; 10] = [
     "call_mounted_tool",
     "create_mcp_server",
     "delete_mcp_server",
@@ -45,11 +43,12 @@ pub const TOOL_NAMES: [&str; 9] = [
     "list_presets",
     "mount_mcp_server",
     "remove_mcp_server_mount",
+    "search_mounted_tools",
 ];
 
 /// A tool result holding a list: the JSON array as text and `{"result": [...]}` as
 /// structured content.
-fn list_result<T: Serialize>(items: Vec<T>) -> CallToolResult {
+pub(super) fn list_result<T: Serialize>(items: Vec<T>) -> CallToolResult {
     let text = serde_json::to_string(&items).unwrap_or_else(|_| "[]".into());
     let structured = serde_json::to_value(ListOutput { result: items }).unwrap_or_default();
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
@@ -57,7 +56,7 @@ fn list_result<T: Serialize>(items: Vec<T>) -> CallToolResult {
     result
 }
 
-fn require(field: &str, value: &str, hint: &str) -> Result<String, String> {
+pub(super) fn require(field: &str, value: &str, hint: &str) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() {
         return Err(format!("{field} is required: {hint}"));
@@ -260,10 +259,7 @@ impl MetaServer {
                 let (mut server, mount) = self.audited(&who, Action::Mount, &job_name, mounted)?;
                 server.mount = None;
                 server.authorization = None;
-                Ok(Json(MountOutput {
-                    server: Some(server),
-                    mount,
-                }))
+                Ok(Json(self.mount_output(Some(server), mount, &who)))
             }
             (None, Some(url)) => {
                 let ownership = Ownership::of(&who, false);
@@ -272,10 +268,7 @@ impl MetaServer {
                     .mount_url(&url, name, params.transport, ownership)
                     .await;
                 let mount = self.audited(&who, Action::Mount, &redact_url(&url), mounted)?;
-                Ok(Json(MountOutput {
-                    server: None,
-                    mount,
-                }))
+                Ok(Json(self.mount_output(None, mount, &who)))
             }
             (Some(_), Some(_)) => Err("give either job_name or url, not both".to_owned()),
             (None, None) => Err(format!(
@@ -304,56 +297,22 @@ impl MetaServer {
         let removed = self.audited(&who, Action::Unmount, &target, removed)?;
         Ok(Json(RemovedMounts { removed }))
     }
+}
 
-    /// Lists the tools of every mount.
-    #[tool(
-        description = "List the tools of the mounted servers with their input schemas: the same tools tools/list shows, for clients that do not refresh their tool list.",
-        output_schema = schema_for_output::<ListOutput<MountedTool>>(),
-        annotations(read_only_hint = true, open_world_hint = false)
-    )]
-    async fn list_mounted_tools(&self, context: RequestContext<RoleServer>) -> CallToolResult {
-        let who = principal(&context);
-        let mounts = self.manager.mounts();
-        let tools = mounts.tools(&who).into_iter().map(|tool| {
-            let route = mounts.route_tool(&tool.name, &who);
-            MountedTool {
-                name: tool.name.to_string(),
-                mount: route.as_ref().and_then(|(m, _)| m.name.clone()),
-                job_name: route.as_ref().and_then(|(m, _)| m.job_name.clone()),
-                description: tool.description.map(|d| d.to_string()),
-                input_schema: (*tool.input_schema).clone(),
-                output_schema: tool.output_schema.map(|s| (*s).clone()),
-            }
-        });
-        list_result(tools.collect())
-    }
-
-    /// Calls a mounted tool by name.
-    #[tool(
-        description = "Call a tool of a mounted server by the name list_mounted_tools shows, with its arguments. Returns the tool's own result.",
-        annotations(open_world_hint = true)
-    )]
-    async fn call_mounted_tool(
+impl MetaServer {
+    /// What `mount_mcp_server` returns to `who` for `mount` (of `server`, when a job).
+    fn mount_output(
         &self,
-        Parameters(params): Parameters<CallMountedParams>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, String> {
-        let name = require(
-            "name",
-            &params.name,
-            "pass a tool name from list_mounted_tools",
-        )?;
-        let mut call = CallToolRequestParams::new(name.clone());
-        call.arguments = params.arguments;
-        let who = principal(&context);
-        let Some(routed) = RoutedCall::route(&self.manager, call, &who) else {
-            let gone = self.manager.mounts().explain_gone(&name, &who);
-            return Err(gone.unwrap_or_else(|| {
-                let name = crate::model::cut(&name, 100);
-                format!("no mounted tool {name:?}; list_mounted_tools shows the mounted tools")
-            }));
-        };
-        let caller = Caller::of(&context, true, self.session_id);
-        routed.call(&self.manager, caller, &context.ct).await
+        server: Option<EphemeralMcpServer>,
+        mount: crate::model::MountInfo,
+        who: &crate::model::Principal,
+    ) -> MountOutput {
+        let visible = self.manager.mounts().tools(who).len();
+        MountOutput {
+            server,
+            tools_added: mount.tools.len(),
+            tools_listed: self.lists_mounted(visible),
+            mount,
+        }
     }
 }

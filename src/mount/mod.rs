@@ -15,6 +15,7 @@ pub mod cycle;
 mod departed;
 mod mounted;
 pub mod names;
+pub mod search;
 mod session_state;
 mod table;
 mod view;

@@ -10,6 +10,7 @@ mod bad_input;
 mod benchmark;
 mod bridge;
 mod deploy;
+mod discovery;
 mod eras;
 mod kube_proxy;
 mod layering;
