@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
     }
     client.cancel().await?;
     let name = Some("time".to_owned());
-    let mounting = manager.mount_mcp_server(&server.job_name, name, None);
+    let mounting = manager.mount_mcp_server(&server.job_name, name, None, Default::default());
     let (_, mount) = mounting.await?;
     println!("mounted as {:?}: {}", mount.name, mount.tools.join(", "));
     manager.delete_mcp_server(&server.job_name, true).await?; // unmounts first

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 
 use crate::{
     error::Result,
-    model::Ownership,
     model::{EphemeralMcpServer, EphemeralMcpServerConfig, MountTransport, ServerStatus},
+    model::{MountRecord, Ownership},
     upstream::Connector,
 };
 
@@ -44,9 +44,8 @@ pub struct Adopted {
     pub server: EphemeralMcpServer,
     /// How long ago it was created (for `--max-lifetime`).
     pub age: Duration,
-    /// Its mount when the previous daemon stopped: `Some(name)` (with `None` for an
-    /// unnamed mount), or `None` when it was not mounted.
-    pub mount: Option<Option<String>>,
+    /// Its mount when the previous daemon stopped, or `None` when it was not mounted.
+    pub mount: Option<MountRecord>,
     /// A warm-pool member of its preset that was never handed out (no owner, no client).
     pub pool: bool,
 }
@@ -200,9 +199,9 @@ pub trait Backend: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// Remembers with the child that it is mounted (`Some(name)`) or not (`None`), for
+    /// Remembers with the child that it is mounted (`Some`) or not (`None`), for
     /// [`Self::adopt`].
-    async fn record_mount(&self, job_name: &str, mount: Option<Option<String>>) -> Result<()> {
+    async fn record_mount(&self, job_name: &str, mount: Option<&MountRecord>) -> Result<()> {
         let _ = (job_name, mount);
         Ok(())
     }

@@ -10,6 +10,9 @@ pub enum MountError {
     /// The mount name is not usable.
     #[error("{0}")]
     InvalidName(String),
+    /// The tool selection is not usable, or does not fit the server's tools.
+    #[error("tools, exclude or rename: {0}")]
+    Selection(String),
     /// Another mount has that name.
     #[error(
         "a mount named {0:?} exists already; pick another name or remove it first (remove_mcp_server_mount)"

@@ -18,7 +18,7 @@ use crate::{
     backend::Progress,
     error::{Error, Result},
     model::redact_url,
-    model::{EphemeralMcpServer, MountInfo, MountTransport},
+    model::{EphemeralMcpServer, MountInfo, MountRecord, MountTransport, ToolSelection},
     model::{Ownership, Principal},
     mount::{MountRequest, Mounts},
     upstream::ClientSessions,
@@ -38,6 +38,7 @@ impl SessionManager {
         job_name: &str,
         name: Option<String>,
         transport: Option<MountTransport>,
+        selection: ToolSelection,
     ) -> Result<(EphemeralMcpServer, MountInfo)> {
         let mut server = self.get(job_name).ok_or_else(|| Error::JobNotFound {
             job_name: job_name.to_owned(),
@@ -68,14 +69,15 @@ impl SessionManager {
             url,
             transport,
             ownership: server.ownership.clone(),
+            selection,
             connector,
         };
         let mount = self.mounts.mount(request).await?;
-        if let Err(e) = self
-            .backend
-            .record_mount(job_name, Some(mount.name.clone()))
-            .await
-        {
+        let record = MountRecord {
+            name: mount.name.clone(),
+            selection: mount.selection.clone(),
+        };
+        if let Err(e) = self.backend.record_mount(job_name, Some(&record)).await {
             tracing::warn!(job_name, cause = %e, "could not record the mount on the child; it is not re-mounted after a restart");
         }
         server.mount = Some(mount.clone());
@@ -94,6 +96,7 @@ impl SessionManager {
         name: Option<String>,
         transport: Option<MountTransport>,
         ownership: Ownership,
+        selection: ToolSelection,
     ) -> Result<MountInfo> {
         let parsed = reqwest::Url::parse(url).map_err(|e| {
             Error::invalid(
@@ -128,6 +131,7 @@ impl SessionManager {
             url: url.to_owned(),
             transport,
             ownership,
+            selection,
             connector: url_connector(url.to_owned(), transport, reach),
         };
         Ok(self.mounts.mount(request).await?)
@@ -166,7 +170,7 @@ impl SessionManager {
         &self,
         gc: bool,
         owner_can_connect: impl Fn(&str) -> bool,
-    ) -> Result<Vec<(String, Option<Option<String>>)>> {
+    ) -> Result<Vec<(String, Option<MountRecord>)>> {
         let mut kept = Vec::new();
         for child in self.backend.adopt(gc).await? {
             let job_name = child.server.job_name.clone();
@@ -218,19 +222,21 @@ impl SessionManager {
     /// A mount that fails to connect is tried again with a growing pause (up to
     /// `RESTORE_MAX_PAUSE`) for `RESTORE_FOR`, unless the child went away or the
     /// failure is a refusal (a name now taken).
-    pub async fn restore_mounts(&self, adopted: Vec<(String, Option<Option<String>>)>) {
+    pub async fn restore_mounts(&self, adopted: Vec<(String, Option<MountRecord>)>) {
         let restores = adopted
             .into_iter()
             .filter_map(|(job_name, mount)| Some((job_name, mount?)))
-            .map(|(job_name, name)| self.restore_mount(job_name, name));
+            .map(|(job_name, record)| self.restore_mount(job_name, record));
         futures::future::join_all(restores).await;
     }
 
-    async fn restore_mount(&self, job_name: String, name: Option<String>) {
+    async fn restore_mount(&self, job_name: String, record: MountRecord) {
         let deadline = tokio::time::Instant::now() + RESTORE_FOR;
         let mut pause = RESTORE_FIRST_PAUSE;
         loop {
-            let error = match self.mount_mcp_server(&job_name, name.clone(), None).await {
+            let (name, selection) = (record.name.clone(), record.selection.clone());
+            let mounting = self.mount_mcp_server(&job_name, name, None, selection);
+            let error = match mounting.await {
                 Ok(_) => {
                     tracing::info!(%job_name, "mounted again");
                     return;

@@ -118,6 +118,18 @@ pub struct MountParams {
     /// `streamable-http` (default, or for URLs not ending in `/sse`) or `sse`.
     #[serde(default)]
     pub transport: Option<crate::model::MountTransport>,
+    /// Only the server's tools whose names match one of these patterns (`*` matches any
+    /// text), e.g. `["read_*", "list_directory"]`; empty or absent: all.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Leave out the server's tools whose names match one of these patterns, e.g.
+    /// `["*write*"]`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// New names for the server's tools (before the mount's prefix), e.g.
+    /// `{"read_text_file": "cat"}`. Kept with the mount across reconnects and restarts.
+    #[serde(default)]
+    pub rename: std::collections::BTreeMap<String, String>,
 }
 
 /// `remove_mcp_server_mount`.

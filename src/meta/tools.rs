@@ -24,10 +24,10 @@ use crate::{
     access::Action,
     backend::Progress,
     manager::CreateOptions,
-    model::Ownership,
     model::{
         DeletedServer, EphemeralMcpServer, EphemeralMcpServerConfig, ServerStatus, redact_url,
     },
+    model::{Ownership, ToolSelection},
     presets::Preset,
 };
 
@@ -249,12 +249,17 @@ impl MetaServer {
     ) -> Result<Json<MountOutput>, String> {
         let who = principal(&context);
         let name = optional(params.name);
+        let selection = ToolSelection {
+            tools: params.tools,
+            exclude: params.exclude,
+            rename: params.rename,
+        };
         match (optional(params.job_name), optional(params.url)) {
             (Some(job_name), None) => {
                 self.authorize(&who, Action::Mount, &job_name)?;
                 let mounted = self
                     .manager
-                    .mount_mcp_server(&job_name, name, params.transport)
+                    .mount_mcp_server(&job_name, name, params.transport, selection)
                     .await;
                 let (mut server, mount) = self.audited(&who, Action::Mount, &job_name, mounted)?;
                 server.mount = None;
@@ -265,7 +270,7 @@ impl MetaServer {
                 let ownership = Ownership::of(&who, false);
                 let mounted = self
                     .manager
-                    .mount_url(&url, name, params.transport, ownership)
+                    .mount_url(&url, name, params.transport, ownership, selection)
                     .await;
                 let mount = self.audited(&who, Action::Mount, &redact_url(&url), mounted)?;
                 Ok(Json(self.mount_output(None, mount, &who)))

@@ -9,6 +9,7 @@ pub mod naming;
 mod ownership;
 mod package;
 mod pattern;
+mod selection;
 mod server;
 mod sessions;
 
@@ -19,10 +20,11 @@ pub use config::{
     RbacPreset, ServiceAccountConfig, is_env_name,
 };
 pub use invalid::ConfigError;
-pub use mount::{MountInfo, MountState, MountTransport};
+pub use mount::{MountInfo, MountRecord, MountState, MountTransport};
 pub use ownership::{LOCAL, Ownership, Principal};
 pub use package::PackageSpec;
 pub use pattern::glob_match;
+pub use selection::ToolSelection;
 pub use server::{
     Condition, DeletedServer, EphemeralMcpServer, Phase, PodStatus, ProcessStatus, ServerStatus,
     Timing, rfc3339, unix_now,

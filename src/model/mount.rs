@@ -57,6 +57,9 @@ pub struct MountInfo {
     pub state: MountState,
     /// The tools it adds, as the meta-server lists them.
     pub tools: Vec<String>,
+    /// Which of the server's tools it keeps and renames (absent: all, as named).
+    #[serde(default, skip_serializing_if = "super::ToolSelection::is_all")]
+    pub selection: super::ToolSelection,
     /// The prompts it adds.
     pub prompts: Vec<String>,
     /// How many resources it adds.
@@ -68,4 +71,14 @@ pub struct MountInfo {
     /// Why it is broken, if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+/// What a child remembers of its mount (on Kubernetes, in its Job's annotations), for a
+/// restarted daemon to mount it again as it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountRecord {
+    /// The mount's name; `None` for an unnamed mount.
+    pub name: Option<String>,
+    /// Its tool selection.
+    pub selection: super::ToolSelection,
 }

@@ -9,7 +9,7 @@ use rmcp::{
 };
 
 use super::names::{expose, prefix_uri};
-use crate::upstream::Upstream;
+use crate::{model::ToolSelection, upstream::Upstream};
 
 /// A mounted child's lists, renamed for the meta-server.
 #[derive(Debug, Default, Clone)]
@@ -18,6 +18,8 @@ pub struct Catalog {
     pub tools: Vec<Tool>,
     /// Exposed tool name → the child's tool name.
     pub tool_names: HashMap<String, String>,
+    /// The child's tools the mount's selection leaves out, by the child's names.
+    pub unselected: Vec<String>,
     /// Resources with exposed URIs.
     pub resources: Vec<Resource>,
     /// Exposed resource URI → the child's URI.
@@ -33,17 +35,26 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Fetches the lists the child advertises, renaming them for mount `name`.
+    /// Fetches the lists the child advertises, renaming them for mount `name`, with only
+    /// the tools `selection` keeps, under the names it gives them.
     ///
     /// # Errors
     /// The child's error for any list it advertises but cannot produce.
-    pub async fn fetch(upstream: &Upstream, name: Option<&str>) -> Result<Self, ServiceError> {
+    pub async fn fetch(
+        upstream: &Upstream,
+        name: Option<&str>,
+        selection: &ToolSelection,
+    ) -> Result<Self, ServiceError> {
         let capabilities = &upstream.info().capabilities;
         let peer = upstream.peer();
         let mut catalog = Self::default();
         if capabilities.tools.is_some() {
             for mut tool in peer.list_all_tools().await? {
-                let exposed = expose(name, &tool.name);
+                if !selection.keeps(&tool.name) {
+                    catalog.unselected.push(tool.name.to_string());
+                    continue;
+                }
+                let exposed = expose(name, selection.renamed(&tool.name));
                 catalog
                     .tool_names
                     .insert(exposed.clone(), tool.name.to_string());
@@ -78,6 +89,16 @@ impl Catalog {
             }
         }
         Ok(catalog)
+    }
+
+    /// Every tool the child offers, by its own name: those kept and those left out.
+    pub fn offered(&self) -> Vec<&str> {
+        let kept = self.tool_names.values().map(String::as_str);
+        let mut offered: Vec<&str> = kept
+            .chain(self.unselected.iter().map(String::as_str))
+            .collect();
+        offered.sort_unstable();
+        offered
     }
 
     /// Drops the tools and prompts whose exposed names are taken elsewhere, returning a

@@ -55,6 +55,8 @@ pub struct MountRequest {
     pub transport: MountTransport,
     /// Who may see and use it.
     pub ownership: Ownership,
+    /// Which of the server's tools appear, and as what.
+    pub selection: crate::model::ToolSelection,
     /// Opens (and later reopens) the session.
     pub connector: crate::upstream::Connector,
 }
@@ -101,6 +103,7 @@ impl Mounts {
         if let Some(name) = &request.name {
             names::check_mount_name(name).map_err(Error::InvalidName)?;
         }
+        request.selection.check().map_err(Error::Selection)?;
         self.shared.check_free(&request)?;
         let mut attempt = 1;
         let (upstream, events, catalog) = loop {
@@ -114,6 +117,15 @@ impl Mounts {
                 Err(e) => return Err(e),
             }
         };
+        let problems = request.selection.unmatched(&catalog.offered());
+        if !problems.is_empty() {
+            let offered = catalog.offered().join(", ");
+            return Err(Error::Selection(format!(
+                "{}; the server offers: {}",
+                problems.join("; "),
+                crate::model::cut(&offered, 2_000)
+            )));
+        }
         let reachable = cycle::reachable_instances(upstream.info());
         if reachable.first() == Some(&self.shared.instance) {
             return Err(Error::SelfMount {
@@ -341,7 +353,7 @@ async fn connect_and_list(
             url: url.clone(),
             cause,
         })?;
-    let catalog = Catalog::fetch(&upstream, request.name.as_deref())
+    let catalog = Catalog::fetch(&upstream, request.name.as_deref(), &request.selection)
         .await
         .map_err(|cause| Error::Listing { url, cause })?;
     Ok((upstream, events, catalog))

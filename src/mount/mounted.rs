@@ -61,6 +61,8 @@ pub struct Mount {
     pub transport: MountTransport,
     /// Who may see and use it.
     pub ownership: Ownership,
+    /// Which of the server's tools appear, and as what; kept across reconnects.
+    pub selection: crate::model::ToolSelection,
     /// Reopens the session after the server came back.
     connector: Connector,
     /// `name version` of the server, from `initialize`.
@@ -95,6 +97,7 @@ impl Mount {
             url: request.url.clone(),
             transport: request.transport,
             ownership: request.ownership.clone(),
+            selection: request.selection.clone(),
             connector: request.connector.clone(),
             upstream: RwLock::new(Some(Arc::new(upstream))),
             catalog: RwLock::new(Arc::new(catalog)),
@@ -201,6 +204,7 @@ impl Mount {
             ownership: self.ownership.clone(),
             state: health.state,
             tools: catalog.tools.iter().map(|t| t.name.to_string()).collect(),
+            selection: self.selection.clone(),
             prompts: catalog.prompts.iter().map(|p| p.name.clone()).collect(),
             resources: catalog.resources.len(),
             resource_templates: catalog.templates.len(),
@@ -302,7 +306,8 @@ impl Mount {
                     continue;
                 }
             };
-            let mut catalog = match Catalog::fetch(&upstream, self.name.as_deref()).await {
+            let fetched = Catalog::fetch(&upstream, self.name.as_deref(), &self.selection).await;
+            let mut catalog = match fetched {
                 Ok(catalog) => catalog,
                 Err(e) => {
                     self.mark_broken(format!("reconnecting: listing failed: {e}"));
@@ -331,7 +336,7 @@ impl Mount {
                 let Ok(upstream) = self.upstream() else {
                     return;
                 };
-                match Catalog::fetch(&upstream, self.name.as_deref()).await {
+                match Catalog::fetch(&upstream, self.name.as_deref(), &self.selection).await {
                     Ok(mut catalog) => {
                         shared.drop_collisions(self, &mut catalog);
                         self.set_catalog(catalog);

@@ -29,6 +29,7 @@ mod resumed_streams;
 mod schemas;
 mod secrets;
 mod security;
+mod selection;
 mod support;
 mod third_party;
 mod transports;

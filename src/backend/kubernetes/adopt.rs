@@ -13,14 +13,17 @@ use super::{
     KubernetesBackend, errors,
     labels::{
         self, CONFIG_ANNOTATION, MOUNT_ANNOTATION, OWNER_ANNOTATION, POOL, PRESET_ANNOTATION,
-        SHARED_ANNOTATION, TOKEN_KEY_ANNOTATION,
+        SELECTION_ANNOTATION, SHARED_ANNOTATION, TOKEN_KEY_ANNOTATION,
     },
 };
 use crate::{
     access::{Action, Outcome, audit},
     backend::{Adopted, Backend},
     error::Result,
-    model::{EphemeralMcpServer, EphemeralMcpServerConfig, Ownership, Principal, rfc3339},
+    model::{
+        EphemeralMcpServer, EphemeralMcpServerConfig, MountRecord, Ownership, Principal,
+        ToolSelection, rfc3339,
+    },
 };
 
 impl KubernetesBackend {
@@ -110,9 +113,10 @@ impl KubernetesBackend {
                     mount: None,
                 },
                 age: Duration::from_secs(now.saturating_sub(created_secs)),
-                mount: annotations
-                    .get(MOUNT_ANNOTATION)
-                    .map(|m| Some(m.clone()).filter(|m| !m.is_empty())),
+                mount: annotations.get(MOUNT_ANNOTATION).map(|name| MountRecord {
+                    name: Some(name.clone()).filter(|m| !m.is_empty()),
+                    selection: selection_of(&annotations, &name_of(&job)),
+                }),
                 pool: job
                     .metadata
                     .labels
@@ -162,6 +166,25 @@ pub fn hand_out_patch(ownership: &Ownership, age: Duration, deadline: Option<i64
         patch["spec"] = json!({ "activeDeadlineSeconds": deadline.saturating_add(age) });
     }
     patch
+}
+
+/// The tool selection of a mount recorded in `annotations` (of Job `job`): none when
+/// there is none, or when it cannot be read (then every tool is mounted, with a warning).
+fn selection_of(
+    annotations: &std::collections::BTreeMap<String, String>,
+    job: &str,
+) -> ToolSelection {
+    let Some(text) = annotations.get(SELECTION_ANNOTATION) else {
+        return ToolSelection::default();
+    };
+    serde_json::from_str(text).unwrap_or_else(|e| {
+        tracing::warn!(job_name = job, cause = %e, "the recorded tool selection cannot be read; mounting every tool");
+        ToolSelection::default()
+    })
+}
+
+fn name_of(job: &Job) -> String {
+    job.metadata.name.clone().unwrap_or_default()
 }
 
 /// The configuration a Job was created with, from its annotation.

@@ -33,6 +33,9 @@ pub const SHARED_ANNOTATION: &str = "mcp-ephemeral-k8s.io/shared";
 /// restarted daemon mounts it again.
 pub const MOUNT_ANNOTATION: &str = "mcp-ephemeral-k8s.io/mount";
 
+/// Annotation holding the mount's tool selection (JSON), when it has one.
+pub const SELECTION_ANNOTATION: &str = "mcp-ephemeral-k8s.io/mount-selection";
+
 /// Annotation naming the key the child's token was derived from
 /// ([`super::tokens::ChildTokens::key_id`]); absent when its bridge demands no token.
 pub const TOKEN_KEY_ANNOTATION: &str = "mcp-ephemeral-k8s.io/token-key";

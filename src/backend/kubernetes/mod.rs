@@ -38,11 +38,11 @@ use kube::{
 use super::{Adopted, Backend, ChildMeta, Endpoints, Progress};
 use crate::{
     error::{Error, Result},
-    model::{EphemeralMcpServerConfig, MountTransport, Ownership, ServerStatus},
+    model::{EphemeralMcpServerConfig, MountRecord, MountTransport, Ownership, ServerStatus},
     upstream::{self, Connector, Upstream},
 };
 use errors::Op;
-use labels::{MOUNT_ANNOTATION, instance_selector};
+use labels::{MOUNT_ANNOTATION, SELECTION_ANNOTATION, instance_selector};
 pub use settings::{JobSettings, RbacPresets};
 pub use tokens::{ChildTokens, MIN_KEY_LEN};
 
@@ -273,13 +273,18 @@ impl Backend for KubernetesBackend {
         self.hand_out_job(job_name, ownership, age).await
     }
 
-    async fn record_mount(&self, job_name: &str, mount: Option<Option<String>>) -> Result<()> {
-        let value = match mount {
-            Some(name) => serde_json::Value::String(name.unwrap_or_default()),
-            None => serde_json::Value::Null,
-        };
-        let patch =
-            serde_json::json!({ "metadata": { "annotations": { MOUNT_ANNOTATION: value } } });
+    async fn record_mount(&self, job_name: &str, mount: Option<&MountRecord>) -> Result<()> {
+        use serde_json::Value;
+        let name = mount.map_or(Value::Null, |m| {
+            Value::String(m.name.clone().unwrap_or_default())
+        });
+        let selection = mount
+            .filter(|m| !m.selection.is_all())
+            .and_then(|m| serde_json::to_string(&m.selection).ok())
+            .map_or(Value::Null, Value::String);
+        let annotations =
+            serde_json::json!({ MOUNT_ANNOTATION: name, SELECTION_ANNOTATION: selection });
+        let patch = serde_json::json!({ "metadata": { "annotations": annotations } });
         self.api::<Job>()
             .patch(job_name, &PatchParams::default(), &Patch::Merge(&patch))
             .await

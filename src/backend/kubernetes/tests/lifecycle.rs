@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Expect, NS, backend, list, pod, verified};
 use crate::{
     backend::{Backend, Progress},
     error::Error,
     manager::{ManagerSettings, SessionManager},
-    model::{EphemeralMcpServerConfig, Phase},
+    model::{EphemeralMcpServerConfig, MountRecord, Phase},
     presets::Presets,
 };
 
@@ -174,6 +174,7 @@ async fn a_restarted_daemon_adopts_running_children_and_removes_finished_ones() 
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": "other-2-zzzzzzzz", "namespace": NS, "creationTimestamp": "2026-11-29T09:00:00Z",
                      "annotations": {"mcp-ephemeral-k8s.io/config": config, "mcp-ephemeral-k8s.io/mount": "time",
+                                     "mcp-ephemeral-k8s.io/mount-selection": r#"{"tools":["get_*"],"rename":{"get_current_time":"now"}}"#,
                                      "mcp-ephemeral-k8s.io/preset": "time",
                                      "mcp-ephemeral-k8s.io/token-key": super::settings().tokens.key_id()}},
         "status": {"active": 1}
@@ -233,7 +234,10 @@ async fn a_restarted_daemon_adopts_running_children_and_removes_finished_ones() 
     );
     assert_eq!(child.server.preset.as_deref(), Some("time"));
     assert_eq!(child.server.created_at, "2026-11-29T09:00:00Z");
-    assert_eq!(child.mount, Some(Some("time".to_owned())));
+    let mount = child.mount.as_ref().unwrap();
+    assert_eq!(mount.name.as_deref(), Some("time"));
+    assert_eq!(mount.selection.tools, ["get_*"]);
+    assert_eq!(mount.selection.rename["get_current_time"], "now");
 }
 
 #[tokio::test]
@@ -274,19 +278,30 @@ async fn a_restarted_daemon_removes_children_whose_owner_can_no_longer_connect()
 #[tokio::test]
 async fn mounts_are_recorded_on_the_job_for_the_next_daemon() {
     let path = format!("/apis/batch/v1/namespaces/{NS}/jobs/{JOB}");
+    let recorded = |name: Value, selection: Value| {
+        Expect::patch(path.clone()).body(json!({"metadata": {"annotations": {
+            "mcp-ephemeral-k8s.io/mount": name, "mcp-ephemeral-k8s.io/mount-selection": selection}}}))
+    };
     let (backend, verifier) = backend(vec![
-        Expect::patch(path.clone())
-            .body(json!({"metadata": {"annotations": {"mcp-ephemeral-k8s.io/mount": "time"}}})),
-        Expect::patch(path.clone())
-            .body(json!({"metadata": {"annotations": {"mcp-ephemeral-k8s.io/mount": ""}}})),
-        Expect::patch(path)
-            .body(json!({"metadata": {"annotations": {"mcp-ephemeral-k8s.io/mount": null}}})),
+        recorded(
+            json!("time"),
+            json!(r#"{"exclude":["convert_*"],"rename":{"get_current_time":"now"}}"#),
+        ),
+        // An unnamed mount of every tool: no selection (a previous one is removed).
+        recorded(json!(""), Value::Null),
+        recorded(Value::Null, Value::Null),
     ]);
+    let mut selected = MountRecord {
+        name: Some("time".into()),
+        ..MountRecord::default()
+    };
+    selected.selection.exclude = vec!["convert_*".into()];
+    selected.selection.rename = [("get_current_time".into(), "now".into())].into();
+    backend.record_mount(JOB, Some(&selected)).await.unwrap();
     backend
-        .record_mount(JOB, Some(Some("time".into())))
+        .record_mount(JOB, Some(&MountRecord::default()))
         .await
         .unwrap();
-    backend.record_mount(JOB, Some(None)).await.unwrap();
     backend.record_mount(JOB, None).await.unwrap();
     verified(verifier).await;
 }

@@ -178,7 +178,7 @@ async fn lifecycle(presets: RbacPresets) -> BTreeSet<Permission> {
         .unwrap();
     backend.status(JOB).await.unwrap();
     backend
-        .record_mount(JOB, Some(Some("time".into())))
+        .record_mount(JOB, Some(&crate::model::MountRecord::default()))
         .await
         .unwrap();
     backend.delete(JOB, true).await.unwrap();
