@@ -34,7 +34,7 @@
 //! 6. [`bridge`]: one stdio MCP server served over HTTP (what each child runs).
 //! 7. [`http`] (the axum router: `/health`, `/sse` + `/messages/`, `/mcp`, stdio, the
 //!    guard; it knows nothing of what it serves), [`policy`] (allowlists and limits),
-//!    [`presets`] (`presets/*.yaml`).
+//!    [`presets`] (`presets/*.yaml`), [`registry`] (MCP Registry entries, `server.json`).
 //! 8. [`secrets`]: `${VAR}` and `${secret:NAME/KEY}` references in `env` values.
 //! 9. `error`: [`Error`], the crate's error, and the mount errors.
 //! 10. [`upstream`]: one MCP client session upstream, many client sessions downstream.
@@ -62,6 +62,7 @@ pub mod mount;
 pub mod policy;
 pub mod presets;
 pub mod process;
+pub mod registry;
 pub mod secrets;
 pub mod sse;
 pub mod sync;

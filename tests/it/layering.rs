@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["manager"],
     &["backend", "mount"],
     &["bridge"],
-    &["http", "policy", "presets"],
+    &["http", "policy", "presets", "registry"],
     &["secrets"],
     &["error"],
     &["upstream"],
