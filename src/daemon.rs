@@ -60,6 +60,7 @@ pub async fn manager(config: &ServeConfig) -> Result<SessionManager, Error> {
         policy: config.policy.clone(),
         reserved_tools: crate::meta::TOOL_NAMES.map(String::from).to_vec(),
         pools: presets.warm_pools(&config.warm_pools, config.max_pool)?,
+        registry: config.registry.clone(),
     };
     let kubernetes = match config.backend {
         BackendChoice::Kubernetes => true,

@@ -13,12 +13,14 @@ mod bridge;
 mod local;
 mod packages;
 mod pools;
+mod registry;
 mod security;
 
 pub use bridge::BridgeArgs;
 pub use local::LocalArgs;
 pub use packages::PackageArgs;
 pub use pools::PoolArgs;
+pub use registry::RegistryArgs;
 pub use security::SecurityArgs;
 
 use crate::{
@@ -186,6 +188,9 @@ pub struct ServeArgs {
     /// Warm pools.
     #[command(flatten)]
     pub pools: PoolArgs,
+    /// An MCP Registry to create servers from.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Seconds open sessions and children get to finish on SIGTERM.
     #[arg(long, default_value_t = 10, env = "MCP_EPHEMERAL_K8S_SHUTDOWN_GRACE")]
     pub shutdown_grace: u64,
@@ -234,6 +239,8 @@ pub struct ServeConfig {
     pub warm_pools: Vec<(String, usize)>,
     /// `--max-pool`: most pool members in all.
     pub max_pool: usize,
+    /// The MCP Registry (`--registry-url` or `--registry-dir`).
+    pub registry: Option<crate::registry::Registry>,
     /// Keep children on shutdown.
     pub keep_children: bool,
     /// Largest request body.
@@ -347,6 +354,7 @@ impl ServeConfig {
             ready_timeout: Duration::from_secs(args.ready_timeout),
             warm_pools: args.pools.targets()?,
             max_pool: args.pools.max_pool,
+            registry: args.registry.registry()?,
             keep_children: args.keep_children,
             max_body_bytes: args.max_body_bytes,
             shutdown_grace: Duration::from_secs(args.shutdown_grace),

@@ -49,6 +49,8 @@ pub struct ManagerSettings {
     pub reserved_tools: Vec<String>,
     /// Warm pools: presets and how many of each to keep ready.
     pub pools: Vec<(String, usize)>,
+    /// The MCP Registry servers may be created from.
+    pub registry: Option<crate::registry::Registry>,
 }
 
 impl Default for ManagerSettings {
@@ -59,6 +61,7 @@ impl Default for ManagerSettings {
             policy: Policy::default(),
             reserved_tools: Vec::new(),
             pools: Vec::new(),
+            registry: None,
         }
     }
 }
@@ -243,6 +246,11 @@ impl SessionManager {
     /// Whether the children stay when the daemon stops (`--keep-children`, Kubernetes).
     pub fn keeps_children(&self) -> bool {
         self.settings.keep_children && self.backend.kind() != "local"
+    }
+
+    /// The MCP Registry the operator configured, if any.
+    pub fn registry(&self) -> Option<&crate::registry::Registry> {
+        self.settings.registry.as_ref()
     }
 
     /// The limits on children, mounts and calls.

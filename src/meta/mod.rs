@@ -20,6 +20,7 @@ mod listen;
 mod measure;
 pub mod params;
 mod progress;
+mod registry;
 mod revisions;
 mod schema;
 mod tools;
@@ -105,7 +106,9 @@ impl MetaServer {
         static ROUTER: std::sync::OnceLock<Arc<ToolRouter<MetaServer>>> =
             std::sync::OnceLock::new();
         ROUTER
-            .get_or_init(|| Arc::new(Self::tool_router() + Self::discovery_router()))
+            .get_or_init(|| {
+                Arc::new(Self::tool_router() + Self::discovery_router() + Self::registry_router())
+            })
             .clone()
     }
 
@@ -200,6 +203,9 @@ impl ServerHandler for MetaServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let mut tools = self.meta_tools().to_vec();
+        if self.manager.registry().is_none() {
+            tools.retain(|t| t.name != registry::SEARCH_TOOL);
+        }
         let mounted = self.manager.mounts().tools(&principal(&context));
         if self.lists_mounted(mounted.len()) {
             tools.extend(mounted);

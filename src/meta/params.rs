@@ -55,6 +55,19 @@ pub struct CreateParams {
     /// file; otherwise only its creator can).
     #[serde(default)]
     pub shared: bool,
+    /// Create from an MCP Registry entry instead (see `search_registry`), e.g.
+    /// `io.github.modelcontextprotocol/time`: its npm package runs with npx, its PyPI one
+    /// with uvx, its image (serving HTTP) as an image. Give its variables in `env` (secrets
+    /// only as references, `${…}`) and its arguments in `inputs`.
+    #[serde(default)]
+    pub registry: Option<String>,
+    /// The entry's version (default: its latest).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Values of the entry's arguments and `{variables}`, by value hint or flag name
+    /// without dashes, e.g. `{"city": "Paris", "units": "celsius"}`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// `delete_mcp_server`.
@@ -129,7 +142,17 @@ pub struct MountParams {
     /// New names for the server's tools (before the mount's prefix), e.g.
     /// `{"read_text_file": "cat"}`. Kept with the mount across reconnects and restarts.
     #[serde(default)]
-    pub rename: std::collections::BTreeMap<String, String>,
+    pub rename: BTreeMap<String, String>,
+    /// Mount a remote server of an MCP Registry entry instead of `job_name`/`url`, e.g.
+    /// `com.example/remote-echo` (the operator's URL allowlist applies).
+    #[serde(default)]
+    pub registry: Option<String>,
+    /// The entry's version (default: its latest).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Values of the remote URL's `{variables}`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// `remove_mcp_server_mount`.
@@ -167,6 +190,38 @@ pub struct FoundTool {
     pub tool: MountedTool,
     /// Its score for the query.
     pub score: f64,
+}
+
+/// `search_registry`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRegistryParams {
+    /// Words the entry's name, title or description must all contain (e.g. `weather`).
+    #[serde(default)]
+    #[schemars(length(max = 200))]
+    pub query: String,
+    /// How many entries to return at most (1 to 100; default 20).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<usize>,
+}
+
+/// An MCP Registry entry as `search_registry` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RegistryListing {
+    /// The name to pass as `registry`.
+    pub name: String,
+    /// Its display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What it does.
+    pub description: String,
+    /// Its latest version.
+    pub version: String,
+    /// Its packages, as `type identifier@version`.
+    pub packages: Vec<String>,
+    /// Its remote endpoints' URLs (mount them with `mount_mcp_server(registry=…)`).
+    pub remotes: Vec<String>,
 }
 
 /// `call_mounted_tool`.

@@ -33,7 +33,7 @@ use crate::{
 
 /// The names of the meta tools, which mounts can never shadow. A test checks it matches
 /// the router.
-pub const TOOL_NAMES: [&str; 10] = [
+pub const TOOL_NAMES: [&str; 11] = [
     "call_mounted_tool",
     "create_mcp_server",
     "delete_mcp_server",
@@ -44,6 +44,7 @@ pub const TOOL_NAMES: [&str; 10] = [
     "mount_mcp_server",
     "remove_mcp_server_mount",
     "search_mounted_tools",
+    "search_registry",
 ];
 
 /// A tool result holding a list: the JSON array as text and `{"result": [...]}` as
@@ -119,8 +120,33 @@ impl MetaServer {
         Parameters(params): Parameters<CreateParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<EphemeralMcpServer>, String> {
-        let (config, preset) = match optional(params.preset) {
-            Some(name) => {
+        let registry = optional(params.registry.clone());
+        if registry.is_none() && (params.version.is_some() || !params.inputs.is_empty()) {
+            return Err(
+                "version and inputs are for a registry entry: give registry too".to_owned(),
+            );
+        }
+        let (config, preset) = match (registry, optional(params.preset)) {
+            (Some(entry), preset) => {
+                let given = [
+                    ("preset", preset.is_some()),
+                    ("runtime_exec", params.runtime_exec.is_some()),
+                    ("runtime_mcp", params.runtime_mcp.is_some()),
+                    ("runtime_args", !params.runtime_args.is_empty()),
+                    ("image", params.image.is_some()),
+                ];
+                if let Some((field, _)) = given.iter().find(|(_, given)| *given) {
+                    return Err(format!(
+                        "give either registry ({entry:?}) or {field}, not both: the entry says what runs (its arguments go in inputs)"
+                    ));
+                }
+                let version = optional(params.version.clone());
+                let config = self
+                    .registry_config(&entry, version.as_deref(), &params.inputs, &params.env)
+                    .await?;
+                (config, None)
+            }
+            (None, Some(name)) => {
                 if params.runtime_exec.is_some() || params.runtime_mcp.is_some() {
                     return Err(format!(
                         "give either preset ({name:?}) or runtime_exec/runtime_mcp, not both"
@@ -132,7 +158,7 @@ impl MetaServer {
                     .map_err(|e| e.to_string())?;
                 (config, Some(name))
             }
-            None => {
+            (None, None) => {
                 let image = optional(params.image);
                 if params.runtime_exec.is_none() && params.runtime_mcp.is_none() && image.is_none()
                 {
@@ -254,12 +280,31 @@ impl MetaServer {
             exclude: params.exclude,
             rename: params.rename,
         };
-        match (optional(params.job_name), optional(params.url)) {
+        let mut url = optional(params.url);
+        let mut transport = params.transport;
+        if let Some(entry) = optional(params.registry) {
+            if params.job_name.is_some() || url.is_some() {
+                return Err(format!(
+                    "give registry ({entry:?}) alone, without job_name or url"
+                ));
+            }
+            let version = optional(params.version);
+            let remote = self
+                .registry_remote(&entry, version.as_deref(), &params.inputs)
+                .await?;
+            transport = transport.or(Some(remote.transport));
+            url = Some(remote.url);
+        } else if params.version.is_some() || !params.inputs.is_empty() {
+            return Err(
+                "version and inputs are for a registry entry: give registry too".to_owned(),
+            );
+        }
+        match (optional(params.job_name), url) {
             (Some(job_name), None) => {
                 self.authorize(&who, Action::Mount, &job_name)?;
                 let mounted = self
                     .manager
-                    .mount_mcp_server(&job_name, name, params.transport, selection)
+                    .mount_mcp_server(&job_name, name, transport, selection)
                     .await;
                 let (mut server, mount) = self.audited(&who, Action::Mount, &job_name, mounted)?;
                 server.mount = None;
@@ -270,7 +315,7 @@ impl MetaServer {
                 let ownership = Ownership::of(&who, false);
                 let mounted = self
                     .manager
-                    .mount_url(&url, name, params.transport, ownership, selection)
+                    .mount_url(&url, name, transport, ownership, selection)
                     .await;
                 let mount = self.audited(&who, Action::Mount, &redact_url(&url), mounted)?;
                 Ok(Json(self.mount_output(None, mount, &who)))

@@ -23,6 +23,9 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest answer read from a registry, and the largest `server.json` file.
 const MAX_BYTES: usize = 4 << 20;
 
+/// The most requests one search makes of a registry's API (one per word).
+const MAX_SEARCHES: usize = 4;
+
 /// The most files a registry directory may hold.
 const MAX_FILES: usize = 10_000;
 
@@ -194,31 +197,27 @@ impl Registry {
         };
         match &self.source {
             Source::Api { base, client } => {
-                let mut url = base.clone();
-                url.path_segments_mut()
-                    .map_err(|()| Error::Invalid("the registry URL cannot take a path".to_owned()))?
-                    .pop_if_empty()
-                    .extend(["v0.1", "servers"]);
-                // The API's search is a substring of the name: ask for the longest word,
-                // and check every word here.
-                let longest = words
-                    .iter()
-                    .max_by_key(|w| w.len())
-                    .cloned()
-                    .unwrap_or_default();
-                url.query_pairs_mut()
-                    .append_pair("search", &longest)
-                    .append_pair("version", "latest")
-                    .append_pair("limit", "100");
-                let bytes = fetch(client, url)
-                    .await?
-                    .ok_or_else(|| Error::Unavailable("it has no /v0.1/servers".to_owned()))?;
-                let list: server_json::ServerList =
-                    serde_json::from_slice(&bytes).map_err(|e| {
-                        Error::Unavailable(format!("its answer is not a server list: {e}"))
-                    })?;
-                let found = list.servers.into_iter().map(|r| r.server).filter(matches);
-                Ok(found.take(limit).collect())
+                // The API searches names only (a substring): ask for each word (the first
+                // few), and keep what has every word in its name, title or description.
+                let mut found: Vec<ServerDetail> = Vec::new();
+                let asked: Vec<&str> = if words.is_empty() {
+                    vec![""]
+                } else {
+                    words
+                        .iter()
+                        .map(String::as_str)
+                        .take(MAX_SEARCHES)
+                        .collect()
+                };
+                for word in asked {
+                    for entry in list_servers(client, base, word).await? {
+                        if matches(&entry) && !found.iter().any(|e| e.name == entry.name) {
+                            found.push(entry);
+                        }
+                    }
+                }
+                found.truncate(limit);
+                Ok(found)
             }
             Source::Dir(dir) => {
                 let mut latest: Vec<ServerDetail> = Vec::new();
@@ -237,6 +236,30 @@ impl Registry {
             }
         }
     }
+}
+
+/// The latest entries whose names contain `search`, as the registry's API lists them
+/// (its first page of 100).
+async fn list_servers(
+    client: &reqwest::Client,
+    base: &reqwest::Url,
+    search: &str,
+) -> Result<Vec<ServerDetail>, Error> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|()| Error::Invalid("the registry URL cannot take a path".to_owned()))?
+        .pop_if_empty()
+        .extend(["v0.1", "servers"]);
+    url.query_pairs_mut()
+        .append_pair("search", search)
+        .append_pair("version", "latest")
+        .append_pair("limit", "100");
+    let bytes = fetch(client, url)
+        .await?
+        .ok_or_else(|| Error::Unavailable("it has no /v0.1/servers".to_owned()))?;
+    let list: server_json::ServerList = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Unavailable(format!("its answer is not a server list: {e}")))?;
+    Ok(list.servers.into_iter().map(|r| r.server).collect())
 }
 
 /// Checks a server name: `namespace/name`, as the registry allows them.

@@ -24,6 +24,7 @@ mod mounting;
 mod observability;
 mod pools;
 mod readme;
+mod registry;
 mod reliability;
 mod resumed_streams;
 mod schemas;
