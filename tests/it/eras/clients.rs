@@ -89,10 +89,11 @@ async fn clients_of_both_eras_list_create_mount_and_call_side_by_side() {
         },
     );
     let meta_tools: Vec<String> = {
-        let mut names: Vec<String> = mcp_ephemeral_k8s::meta::TOOL_NAMES
+        // search_registry is listed only with a registry.
+        let listed = mcp_ephemeral_k8s::meta::TOOL_NAMES
             .iter()
-            .map(|n| n.to_string())
-            .collect();
+            .filter(|n| **n != "search_registry");
+        let mut names: Vec<String> = listed.map(|n| n.to_string()).collect();
         names.sort();
         names
     };
