@@ -70,7 +70,6 @@ async fn a_reconnect_restores_the_log_level_and_the_subscriptions() {
     let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let first = test_bridge(&[]).await;
-    let port = first.addr.port().to_string();
     wait_healthy(&first.url("/health")).await;
     let args = json!({"url": first.url("/mcp"), "name": "b"});
     call_ok(&meta, "mount_mcp_server", args).await;
@@ -80,10 +79,8 @@ async fn a_reconnect_restores_the_log_level_and_the_subscriptions() {
         .unwrap();
 
     // The server restarts: a new process with a fresh state, on the same port.
-    signal(first.pid(), libc::SIGKILL);
-    drop(first);
     let before = meta.service().seen().tools_changed;
-    let _second = test_bridge_on(&port, &[]).await;
+    let _second = restart_bridge(first, &[]).await;
     let recorder = meta.service().clone();
     eventually("the mount reconnected", || {
         recorder.seen().tools_changed > before

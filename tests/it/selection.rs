@@ -94,21 +94,22 @@ async fn the_selection_survives_a_reconnect() {
     let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
     let meta = http_client(&daemon.url("/mcp")).await;
     let first = test_bridge(&[]).await;
-    let port = first.addr.port().to_string();
     wait_healthy(&first.url("/health")).await;
     let args = json!({"url": first.url("/mcp"), "name": "b", "tools": ["echo", "state"],
                       "rename": {"echo": "say"}});
     call_ok(&meta, "mount_mcp_server", args).await;
 
-    signal(first.pid(), libc::SIGKILL);
-    drop(first);
-    let before = meta.service().seen().tools_changed;
-    let _second = test_bridge_on(&port, &[]).await;
-    let recorder = meta.service().clone();
-    eventually("the mount reconnected", || {
-        recorder.seen().tools_changed > before
-    })
-    .await;
+    let _second = restart_bridge(first, &[]).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while mounts(&meta).await[0]["state"] != "connected"
+        || mounts(&meta).await[0]["reconnects"] == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mount never reconnected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let mut listed = tool_names(&meta).await;
     listed.retain(|t| t.starts_with("b_"));
     listed.sort();

@@ -10,7 +10,8 @@ use serde_json::json;
 
 use crate::support::*;
 
-const META_TOOLS: [&str; 9] = [
+/// The meta tools listed without a registry (search_registry is listed only with one).
+const META_TOOLS: [&str; 10] = [
     "call_mounted_tool",
     "create_mcp_server",
     "delete_mcp_server",
@@ -20,6 +21,7 @@ const META_TOOLS: [&str; 9] = [
     "list_presets",
     "mount_mcp_server",
     "remove_mcp_server_mount",
+    "search_mounted_tools",
 ];
 
 fn sorted_names(tools: &[rmcp::model::Tool]) -> Vec<String> {

@@ -171,6 +171,12 @@ impl Process {
             .unwrap()
     }
 
+    /// Kills it (SIGKILL) and waits until it is gone, so its port is free.
+    pub async fn kill(mut self) {
+        signal(self.pid(), libc::SIGKILL);
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+    }
+
     /// The stderr so far, one line each.
     pub fn log_text(&self) -> String {
         self.logs.lock().unwrap().join("\n")
@@ -410,6 +416,14 @@ pub async fn test_bridge(args: &[&str]) -> Process {
 /// A bridge on loopback port `port` serving the test server with `args` (its flags).
 pub async fn test_bridge_on(port: &str, args: &[&str]) -> Process {
     test_bridge_with_env(port, args, &[]).await
+}
+
+/// Kills bridge `first` and starts another on its port with `args`: the server restarted,
+/// with a fresh state.
+pub async fn restart_bridge(first: Process, args: &[&str]) -> Process {
+    let port = first.addr.port().to_string();
+    first.kill().await;
+    test_bridge_on(&port, args).await
 }
 
 /// [`test_bridge_on`] with `env` added to the bridge's environment.

@@ -170,6 +170,24 @@ fn scripted(dead: Arc<Mutex<HashSet<String>>>, refuse_patch: bool) -> (Kubernete
     (backend, seen)
 }
 
+/// A manager with a pool of one `time` member filling on [`scripted`]; the preset's
+/// configuration.
+fn pool_of_one(
+    dead: Arc<Mutex<HashSet<String>>>,
+    refuse_patch: bool,
+) -> (
+    Arc<SessionManager>,
+    Seen,
+    crate::model::EphemeralMcpServerConfig,
+) {
+    let (backend, seen) = scripted(dead, refuse_patch);
+    let presets = Presets::embedded();
+    let time = presets.get("time").unwrap().config.clone();
+    let manager = Arc::new(SessionManager::new(backend, presets, with_pool("time", 1)));
+    manager.spawn_pools();
+    (manager, seen, time)
+}
+
 /// The names of the Jobs posted so far, in order.
 fn jobs_posted(seen: &Seen) -> Vec<String> {
     let seen = seen.lock().unwrap();
@@ -193,11 +211,7 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 #[tokio::test]
 async fn a_pool_fills_hands_out_with_one_patch_refills_and_replaces_a_dead_member() {
     let dead = Arc::new(Mutex::new(HashSet::new()));
-    let (backend, seen) = scripted(dead.clone(), false);
-    let presets = Presets::embedded();
-    let time = presets.get("time").unwrap().config.clone();
-    let manager = Arc::new(SessionManager::new(backend, presets, with_pool("time", 1)));
-    manager.spawn_pools();
+    let (manager, seen, time) = pool_of_one(dead.clone(), false);
 
     // Fill: one member, its Job labelled with the pool and owned by nobody yet.
     until("the pool's first member", || {
@@ -275,11 +289,7 @@ async fn a_pool_fills_hands_out_with_one_patch_refills_and_replaces_a_dead_membe
 
 #[tokio::test]
 async fn a_member_that_cannot_be_handed_out_is_deleted_and_the_create_served_fresh() {
-    let (backend, seen) = scripted(Arc::default(), true);
-    let presets = Presets::embedded();
-    let time = presets.get("time").unwrap().config.clone();
-    let manager = Arc::new(SessionManager::new(backend, presets, with_pool("time", 1)));
-    manager.spawn_pools();
+    let (manager, seen, time) = pool_of_one(Arc::default(), true);
     until("the pool's member", || {
         manager.pool_size("time") == Some((1, 1))
     })
