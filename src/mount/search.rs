@@ -5,8 +5,6 @@
 //! title words twice. Words are lowercased, a few stop words dropped and plurals folded
 //! (`files` → `file`), so "list files in a directory" finds `list_directory`.
 
-use std::collections::HashMap;
-
 use rmcp::model::Tool;
 
 /// BM25's term-frequency saturation.
@@ -16,11 +14,14 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 /// How many times a word counts by where it appears.
-const NAME_WEIGHT: usize = 3;
-const TITLE_WEIGHT: usize = 2;
+const NAME_WEIGHT: u32 = 3;
+const TITLE_WEIGHT: u32 = 2;
 
-/// The most words taken from one tool (a huge schema is not indexed whole).
-const MAX_WORDS: usize = 2_000;
+/// The most words counted of one tool (a huge schema is not indexed whole).
+const MAX_WORDS: usize = 1_000;
+
+/// The most words of a query that count.
+const MAX_QUERY_WORDS: usize = 32;
 
 /// Words that say nothing about which tool is meant.
 const STOP_WORDS: [&str; 24] = [
@@ -66,72 +67,89 @@ fn fold(word: &mut String) {
     }
 }
 
-/// The words `tool` is found by, weighted by repetition.
-fn document(tool: &Tool) -> Vec<String> {
-    let mut doc = Vec::new();
-    let name = words(&tool.name);
-    for _ in 0..NAME_WEIGHT {
-        doc.extend(name.iter().cloned());
-    }
-    if let Some(title) = &tool.title {
-        let title = words(title);
-        for _ in 0..TITLE_WEIGHT {
-            doc.extend(title.iter().cloned());
+/// What a tool is found by: how often each query word counts in it, and how many words
+/// count in all. Only the query's words are kept, so searching a huge tool list costs a
+/// few numbers per tool.
+struct Document {
+    counts: Vec<u32>,
+    length: u32,
+}
+
+impl Document {
+    /// Counts the words of `text` `weight` times each, up to [`MAX_WORDS`] in all.
+    fn add(&mut self, query: &[String], text: &str, weight: u32) {
+        for word in words(text) {
+            if self.length as usize >= MAX_WORDS {
+                return;
+            }
+            self.length += weight;
+            for (count, wanted) in self.counts.iter_mut().zip(query) {
+                if *wanted == word {
+                    *count += weight;
+                }
+            }
         }
     }
+}
+
+/// The words of `query` in `tool`, weighted by where they appear.
+fn document(tool: &Tool, query: &[String]) -> Document {
+    let mut doc = Document {
+        counts: vec![0; query.len()],
+        length: 0,
+    };
+    doc.add(query, &tool.name, NAME_WEIGHT);
+    if let Some(title) = &tool.title {
+        doc.add(query, title, TITLE_WEIGHT);
+    }
     if let Some(description) = &tool.description {
-        doc.extend(words(description));
+        doc.add(query, description, 1);
     }
     let properties = tool
         .input_schema
         .get("properties")
         .and_then(|p| p.as_object());
     for (parameter, schema) in properties.into_iter().flatten() {
-        doc.extend(words(parameter));
+        doc.add(query, parameter, 1);
         if let Some(description) = schema.get("description").and_then(|d| d.as_str()) {
-            doc.extend(words(description));
+            doc.add(query, description, 1);
         }
     }
-    doc.truncate(MAX_WORDS);
     doc
 }
 
 /// The indexes into `tools` of the best `limit` matches for `query`, best first, with
 /// their scores; tools matching no word of it are left out. Ties keep the tools' order.
 pub fn rank(tools: &[Tool], query: &str, limit: usize) -> Vec<(usize, f64)> {
-    let query = words(query);
+    let mut query = words(query);
+    query.truncate(MAX_QUERY_WORDS);
     if query.is_empty() || tools.is_empty() {
         return Vec::new();
     }
-    let docs: Vec<Vec<String>> = tools.iter().map(document).collect();
-    let counts: Vec<HashMap<&str, usize>> = docs
-        .iter()
-        .map(|doc| {
-            let mut counts = HashMap::new();
-            for word in doc {
-                *counts.entry(word.as_str()).or_insert(0) += 1;
-            }
-            counts
+    let docs: Vec<Document> = tools.iter().map(|tool| document(tool, &query)).collect();
+    let total = docs.len() as f64;
+    let average = docs.iter().map(|d| f64::from(d.length)).sum::<f64>() / total;
+    // Each query word's inverse document frequency, once (linear in the tools).
+    let idf: Vec<f64> = (0..query.len())
+        .map(|word| {
+            let df = docs.iter().filter(|d| d.counts[word] > 0).count() as f64;
+            (1.0 + (total - df + 0.5) / (df + 0.5)).ln()
         })
         .collect();
-    let total = docs.len() as f64;
-    let average = docs.iter().map(Vec::len).sum::<usize>() as f64 / total;
-    let mut scored: Vec<(usize, f64)> = counts
+    let mut scored: Vec<(usize, f64)> = docs
         .iter()
         .enumerate()
         .map(|(index, doc)| {
-            let length = docs[index].len() as f64;
-            let score: f64 = query
+            let length = f64::from(doc.length);
+            let norm = K1 * (1.0 - B + B * length / average.max(1.0));
+            let score: f64 = doc
+                .counts
                 .iter()
-                .filter_map(|word| {
-                    let tf = *doc.get(word.as_str())? as f64;
-                    let df = counts
-                        .iter()
-                        .filter(|d| d.contains_key(word.as_str()))
-                        .count();
-                    let idf = (1.0 + (total - df as f64 + 0.5) / (df as f64 + 0.5)).ln();
-                    let norm = K1 * (1.0 - B + B * length / average.max(1.0));
-                    Some(idf * tf * (K1 + 1.0) / (tf + norm))
+                .zip(&idf)
+                .filter(|(tf, _)| **tf > 0)
+                .map(|(tf, idf)| {
+                    let tf = f64::from(*tf);
+                    idf * tf * (K1 + 1.0) / (tf + norm)
                 })
                 .sum();
             (index, score)

@@ -53,9 +53,14 @@ impl ServerHandler for TestServer {
     ) -> Result<ListToolsResult, McpError> {
         let mut tools = self.tools.list_all();
         for name in lock(&self.extra_tools).iter() {
+            // Words of their own, so a search has a vocabulary to index.
+            let description = format!(
+                "An added tool; echoes its name. {name} reads writes lists searches \
+                 converts fetches {name}_records {name}_files and {name}_entries"
+            );
             tools.push(Tool::new(
                 name.clone(),
-                "An added tool; echoes its name",
+                description,
                 Arc::new(Default::default()),
             ));
         }

@@ -362,7 +362,7 @@ async fn main() {
     eprintln!("mcp-test-server ready on stdio");
     let server = TestServer {
         tools: TestServer::tool_router(),
-        extra_tools: Mutex::new(flag("--extra-tool").cloned().into_iter().collect()),
+        extra_tools: Mutex::new(extra_tools(flag("--extra-tool"), flag("--many-tools"))),
         cancelled: AtomicU32::new(0),
         state: Mutex::default(),
     };
@@ -375,4 +375,12 @@ async fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// The tools added at start: `--extra-tool NAME`, and `--many-tools N` more (`many_0`…),
+/// for what a huge tool list does to whoever mounts the server.
+fn extra_tools(one: Option<&String>, many: Option<&String>) -> Vec<String> {
+    let count: usize = many.and_then(|n| n.parse().ok()).unwrap_or(0);
+    let many = (0..count).map(|i| format!("many_{i}"));
+    one.cloned().into_iter().chain(many).collect()
 }

@@ -4,6 +4,7 @@
 mod child_tokens;
 mod children;
 mod exhaustion;
+mod listings;
 mod sandbox;
 mod tenants;
 mod url_mounts;
