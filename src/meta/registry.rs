@@ -14,7 +14,7 @@ use rmcp::{
 
 use super::{
     MetaServer,
-    params::{ListOutput, RegistryListing, SearchRegistryParams},
+    params::{CreateParams, ListOutput, RegistryListing, SearchRegistryParams},
     tools::list_result,
 };
 use crate::{
@@ -48,17 +48,36 @@ impl MetaServer {
         registry.get(name, version).await.map_err(|e| e.to_string())
     }
 
-    /// The configuration running registry entry `name` (at `version`) with `inputs` and
-    /// `env`; policy and limits are checked by the create, as for any configuration.
+    /// The configuration running registry entry `name` for a create of `params` (its
+    /// `version`, `inputs` and `env`), which may say nothing else of what runs (`preset`
+    /// given too: `preset_given`); policy and limits are checked by the create, as for any
+    /// configuration.
     pub(super) async fn registry_config(
         &self,
         name: &str,
-        version: Option<&str>,
-        inputs: &BTreeMap<String, String>,
-        env: &BTreeMap<String, String>,
+        params: &CreateParams,
+        preset_given: bool,
     ) -> Result<EphemeralMcpServerConfig, String> {
+        let conflicting = [
+            ("preset", preset_given),
+            ("runtime_exec", params.runtime_exec.is_some()),
+            ("runtime_mcp", params.runtime_mcp.is_some()),
+            ("runtime_args", !params.runtime_args.is_empty()),
+            ("image", params.image.is_some()),
+        ];
+        if let Some((field, _)) = conflicting.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "give either registry ({name:?}) or {field}, not both: the entry says what \
+                 runs (its arguments go in inputs)"
+            ));
+        }
+        let version = params.version.as_deref().filter(|v| !v.trim().is_empty());
         let entry = self.entry(name, version).await?;
-        resolve::package_config(&entry, Given { inputs, env }).map_err(|e| e.to_string())
+        let given = Given {
+            inputs: &params.inputs,
+            env: &params.env,
+        };
+        resolve::package_config(&entry, given).map_err(|e| e.to_string())
     }
 
     /// The remote endpoint of registry entry `name` (at `version`), `inputs` filled in.

@@ -112,7 +112,7 @@ impl MetaServer {
 
     /// Starts a server.
     #[tool(
-        description = "Create a new ephemeral MCP server running a package with a runtime executor (e.g. runtime_exec='uvx', runtime_mcp='mcp-server-time'; or runtime_exec='npx', runtime_mcp='@modelcontextprotocol/server-filesystem', runtime_args='/tmp'), or from a preset. Returns its job_name and its endpoints: `url` (streamable HTTP) and `sse_url` (legacy SSE). With wait_for_ready=true it returns once the server answers, reporting progress meanwhile. Mount it (mount_mcp_server) to use its tools here.",
+        description = "Create a new ephemeral MCP server running a package with a runtime executor (e.g. runtime_exec='uvx', runtime_mcp='mcp-server-time'; or runtime_exec='npx', runtime_mcp='@modelcontextprotocol/server-filesystem', runtime_args='/tmp'), or from a preset, or from an MCP Registry entry (registry='io.github.owner/name'; see search_registry). Returns its job_name and its endpoints: `url` (streamable HTTP) and `sse_url` (legacy SSE). With wait_for_ready=true it returns once the server answers, reporting progress meanwhile. Mount it (mount_mcp_server) to use its tools here.",
         annotations(destructive_hint = false, open_world_hint = true)
     )]
     async fn create_mcp_server(
@@ -126,25 +126,13 @@ impl MetaServer {
                 "version and inputs are for a registry entry: give registry too".to_owned(),
             );
         }
-        let (config, preset) = match (registry, optional(params.preset)) {
+        let (config, preset) = match (registry, optional(params.preset.clone())) {
             (Some(entry), preset) => {
-                let given = [
-                    ("preset", preset.is_some()),
-                    ("runtime_exec", params.runtime_exec.is_some()),
-                    ("runtime_mcp", params.runtime_mcp.is_some()),
-                    ("runtime_args", !params.runtime_args.is_empty()),
-                    ("image", params.image.is_some()),
-                ];
-                if let Some((field, _)) = given.iter().find(|(_, given)| *given) {
-                    return Err(format!(
-                        "give either registry ({entry:?}) or {field}, not both: the entry says what runs (its arguments go in inputs)"
-                    ));
-                }
-                let version = optional(params.version.clone());
-                let config = self
-                    .registry_config(&entry, version.as_deref(), &params.inputs, &params.env)
-                    .await?;
-                (config, None)
+                let preset_given = preset.is_some();
+                (
+                    self.registry_config(&entry, &params, preset_given).await?,
+                    None,
+                )
             }
             (None, Some(name)) => {
                 if params.runtime_exec.is_some() || params.runtime_mcp.is_some() {
