@@ -187,6 +187,12 @@ pub trait Backend: Send + Sync + 'static {
     /// The child's current state.
     async fn status(&self, job_name: &str) -> Result<ServerStatus>;
 
+    /// Whether the child runs and answers now: a cheap check, made often (a warm pool's
+    /// members every few seconds). By default from [`Self::status`].
+    async fn alive(&self, job_name: &str) -> bool {
+        self.status(job_name).await.is_ok_and(|s| s.ready)
+    }
+
     /// Stops the child and removes everything created for it; returns a line per thing
     /// removed. With `wait`, returns only once it is all gone. Deleting what is already
     /// gone succeeds.

@@ -241,8 +241,7 @@ impl SessionManager {
 
     /// Whether `member` still runs and answers.
     async fn alive(&self, member: &Member) -> bool {
-        let status = self.backend.status(&member.server.job_name).await;
-        status.is_ok_and(|s| s.ready)
+        self.backend.alive(&member.server.job_name).await
     }
 }
 

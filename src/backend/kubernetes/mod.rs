@@ -261,6 +261,18 @@ impl Backend for KubernetesBackend {
         ))
     }
 
+    /// One pod list, no Job and no logs: its newest pod is ready.
+    async fn alive(&self, job_name: &str) -> bool {
+        let listed = self
+            .api::<Pod>()
+            .list(&ListParams::default().labels(&instance_selector(job_name)))
+            .await;
+        listed.is_ok_and(|pods| {
+            status::newest(&pods.items)
+                .is_some_and(|pod| matches!(pods::pod_state(pod), pods::PodState::Ready))
+        })
+    }
+
     async fn delete(&self, job_name: &str, wait: bool) -> Result<Vec<String>> {
         self.delete_child(job_name, wait).await
     }

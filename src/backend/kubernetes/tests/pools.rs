@@ -279,6 +279,13 @@ async fn a_pool_fills_hands_out_with_one_patch_refills_and_replaces_a_dead_membe
         manager.pool_size("time") == Some((1, 1))
     })
     .await;
+    // Members are checked with a pod list each: no Job, no logs, every 2 s.
+    let reads_logs = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, p, _)| p.ends_with("/log"));
+    assert!(!reads_logs, "a liveness check read a member's logs");
 
     // Closing deletes the member and the handed-out child.
     let third = jobs_posted(&seen)[2].clone();
