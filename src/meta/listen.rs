@@ -35,7 +35,6 @@ impl MetaServer {
         let sessions = self.manager.sessions();
         sessions
             .serve_listener(self.session_id, subscription, subscribe, unsubscribe)
-            .await;
-        Ok(())
+            .await
     }
 }

@@ -13,12 +13,11 @@ use std::{
 };
 
 use rmcp::{
-    ErrorData as McpError, Peer, RoleServer,
+    Peer, RoleServer,
     model::{
         LoggingLevel, LoggingMessageNotification, LoggingMessageNotificationParam,
         ServerNotification,
     },
-    service::{RequestContext, SubscriptionContext, SubscriptionSink},
 };
 
 use tokio_util::sync::CancellationToken;
@@ -36,6 +35,8 @@ struct Session {
     ended: CancellationToken,
     /// The least severe log level it asked for (`logging/setLevel`), if it asked.
     log_level: Option<LoggingLevel>,
+    /// It is a `subscriptions/listen` stream (2026-07-28), not a session.
+    listener: bool,
 }
 
 /// A log level's severity, least severe first (RFC 5424 order, as MCP uses).
@@ -84,74 +85,35 @@ impl ClientSessions {
         http_id: Option<&str>,
     ) {
         let recipient = Recipient::Session(peer.clone());
-        if self.add(session, peer, recipient, principal) {
+        if self.add(session, peer, recipient, principal, None) {
             if let Some(http_id) = http_id {
                 lock(&self.by_http_id).insert(http_id.to_owned(), session);
             }
         }
     }
 
-    /// Adds a `subscriptions/listen` stream of `principal` (2026-07-28), on `peer`, as
-    /// session `session`: it gets what its filter accepts of what the sessions `principal` may see
-    /// get, until [`Self::unregister`].
-    fn register_listener(
-        &self,
-        session: u64,
-        peer: Peer<RoleServer>,
-        sink: SubscriptionSink,
-        principal: Principal,
-    ) {
-        self.add(session, peer, Recipient::Listener(sink), principal);
-    }
-
-    /// Serves a `subscriptions/listen` stream (2026-07-28) of the principal in its request
-    /// as session `session` until the client cancels it or goes: registers it, subscribes
-    /// (with `subscribe`) to the resources it names, and undoes both at the end (with
-    /// `unsubscribe`, under a token of its own: the stream's is cancelled by then). A URI
-    /// `subscribe` refuses stays in the stream's filter but is never updated.
-    pub async fn serve_listener<S, SF, U, UF>(
-        &self,
-        session: u64,
-        subscription: SubscriptionContext,
-        subscribe: S,
-        unsubscribe: U,
-    ) where
-        S: Fn(String, RequestContext<RoleServer>) -> SF,
-        SF: Future<Output = Result<(), McpError>>,
-        U: Fn(String, RequestContext<RoleServer>) -> UF,
-        UF: Future<Output = Result<(), McpError>>,
-    {
-        let context = subscription.request_context().clone();
-        let who = Principal::of(&context.extensions);
-        let sink = subscription.sink().clone();
-        self.register_listener(session, context.peer.clone(), sink, who);
-        let uris = subscription.accepted().resource_subscriptions.clone();
-        let mut subscribed = Vec::new();
-        for uri in uris.unwrap_or_default() {
-            if subscribe(uri.clone(), context.clone()).await.is_ok() {
-                subscribed.push(uri);
-            }
-        }
-        subscription.cancelled().await;
-        let mut after = context;
-        after.ct = tokio_util::sync::CancellationToken::new();
-        for uri in subscribed {
-            let _ = unsubscribe(uri, after.clone()).await;
-        }
-        self.unregister(session);
-    }
-
-    /// Adds a session delivering to `recipient`; false when `session` was already there.
-    fn add(
+    /// Adds a session delivering to `recipient`; false when `session` was already there,
+    /// or when `max_listeners` is given and its principal has that many listen streams.
+    pub(super) fn add(
         &self,
         session: u64,
         peer: Peer<RoleServer>,
         recipient: Recipient,
         principal: Principal,
+        max_listeners: Option<usize>,
     ) -> bool {
         let mut peers = lock(&self.peers);
         if peers.contains_key(&session) {
             return false;
+        }
+        let listener = matches!(recipient, Recipient::Listener(_));
+        if let Some(max) = max_listeners {
+            let open = peers
+                .values()
+                .filter(|s| s.listener && s.principal == principal);
+            if open.count() >= max {
+                return false;
+            }
         }
         let outbox = Arc::new(Outbox::default());
         tokio::spawn(outbox.clone().deliver(recipient));
@@ -161,6 +123,7 @@ impl ClientSessions {
             outbox,
             ended: CancellationToken::new(),
             log_level: None,
+            listener,
         };
         peers.insert(session, entry);
         true

@@ -287,8 +287,7 @@ impl ServerHandler for Forwarder {
             |uri, context| self.unsubscribe(UnsubscribeRequestParams::new(uri), context);
         self.sessions
             .serve_listener(self.session_id, subscription, subscribe, unsubscribe)
-            .await;
-        Ok(())
+            .await
     }
 
     async fn subscribe(

@@ -24,6 +24,7 @@ mod connector;
 pub mod decode;
 mod downstream;
 mod forwarder;
+mod listeners;
 mod modern;
 mod outbox;
 mod posted;
@@ -43,6 +44,7 @@ pub use connector::{
 };
 pub use downstream::ClientSessions;
 pub use forwarder::{Forwarder, MAX_SERVED_VERSION, relay_events};
+pub use listeners::MAX_LISTENERS_PER_PRINCIPAL;
 pub use posted::is_stream_failure;
 pub use relay::{LogOrigin, Relay, UpstreamEvent};
 pub use rounds::{Rounds, RunningCall};

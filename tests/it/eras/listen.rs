@@ -103,3 +103,39 @@ async fn a_listener_hears_of_the_mounted_resources_it_names_and_the_version_list
         ])
     );
 }
+
+#[tokio::test]
+async fn one_principal_cannot_hold_more_than_its_share_of_listen_streams() {
+    let tokens = tokens_file();
+    let daemon = Process::daemon(&["--tokens-file", tokens.path()]).await;
+    let url = daemon.url("/mcp");
+    let alice = modern_client_as(&url, ALICE).await;
+    let filter = SubscriptionFilter::builder().tools_list_changed().build();
+    let mut streams = Vec::new();
+    for _ in 0..mcp_ephemeral_k8s::upstream::MAX_LISTENERS_PER_PRINCIPAL {
+        streams.push(alice.peer().listen(filter.clone()).await.unwrap());
+    }
+    // The next one is refused: at once, or its stream ends with the reason.
+    let refused = match alice.peer().listen(filter.clone()).await {
+        Err(error) => error.to_string(),
+        Ok(mut stream) => {
+            let ended = tokio::time::timeout(QUICK, stream.next()).await;
+            format!("{ended:?}")
+        }
+    };
+    assert!(
+        refused.contains("listen streams are open for you already"),
+        "{refused}"
+    );
+    // Bob is not held up by alice's streams.
+    let bob = modern_client_as(&url, BOB).await;
+    let mut bobs = bob.peer().listen(filter.clone()).await.unwrap();
+    assert_eq!(bobs.acknowledged().tools_list_changed, Some(true));
+    // One closed, one more may open.
+    streams.pop().unwrap().cancel().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = alice.peer().listen(filter).await.unwrap();
+    let nothing = tokio::time::timeout(Duration::from_millis(300), again.next()).await;
+    assert!(nothing.is_err(), "the new stream stays open: {nothing:?}");
+    bobs.cancel().await.unwrap();
+}
