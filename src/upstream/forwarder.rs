@@ -113,12 +113,9 @@ impl Drop for Forwarder {
     }
 }
 
-/// Whether `context` is a request of a 2026-07-28 client: its `_meta`'s revision, else
-/// its session's, has no `initialize`.
+/// Whether `context` is a request of a 2026-07-28 client.
 fn is_modern(context: &RequestContext<RoleServer>) -> bool {
-    let version = context.meta.protocol_version();
-    let version = version.or_else(|| context.peer.peer_info().map(|i| i.protocol_version.clone()));
-    version.is_some_and(|v| !v.has_initialize())
+    super::is_modern(Some(&context.meta), &context.peer)
 }
 
 /// A tool's error result saying `text`.

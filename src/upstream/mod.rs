@@ -85,6 +85,19 @@ pub fn with_result_type(mut result: ServerResult) -> ServerResult {
     result
 }
 
+/// Whether a request with `meta`, on the session of `peer`, comes from a client of a
+/// revision without `initialize` (2026-07-28 on): the request's own protocol version, else
+/// its session's (as rmcp decides on its own path).
+pub fn is_modern(
+    meta: Option<&rmcp::model::RequestMetaObject>,
+    peer: &rmcp::Peer<rmcp::RoleServer>,
+) -> bool {
+    let version = meta
+        .and_then(rmcp::model::RequestMetaObject::protocol_version)
+        .or_else(|| peer.peer_info().map(|info| info.protocol_version.clone()));
+    version.is_some_and(|v| !v.has_initialize())
+}
+
 /// Turns a failure talking to the upstream into the error the downstream client sees.
 pub fn upstream_error(what: &str, error: ServiceError) -> McpError {
     match error {

@@ -99,12 +99,10 @@ impl Shape {
         meta: Option<&RequestMetaObject>,
         peer: &rmcp::Peer<rmcp::RoleServer>,
     ) -> Self {
-        let version = meta
-            .and_then(RequestMetaObject::protocol_version)
-            .or_else(|| peer.peer_info().map(|info| info.protocol_version.clone()));
-        match version {
-            Some(v) if v.as_str() >= ProtocolVersion::V_2026_07_28.as_str() => Self::Modern,
-            _ => Self::Legacy,
+        if crate::upstream::is_modern(meta, peer) {
+            Self::Modern
+        } else {
+            Self::Legacy
         }
     }
 
