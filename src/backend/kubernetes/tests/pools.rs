@@ -230,6 +230,15 @@ async fn a_pool_fills_hands_out_with_one_patch_refills_and_replaces_a_dead_membe
         "time"
     );
     assert!(job["metadata"]["annotations"]["mcp-ephemeral-k8s.io/created-by"].is_null());
+    // Exactly the Job a pool member of `time` is (pool-job.yaml's, under its own name).
+    let member = crate::backend::ChildMeta {
+        preset: Some("time".into()),
+        ownership: Ownership::default(),
+        ready_timeout: Some(ManagerSettings::default().ready_timeout),
+        pool: true,
+    };
+    let expected = super::objects::build(&first, NS, &time, &member, &settings()).unwrap();
+    assert_eq!(*job, serde_json::to_value(&expected.job).unwrap());
 
     // Hand-out: the member, owned by alice from one exact patch of its Job.
     let options = CreateOptions {
