@@ -139,6 +139,9 @@ impl Registry {
     /// [`Error::NotFound`], [`Error::Unavailable`].
     pub async fn get(&self, name: &str, version: Option<&str>) -> Result<ServerDetail, Error> {
         check_name(name)?;
+        if let Some(version) = version {
+            check_version(version)?;
+        }
         let not_found = || Error::NotFound {
             name: name.to_owned(),
             version: version.map(str::to_owned),
@@ -281,6 +284,25 @@ fn check_name(name: &str) -> Result<(), Error> {
         Err(Error::Invalid(format!(
             "registry name {:?} is not valid: namespace/name, e.g. io.github.owner/server",
             crate::model::cut(name, 100)
+        )))
+    }
+}
+
+/// Checks a version: an exact version as the registry writes them (`1.2.3`, `2.0.0-rc.1`),
+/// never a path of its own.
+fn check_version(version: &str) -> Result<(), Error> {
+    let ok = (1..=255).contains(&version.len())
+        && version != "."
+        && version != ".."
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "version {:?} is not valid: an exact version, e.g. 1.2.3",
+            crate::model::cut(version, 100)
         )))
     }
 }

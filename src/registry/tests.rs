@@ -199,6 +199,11 @@ async fn a_directory_serves_the_latest_or_the_asked_version_and_searches() {
             "{bad}"
         );
     }
+    let weather = "io.github.example/weather";
+    for bad in ["..", "../../x", "1.0/../2", "", "1.0?x=1"] {
+        let refused = registry.get(weather, Some(bad)).await;
+        assert!(matches!(refused, Err(Error::Invalid(_))), "{bad}");
+    }
     let found = registry.search("time zones", 10).await.unwrap();
     assert_eq!(
         found.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
