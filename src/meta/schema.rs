@@ -4,8 +4,8 @@
 //! go; the bounds schemars also writes (`minimum`, `maximum`) say the same in standard words.
 //!
 //! Output schemas keep their structure only: their field descriptions (the README's) were
-//! 28 KB of the meta tools' 59 KB in every tools/list (BENCHMARKS.md), and validating a
-//! result needs none of them. Input schemas keep theirs: they tell the model
+//! 28 KB of the meta tools' 59 KB in every tools/list (BENCHMARKS.md, 2026-12-08), and
+//! validating a result needs none of them. Input schemas keep theirs: they tell the model
 //! what to pass.
 
 use rmcp::model::{JsonObject, Tool};
