@@ -66,29 +66,13 @@ async fn eventually_async_tools(peer: &rmcp::Peer<rmcp::RoleClient>, tool: &str)
 
 #[tokio::test]
 async fn progress_and_cancellation_cross_a_mount_of_a_modern_server() {
-    let (_server, url) = modern_server().await;
-    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
-    let legacy = http_client(&daemon.url("/mcp")).await;
-    call_ok(
-        &legacy,
-        "mount_mcp_server",
-        json!({"url": url, "name": "m"}),
-    )
-    .await;
+    let (_server, _daemon, legacy) = mounted_as_m().await;
     super::progress_and_cancellation_cross(&legacy, &legacy, "m").await;
 }
 
 #[tokio::test]
 async fn a_modern_server_asking_too_much_at_once_gets_no_answers() {
-    let (_server, url) = modern_server().await;
-    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
-    let legacy = http_client(&daemon.url("/mcp")).await;
-    call_ok(
-        &legacy,
-        "mount_mcp_server",
-        json!({"url": url, "name": "m"}),
-    )
-    .await;
+    let (_server, _daemon, legacy) = mounted_as_m().await;
     let Value::Object(arguments) = json!({"text": "q", "flood": 1000}) else {
         unreachable!()
     };
@@ -102,4 +86,19 @@ async fn a_modern_server_asking_too_much_at_once_gets_no_answers() {
     );
     // Its client was asked nothing.
     assert!(legacy.service().seen().sampled.is_empty());
+}
+
+/// The modern test server, a daemon that mounts it as `m`, and a 2025-11-25 client of
+/// that daemon (keep the first two alive as long as the client is used).
+async fn mounted_as_m() -> (
+    tokio::process::Child,
+    Process,
+    rmcp::service::RunningService<rmcp::RoleClient, Recorder>,
+) {
+    let (server, url) = modern_server().await;
+    let daemon = Process::daemon(&LOOPBACK_URL_MOUNTS).await;
+    let legacy = http_client(&daemon.url("/mcp")).await;
+    let mount = json!({"url": url, "name": "m"});
+    call_ok(&legacy, "mount_mcp_server", mount).await;
+    (server, daemon, legacy)
 }
